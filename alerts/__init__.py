@@ -1,0 +1,3 @@
+"""Alerts and trigger-based inspection tasks: pure rules, and the Kafka sink that sends them."""
+
+__all__ = ["rules"]

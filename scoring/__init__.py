@@ -1,0 +1,3 @@
+"""Scoring: the model file, the pure fold (changes, decay, classes) and its Redis store."""
+
+__all__ = ["changes", "exceptions", "fold", "model", "store"]
