@@ -1,0 +1,234 @@
+"""Every Prometheus metric riskmon exports, defined in one place against an injected registry.
+
+There are no module-level metrics: the composition root builds one :class:`Metrics` per
+``CollectorRegistry`` (tests build their own), and ``/metrics`` serves :func:`render` of it.
+
+Labels take values only from closed sets (below); never an enterprise id, event id or error
+text. Every combination of a closed set is created at zero up front, so ``rate()`` and ratios
+over these series work from the first scrape instead of appearing only after the first event.
+
+State gauges (enterprises per class) are not pushed: a collector reads them at scrape time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Final, Literal, get_args
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
+
+from schemas.alerts import ALERT_CLASS_CHANGED
+from schemas.events import EventType
+from schemas.exceptions import DeadLetterReason
+
+__all__ = [
+    "CLASSES",
+    "CONTENT_TYPE",
+    "DEAD_LETTER_REASONS",
+    "FROM_CLASSES",
+    "OUTCOMES",
+    "TASK_TRIGGERS",
+    "UNKNOWN_TYPE",
+    "Metrics",
+    "Outcome",
+    "TaskTrigger",
+    "render",
+]
+
+Outcome = Literal["applied", "duplicate", "dead_lettered"]
+TaskTrigger = Literal["class_d", "serious_violation"]
+
+#: ``outcome`` label of ``riskmon_events_total``.
+OUTCOMES: Final[tuple[Outcome, ...]] = get_args(Outcome)
+#: ``reason`` label of ``riskmon_dead_letters_total`` (the schema edge's closed set).
+DEAD_LETTER_REASONS: Final[tuple[DeadLetterReason, ...]] = get_args(DeadLetterReason)
+#: ``trigger`` label of ``riskmon_tasks_total``.
+TASK_TRIGGERS: Final[tuple[TaskTrigger, ...]] = get_args(TaskTrigger)
+#: Credit-risk classes, low to high; ``to_class`` and the ``class`` of ``riskmon_enterprises``.
+CLASSES: Final = ("A", "B", "C", "D")
+#: ``from_class`` label: a class, or ``none`` for an enterprise seen for the first time.
+FROM_CLASSES: Final = ("none", *CLASSES)
+#: ``type`` label of ``riskmon_events_total`` when the record never decoded to a known type.
+UNKNOWN_TYPE: Final = "unknown"
+
+#: Content type of :func:`render`'s output (text format 0.0.4, which every Prometheus parses).
+CONTENT_TYPE: Final = CONTENT_TYPE_PLAIN_0_0_4
+
+# Kafka record timestamp → state updated and alerts produced: 1 ms .. 10 s.
+_LATENCY_BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+# Records per batch, up to the largest allowed ``batch_max_events``.
+_BATCH_BUCKETS: Final = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
+
+
+class _EnterprisesCollector:
+    """``riskmon_enterprises{class}``: computed at scrape time from a cached snapshot."""
+
+    _NAME: Final = "riskmon_enterprises"
+    _HELP: Final = "Enterprises currently in each credit-risk class (cached snapshot)."
+
+    def __init__(self, enterprises_by_class: Callable[[], Mapping[str, int]]) -> None:
+        self._source = enterprises_by_class
+
+    def _family(self) -> GaugeMetricFamily:
+        return GaugeMetricFamily(self._NAME, self._HELP, labels=["class"])
+
+    def describe(self) -> Iterable[Metric]:
+        # Lets the registry detect name clashes without calling the snapshot at registration.
+        return [self._family()]
+
+    def collect(self) -> Iterable[Metric]:
+        counts = self._source()
+        family = self._family()
+        for cls in CLASSES:
+            family.add_metric([cls], float(counts.get(cls, 0)))
+        yield family
+
+
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    """riskmon's metrics on one registry. Build with :meth:`create`; attributes are not rebound.
+
+    Attribute → family (labels):
+
+    * ``events`` → ``riskmon_events_total`` (``type``: CloudEvents type or ``unknown``;
+      ``outcome``: :data:`OUTCOMES`)
+    * ``dead_letters`` → ``riskmon_dead_letters_total`` (``reason``: :data:`DEAD_LETTER_REASONS`)
+    * ``latency`` → ``riskmon_processing_latency_seconds``: Kafka record timestamp to state
+      updated and alerts produced
+    * ``event_time_lag`` → ``riskmon_event_time_lag_seconds``: wall clock minus the event time
+      of the newest applied event
+    * ``transitions`` → ``riskmon_class_transitions_total`` (``from_class``: :data:`FROM_CLASSES`,
+      ``to_class``: :data:`CLASSES`)
+    * ``alerts`` → ``riskmon_alerts_total`` (``type``: alert CloudEvents type)
+    * ``tasks`` → ``riskmon_tasks_total`` (``trigger``: :data:`TASK_TRIGGERS`)
+    * ``batch_size`` → ``riskmon_batch_events``: records per processed batch
+    * ``redis_retries`` → ``riskmon_redis_retries_total``
+    * ``last_progress`` → ``riskmon_last_progress_timestamp_seconds``: Unix time of the last
+      processed batch
+    * ``info`` → ``riskmon_model_info`` (``version``), see :meth:`set_model_version`
+    * ``riskmon_enterprises`` (``class``): a collector, read at scrape time
+    """
+
+    events: Counter
+    dead_letters: Counter
+    latency: Histogram
+    event_time_lag: Gauge
+    transitions: Counter
+    alerts: Counter
+    tasks: Counter
+    batch_size: Histogram
+    redis_retries: Counter
+    last_progress: Gauge
+    info: Info
+
+    @classmethod
+    def create(
+        cls,
+        registry: CollectorRegistry,
+        enterprises_by_class: Callable[[], Mapping[str, int]],
+    ) -> Metrics:
+        """Register every riskmon metric on ``registry`` (once per registry).
+
+        ``enterprises_by_class`` is called on every scrape, on the thread serving the scrape,
+        to fill ``riskmon_enterprises{class}``. It must be cheap and non-blocking and must not
+        raise: return a cached snapshot (class name → count; missing classes count 0) that
+        something else refreshes, never query Redis from it.
+
+        Raises ``ValueError`` (prometheus-client's ``DuplicateTimeseries``) if ``registry``
+        already holds any of these names.
+        """
+        r = registry
+        m = cls(
+            events=Counter(
+                "riskmon_events",
+                "Input events processed, by CloudEvents type and outcome.",
+                ["type", "outcome"],
+                registry=r,
+            ),
+            dead_letters=Counter(
+                "riskmon_dead_letters",
+                "Input records sent to the dead-letter topic, by reason.",
+                ["reason"],
+                registry=r,
+            ),
+            latency=Histogram(
+                "riskmon_processing_latency_seconds",
+                "Kafka record timestamp to state updated and alerts produced.",
+                buckets=_LATENCY_BUCKETS,
+                registry=r,
+            ),
+            event_time_lag=Gauge(
+                "riskmon_event_time_lag_seconds",
+                "Wall clock minus the event time of the newest applied event.",
+                registry=r,
+            ),
+            transitions=Counter(
+                "riskmon_class_transitions",
+                "Credit-risk class changes; from_class is none for a new enterprise.",
+                ["from_class", "to_class"],
+                registry=r,
+            ),
+            alerts=Counter(
+                "riskmon_alerts",
+                "Alerts published, by CloudEvents type.",
+                ["type"],
+                registry=r,
+            ),
+            tasks=Counter(
+                "riskmon_tasks",
+                "On-site inspection tasks published, by trigger.",
+                ["trigger"],
+                registry=r,
+            ),
+            batch_size=Histogram(
+                "riskmon_batch_events",
+                "Records per processed batch.",
+                buckets=_BATCH_BUCKETS,
+                registry=r,
+            ),
+            redis_retries=Counter(
+                "riskmon_redis_retries",
+                "Redis calls retried after the store was unavailable.",
+                registry=r,
+            ),
+            last_progress=Gauge(
+                "riskmon_last_progress_timestamp_seconds",
+                "Unix time at which the last batch was processed.",
+                registry=r,
+            ),
+            info=Info(
+                "riskmon_model",
+                "The scoring model in use.",
+                registry=r,
+            ),
+        )
+        r.register(_EnterprisesCollector(enterprises_by_class))
+        m._initialise_label_sets()
+        return m
+
+    def _initialise_label_sets(self) -> None:
+        for etype in EventType:
+            for outcome in ("applied", "duplicate"):
+                self.events.labels(type=str(etype), outcome=outcome)
+        self.events.labels(type=UNKNOWN_TYPE, outcome="dead_lettered")
+        for reason in DEAD_LETTER_REASONS:
+            self.dead_letters.labels(reason=reason)
+        for old in FROM_CLASSES:
+            for new in CLASSES:
+                if old != new:
+                    self.transitions.labels(from_class=old, to_class=new)
+        self.alerts.labels(type=ALERT_CLASS_CHANGED)
+        for trigger in TASK_TRIGGERS:
+            self.tasks.labels(trigger=trigger)
+
+    def set_model_version(self, v: str) -> None:
+        """Export ``riskmon_model_info{version=v} 1`` (replaces any earlier version)."""
+        self.info.info({"version": v})
+
+
+def render(registry: CollectorRegistry) -> bytes:
+    """The Prometheus text exposition (served with :data:`CONTENT_TYPE`) of ``registry``."""
+    return generate_latest(registry)
