@@ -254,6 +254,24 @@ def test_each_bad_record_is_dead_lettered_with_its_first_problem(
     assert err.retryable is False
 
 
+LAX = [
+    # (case, record value, reason): JSON of the wrong type is not coerced (schemas are strict at
+    # the edge; the published JSON Schema rejects all of these).
+    ("fine as a JSON string", raw(mutate(PENALTY, data__fine_cny="50000")), "invalid_data"),
+    ("fine as true", raw(mutate(PENALTY, data__fine_cny=True)), "invalid_data"),
+    ("licence_revoked as 'yes'", raw(mutate(PENALTY, data__licence_revoked="yes")), "invalid_data"),
+    ("licence_revoked as 1", raw(mutate(PENALTY, data__licence_revoked=1)), "invalid_data"),
+    ("time as Unix seconds", raw(mutate(PENALTY, time=1_772_416_800)), "not_cloudevent"),
+]
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"), [pytest.param(r, reason, id=case) for case, r, reason in LAX]
+)
+def test_values_of_the_wrong_json_type_are_not_coerced(record: bytes, reason: str) -> None:
+    assert reason_of(record).reason == reason
+
+
 @pytest.mark.parametrize(
     "record",
     [
