@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, ProcessCollector
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 
@@ -64,7 +64,11 @@ _BATCH_BUCKETS: Final = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 1
 
 
 class _EnterprisesCollector:
-    """``riskmon_enterprises{class}``: computed at scrape time from a cached snapshot."""
+    """``riskmon_enterprises{class}``: computed at scrape time from a cached snapshot.
+
+    The counts are the whole population (all partitions), so every worker exports the same
+    numbers: aggregate across instances with ``max``, never ``sum``.
+    """
 
     _NAME: Final = "riskmon_enterprises"
     _HELP: Final = "Enterprises currently in each credit-risk class (cached snapshot)."
@@ -110,6 +114,9 @@ class Metrics:
       processed batch
     * ``info`` → ``riskmon_model_info`` (``version``), see :meth:`set_model_version`
     * ``riskmon_enterprises`` (``class``): a collector, read at scrape time
+    * ``process_*`` (start time, CPU, memory, file descriptors; Linux only): the standard
+      process collector, which an injected registry would otherwise lack. The stall alert uses
+      ``process_start_time_seconds`` to tell "no batch since start" from "no batch for N minutes".
     """
 
     events: Counter
@@ -206,6 +213,7 @@ class Metrics:
             ),
         )
         r.register(_EnterprisesCollector(enterprises_by_class))
+        ProcessCollector(registry=r)
         m._initialise_label_sets()
         return m
 

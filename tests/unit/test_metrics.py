@@ -196,6 +196,13 @@ def test_registries_are_independent_and_names_are_claimed_once() -> None:
         Metrics.create(r1, dict)
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="process metrics need /proc")
+def test_process_metrics_are_on_the_injected_registry() -> None:
+    registry = CollectorRegistry()
+    Metrics.create(registry, dict)
+    assert _types(render(registry).decode())["process_start_time_seconds"] == "gauge"
+
+
 def test_content_type_is_the_text_format_render_produces() -> None:
     assert CONTENT_TYPE == "text/plain; version=0.0.4; charset=utf-8"
 
