@@ -101,6 +101,9 @@ INVALID = [
     ("missing time", without(PENALTY, "time")),
     ("specversion 0.3", {**PENALTY, "specversion": "0.3"}),
     ("missing specversion", without(PENALTY, "specversion")),
+    # A schema cannot compute the check character, but it can state the USCC's shape.
+    ("lower-case subject", {**PENALTY, "subject": "91440101ma5cjq4n59"}),
+    ("17-character subject", {**PENALTY, "subject": "91440101MA5CJQ4N5"}),
 ]
 
 
