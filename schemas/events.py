@@ -20,6 +20,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -109,9 +110,9 @@ class EnterpriseRegistered(BaseModel):
     division_code: DivisionCode = Field(description="GB/T 2260 code of the registered address")
     industry_code: IndustryCode = Field(description="GB/T 4754-2017 code, e.g. F5191 or C13")
     founded_on: dt.date
-    registered_capital_cny: float = Field(ge=0)
+    registered_capital_cny: float = Field(ge=0, strict=True)
     new_economy: bool = Field(
-        default=False, description="new industry, business format or model (三新)"
+        default=False, strict=True, description="new industry, business format or model (三新)"
     )
 
 
@@ -119,9 +120,9 @@ class PenaltyImposed(BaseModel):
     model_config = _STRICT
     decision_number: DecisionNumber
     domain: PenaltyDomain
-    fine_cny: float = Field(ge=0)
+    fine_cny: float = Field(ge=0, strict=True)
     severity: Severity
-    licence_revoked: bool = False
+    licence_revoked: bool = Field(default=False, strict=True)
 
 
 class PenaltyRevoked(BaseModel):
@@ -194,6 +195,13 @@ _CONTEXT_ATTRIBUTES = frozenset(
 )
 
 
+def _rfc3339_string(value: object) -> object:
+    # CloudEvents' time is an RFC 3339 string; pydantic would also take Unix seconds.
+    if not isinstance(value, str):
+        raise ValueError("time must be an RFC 3339 string")
+    return value
+
+
 class Envelope(BaseModel):
     """The CloudEvents 1.0 context attributes riskmon relies on; ``data`` is validated per type."""
 
@@ -203,7 +211,7 @@ class Envelope(BaseModel):
     source: Annotated[str, StringConstraints(min_length=1, max_length=512)]
     type: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     subject: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    time: AwareDatetime
+    time: Annotated[AwareDatetime, BeforeValidator(_rfc3339_string)]
     datacontenttype: Literal["application/json"] | None = None
     dataschema: Annotated[str, StringConstraints(max_length=512)] | None = None
     data: dict[str, Any]
@@ -224,8 +232,9 @@ D = TypeVar("D", bound=BaseModel)
 class CloudEvent(BaseModel, Generic[D]):
     """A fully typed credit event; used to publish JSON Schemas and to build events in Python."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    specversion: Literal["1.0"] = "1.0"
+    # Extension attributes are allowed, as by the decoder's Envelope.
+    model_config = ConfigDict(frozen=True, extra="allow")
+    specversion: Literal["1.0"]
     id: Annotated[str, StringConstraints(min_length=1, max_length=256)]
     source: Annotated[str, StringConstraints(min_length=1, max_length=512)]
     type: str

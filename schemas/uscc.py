@@ -30,7 +30,7 @@ from __future__ import annotations
 import random
 from typing import Annotated, Final
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, WithJsonSchema
 
 __all__ = [
     "ALPHABET",
@@ -119,7 +119,19 @@ def is_valid(code: str) -> bool:
 
 
 #: A validated USCC as a pydantic 2 field type.
-USCC = Annotated[str, AfterValidator(validate)]
+#: The shape (length and alphabet) is also in the JSON Schema, so producers can check it; the
+#: check character needs :func:`validate`.
+USCC = Annotated[
+    str,
+    AfterValidator(validate),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": "^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$",
+            "description": "unified social credit code (GB 32100-2015), check character valid",
+        }
+    ),
+]
 
 
 def division_of(code: str) -> str:

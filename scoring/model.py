@@ -16,7 +16,8 @@ import tomllib
 from enum import IntEnum
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -62,6 +63,12 @@ Days = Annotated[float, Field(gt=0, le=36_500)]
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
+def _require_all(table: Mapping[str, float], names: Any, field: str) -> None:
+    missing = set(get_args(names)) - set(table)
+    if missing:
+        raise ValueError(f"{field} lacks {sorted(missing)}")
+
+
 class Fade(BaseModel):
     """How long a contribution counts. Neither set: until cancelled (listings)."""
 
@@ -94,9 +101,7 @@ class PenaltyRule(Fade):
 
     @model_validator(mode="after")
     def _complete(self) -> Self:
-        missing = {"minor", "ordinary", "serious", "grave"} - set(self.points_by_severity)
-        if missing:
-            raise ValueError(f"points_by_severity lacks {sorted(missing)}")
+        _require_all(self.points_by_severity, Severity, "points_by_severity")
         froms = [s.from_cny for s in self.fine_steps]
         if froms != sorted(froms) or len(set(froms)) != len(froms):
             raise ValueError("fine_steps must be in strictly increasing from_cny order")
@@ -107,6 +112,11 @@ class AbnormalListRule(Fade):
     dimension: DimensionName = "supervision"
     points_by_reason: dict[AbnormalReason, Points]
     min_class: ClassName | None = "C"
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        _require_all(self.points_by_reason, AbnormalReason, "points_by_reason")
+        return self
 
 
 class SeriousViolationRule(Fade):
@@ -123,6 +133,11 @@ class ComplaintRule(Fade):
 class InspectionRule(Fade):
     dimension: DimensionName = "supervision"
     points_by_result: dict[InspectionResult, Points]
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        _require_all(self.points_by_result, InspectionResult, "points_by_result")
+        return self
 
 
 class RegistrationRule(BaseModel):
@@ -178,6 +193,7 @@ class ScoringModel(BaseModel):
         fading: dict[str, tuple[float, ...]] = {
             "penalty": (
                 *self.penalty.points_by_severity.values(),
+                *(step.points for step in self.penalty.fine_steps),
                 self.penalty.licence_revoked_points,
             ),
             "abnormal_list": tuple(self.abnormal_list.points_by_reason.values()),
@@ -228,7 +244,7 @@ def load_model(path: str | Path | None = None) -> ScoringModel:
             where = str(path)
             text = Path(path).read_text("utf-8")
         doc = tomllib.loads(text)
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ModelError(f"scoring model {path}: cannot read: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ModelError(f"scoring model {where}: not valid TOML: {exc}") from exc

@@ -265,11 +265,6 @@ LAX = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: Envelope and the data models validate in pydantic lax mode (codec.py:"
-    " orjson.loads + model_validate), so true/'50000' become a fine, 'yes' a bool, an int a time",
-)
 @pytest.mark.parametrize(
     ("record", "reason"), [pytest.param(r, reason, id=case) for case, r, reason in LAX]
 )

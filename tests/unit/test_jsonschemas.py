@@ -107,22 +107,7 @@ INVALID = [
 ]
 
 
-SCHEMA_BUGS = {
-    "fine as a string": pytest.mark.xfail(
-        strict=True, reason="bug: the decoder coerces '50000' to a number (lax mode)"
-    ),
-    "missing specversion": pytest.mark.xfail(
-        strict=True,
-        reason="bug: CloudEvent.specversion has a default, so the schema does not require what"
-        " the decoder (Envelope) requires",
-    ),
-    "lower-case subject": pytest.mark.xfail(
-        strict=True, reason="doubtful: the USCC type has no length/alphabet in its JSON Schema"
-    ),
-    "17-character subject": pytest.mark.xfail(
-        strict=True, reason="doubtful: the USCC type has no length/alphabet in its JSON Schema"
-    ),
-}
+SCHEMA_BUGS: dict[str, pytest.MarkDecorator] = {}
 
 
 @pytest.mark.parametrize(
@@ -138,11 +123,6 @@ def test_an_event_fails_the_schema_of_another_type() -> None:
     assert schema_errors(PENALTY, "complaint.received.json") != []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="doubtful: CloudEvent is extra='forbid' (additionalProperties: false) while the"
-    " decoder's Envelope accepts CloudEvents extension attributes",
-)
 def test_cloudevents_extension_attributes_accepted_by_riskmon_pass_the_schema() -> None:
     doc = {**PENALTY, "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
     decode_event(orjson.dumps(doc))  # riskmon accepts it (schemas/events.py: Envelope)

@@ -137,20 +137,7 @@ BROKEN: list[tuple[str, str, str, tuple[str, ...]]] = [
 ]
 
 
-_UNCHECKED = pytest.mark.xfail(
-    strict=True,
-    reason="bug: scoring/model.py checks points_by_severity is complete but not points_by_reason"
-    " or points_by_result; the model loads and change_for raises KeyError on that event",
-)
-MODEL_BUGS = {
-    "missing abnormal-list reason": _UNCHECKED,
-    "missing inspection result": _UNCHECKED,
-    "negative fine-step points with half_life_days": pytest.mark.xfail(
-        strict=True,
-        reason="bug: ScoringModel._sound checks severity and licence points for sign but not"
-        " fine_steps[].points, so a penalty's total can be negative and fade by half-life",
-    ),
-}
+MODEL_BUGS: dict[str, pytest.MarkDecorator] = {}
 
 
 @pytest.mark.parametrize(
@@ -202,10 +189,6 @@ def test_a_file_that_is_not_toml_says_so(tmp_path: Path, text: str) -> None:
     assert str(path) in str(info.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: load_model catches OSError and TOMLDecodeError but not UnicodeDecodeError",
-)
 def test_a_binary_file_fails_as_a_model_error(tmp_path: Path) -> None:
     path = tmp_path / "model.toml"
     path.write_bytes(b"\xff\xfe\x00\x01")

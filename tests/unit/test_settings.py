@@ -121,10 +121,6 @@ def test_the_environment_is_read_when_loading_not_at_import(
     assert load_settings().web_port == 7070
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="doubtful: Settings lacks env_ignore_empty=True, so VAR= gives '' or Path('.')",
-)
 @pytest.mark.parametrize(
     ("variable", "field"),
     [
