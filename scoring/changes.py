@@ -144,7 +144,9 @@ def change_for(event: CreditEvent, model: ScoringModel) -> Change:
     data: BaseModel = event.data
     m = model
     if isinstance(data, EnterpriseRegistered):
-        founded = int(dt.datetime.combine(data.founded_on, dt.time(), dt.UTC).timestamp())
+        # Founding is a local date: midnight in the event's own time zone (deterministic).
+        midnight = dt.datetime.combine(data.founded_on, dt.time(), tzinfo=event.time.tzinfo)
+        founded = int(midnight.timestamp())
         reg = m.registration
         young = Contribution(
             key="reg",

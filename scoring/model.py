@@ -13,10 +13,10 @@ message names the offending field (``penalty.points_by_severity.grave: ...``).
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from enum import IntEnum
 from importlib import resources
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
