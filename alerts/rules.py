@@ -1,0 +1,117 @@
+"""Alert and task rules (pure): from one applied outcome to the messages it warrants.
+
+* ``riskmon.alert.class_changed`` whenever the class changes, except an enterprise first seen
+  in A (the default; a registration is not news).
+* ``riskmon.task.created`` (trigger-based, on-site) when an enterprise enters D, and when a
+  serious-violation listing is applied.
+
+The same outcome of the same cause always yields the same messages with the same ids.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from schemas.alerts import (
+    Cause,
+    ClassChanged,
+    OutgoingEnvelope,
+    Reason,
+    TaskCreated,
+)
+from schemas.codec import dumps
+from schemas.events import EventType
+from scoring.changes import KEY_PREFIXES
+from scoring.fold import Outcome
+
+__all__ = ["SOURCE", "Message", "derive"]
+
+#: CloudEvents ``source`` of everything riskmon emits (constant: ids must not depend on which
+#: worker sent them).
+SOURCE = "/riskmon/scoring"
+_NS = uuid.UUID("5b0c6d62-2f1e-4d53-9a39-8f0e2f7d1a11")
+_NAMES = ("", "A", "B", "C", "D")
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    kind: Literal["alert", "task"]
+    id: str
+    type: str
+    key: bytes
+    value: bytes
+    trigger: str = ""
+
+
+def _id(*parts: str) -> str:
+    return str(uuid.uuid5(_NS, "|".join(parts)))
+
+
+def _reason(key: str, micro: int) -> Reason:
+    prefix = key.split(":", 1)[0]
+    return Reason(
+        key=key,
+        event_type=str(KEY_PREFIXES.get(prefix, "unknown")),
+        points=micro / 1_000_000,
+        floor=prefix in ("abn", "svl"),
+    )
+
+
+def _message(
+    kind: Literal["alert", "task"],
+    mid: str,
+    uscc: str,
+    asof: dt.datetime,
+    data: ClassChanged | TaskCreated,
+    trigger: str = "",
+) -> Message:
+    etype: Literal["riskmon.alert.class_changed", "riskmon.task.created"] = (
+        "riskmon.alert.class_changed" if kind == "alert" else "riskmon.task.created"
+    )
+    env = OutgoingEnvelope(id=mid, source=SOURCE, type=etype, subject=uscc, time=asof, data=data)
+    return Message(kind, mid, etype, uscc.encode(), dumps(env.model_dump(mode="json")), trigger)
+
+
+def derive(uscc: str, cause: Cause, outcome: Outcome, model_version: str) -> Sequence[Message]:
+    """The alerts and tasks that ``outcome`` (of ``cause`` on ``uscc``) warrants."""
+    old, new = outcome.old_class, outcome.new_class
+    if new == 0:
+        return ()
+    asof = dt.datetime.fromtimestamp(outcome.asof, dt.UTC)
+    cause_key = f"{cause.source}\x00{cause.id}"
+    out: list[Message] = []
+    if old != new and not (old == 0 and new == 1):
+        data = ClassChanged(
+            uscc=uscc,
+            old_class=_NAMES[old] or None,  # type: ignore[arg-type]
+            new_class=_NAMES[new],  # type: ignore[arg-type]
+            score=outcome.score / 1_000_000,
+            asof=asof,
+            model_version=model_version,
+            cause=cause,
+            reasons=[_reason(k, m) for k, m in outcome.reasons],
+        )
+        out.append(_message("alert", _id(uscc, cause_key, "class_changed"), uscc, asof, data))
+    # One on-site task per cause: a listing that also drives the firm into D is one trigger.
+    triggers: list[Literal["class_d", "serious_violation"]] = []
+    if new == 4 and cause.type == EventType.SERIOUS_VIOLATION_ADDED:
+        triggers.append("serious_violation")
+    elif new == 4 and old != 4:
+        triggers.append("class_d")
+    for trigger in triggers:
+        tid = _id(uscc, cause_key, "task", trigger)
+        task = TaskCreated(
+            task_id=tid,
+            uscc=uscc,
+            trigger=trigger,
+            risk_class=_NAMES[new],  # type: ignore[arg-type]
+            asof=asof,
+            model_version=model_version,
+            cause=cause,
+        )
+        out.append(_message("task", tid, uscc, asof, task, trigger))
+    return out
