@@ -63,7 +63,7 @@ Days = Annotated[float, Field(gt=0, le=36_500)]
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
-def _require_all(table: Mapping[str, float], names: Any, field: str) -> None:
+def _require_all(table: Mapping[Any, float], names: Any, field: str) -> None:
     missing = set(get_args(names)) - set(table)
     if missing:
         raise ValueError(f"{field} lacks {sorted(missing)}")

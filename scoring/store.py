@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import orjson
 import redis.asyncio as aioredis
@@ -206,7 +206,7 @@ class Store:
             fields = await self._client.hgetall(self.keys.enterprise(partition, uscc))
         except _UNAVAILABLE as exc:
             raise StoreUnavailableError(f"redis unavailable: {exc}") from exc
-        return decode_state(fields)
+        return decode_state(cast("Mapping[bytes, bytes]", fields))
 
     async def class_counts(self) -> dict[str, int]:
         """Enterprises per class, summed over partitions (maintained by apply.lua)."""
@@ -239,4 +239,5 @@ class Store:
             )
         except _UNAVAILABLE as exc:
             raise StoreUnavailableError(f"redis unavailable: {exc}") from exc
-        return [(m.decode() if isinstance(m, bytes) else str(m), int(s)) for m, s in rows]
+        pairs = cast("list[tuple[bytes, float]]", rows)
+        return [(m.decode(), int(s)) for m, s in pairs]
