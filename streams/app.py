@@ -1,0 +1,278 @@
+"""The composition root of a worker: Faust app, agent, ticker and web API wired to one runtime.
+
+Faust is used for what it is good at (group membership, fetching, committing, the web
+server); state lives in Redis (never in Faust tables) and every record is consumed as raw
+bytes and validated by the handler, so a poison record cannot be acked unseen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+import redis.asyncio as aioredis
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from schemas.codec import dumps
+from schemas.uscc import is_valid
+from scoring.exceptions import StoreUnavailableError
+from scoring.explain import explain
+from scoring.fold import Params
+from scoring.model import ScoringModel
+from scoring.store import Store
+from streams.handler import FatalError, Handler, Record, SinkUnavailableError, Topics
+from streams.metrics import CONTENT_TYPE, Metrics, render
+from streams.settings import Settings
+from streams.topics import partition_for
+
+__all__ = ["TICKER_SOURCE", "Runtime", "build"]
+
+log = logging.getLogger(__name__)
+
+#: ``source`` of the re-evaluation events riskmon's ticker publishes; no one else may.
+TICKER_SOURCE = "/riskmon/ticker"
+_RESEND_SECONDS = 30.0
+
+
+class FaustSink:
+    """Sends through the Faust app's producer and waits for the broker's ack."""
+
+    def __init__(self, app: faust.App) -> None:
+        self._app = app
+
+    async def send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Sequence[tuple[str, bytes]],
+    ) -> None:
+        try:
+            await self._app.producer.send_and_wait(topic, key, value, None, None, list(headers))
+        except Exception as exc:  # aiokafka raises KafkaError subclasses and asyncio timeouts
+            raise SinkUnavailableError(repr(exc)) from exc
+
+
+@dataclass
+class Runtime:
+    """Everything one worker process holds; built once by :func:`build`."""
+
+    settings: Settings
+    model: ScoringModel
+    app: faust.App
+    redis: aioredis.Redis
+    store: Store
+    handler: Handler
+    registry: CollectorRegistry
+    metrics: Metrics
+    class_snapshot: dict[str, int] = field(default_factory=dict)
+    inflight: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+    def events_partitions(self) -> list[int]:
+        return sorted(
+            tp.partition
+            for tp in self.app.consumer.assignment()
+            if tp.topic == self.settings.events_topic
+        )
+
+
+def reevaluate_event(uscc: str, due: int) -> bytes:
+    """The ticker's CloudEvent asking for ``uscc`` to be re-evaluated at ``due`` (Unix s)."""
+    when = dt.datetime.fromtimestamp(due, dt.UTC).isoformat()
+    return dumps(
+        {
+            "specversion": "1.0",
+            "id": f"{uscc}@{due}",
+            "source": TICKER_SOURCE,
+            "type": "riskmon.reevaluate",
+            "subject": uscc,
+            "time": when,
+            "datacontenttype": "application/json",
+            "data": {"asof": when},
+        }
+    )
+
+
+def build(settings: Settings, *, bootstrap: str, redis_url: str, model: ScoringModel) -> Runtime:
+    s = settings
+    app = faust.App(
+        s.group_id,
+        broker=[f"kafka://{h.strip()}" for h in bootstrap.split(",")],
+        store="memory://",
+        autodiscover=False,
+        web_enabled=True,
+        web_bind=s.web_host,
+        web_host=s.web_host,
+        web_port=s.web_port,
+        datadir=str(s.data_dir),
+        topic_partitions=s.partitions,
+        topic_replication_factor=s.replication_factor,
+        topic_disable_leader=True,
+        broker_session_timeout=s.session_timeout_seconds,
+        broker_heartbeat_interval=min(1.0, s.session_timeout_seconds / 3),
+        consumer_auto_offset_reset="earliest",
+        consumer_group_instance_id=s.instance_id,
+        producer_acks=-1,
+    )
+    client = aioredis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
+    store = Store(client, prefix=s.redis_prefix, params=Params.of(model), partitions=s.partitions)
+    registry = CollectorRegistry()
+    snapshot: dict[str, int] = {}
+    metrics = Metrics.create(registry, lambda: snapshot)
+    metrics.set_model_version(model.version)
+    handler = Handler(
+        store=store,
+        model=model,
+        sink=FaustSink(app),
+        metrics=metrics,
+        topics=Topics(alerts=s.alerts_topic, tasks=s.tasks_topic, dlq=s.dlq_topic),
+        partitions=s.partitions,
+        max_event_bytes=s.max_event_bytes,
+        retry_max_seconds=s.retry_max_seconds,
+        ticker_source=TICKER_SOURCE,
+    )
+    rt = Runtime(s, model, app, client, store, handler, registry, metrics, snapshot)
+    _wire(rt)
+    return rt
+
+
+def _wire(rt: Runtime) -> None:
+    s, app = rt.settings, rt.app
+    events = app.topic(
+        s.events_topic,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=s.partitions,
+    )
+    for name in (s.alerts_topic, s.tasks_topic, s.dlq_topic):
+        app.topic(name, key_serializer="raw", value_serializer="raw", partitions=s.partitions)
+
+    @app.agent(events, concurrency=1, name="riskmon.score")
+    async def score(stream: Any) -> None:
+        async for batch in stream.take_events(s.batch_max_events, within=s.batch_within_seconds):
+            records = [
+                Record(
+                    topic=e.message.topic,
+                    partition=e.message.partition,
+                    offset=e.message.offset,
+                    key=e.message.key,
+                    value=e.message.value,
+                    timestamp=e.message.timestamp,
+                    headers=[(k, v) for k, v in (e.message.headers or [])],
+                )
+                for e in batch
+            ]
+            try:
+                await rt.handler.handle_batch(records)
+            except FatalError:
+                # Faust would ack and commit this batch if we let it raise (RELIABILITY #1):
+                # stop the process instead; everything uncommitted is redelivered and deduped.
+                log.critical("fatal error, stopping without commit", exc_info=True)
+                logging.shutdown()
+                os._exit(70)
+
+    @app.timer(s.tick_seconds, name="riskmon.ticker")  # type: ignore[untyped-decorator]
+    async def ticker() -> None:
+        await tick(rt)
+
+    @app.page("/enterprises/{uscc}")
+    async def enterprise(view: Any, request: Any, uscc: str) -> Any:
+        if not is_valid(uscc):
+            return view.json({"error": "invalid USCC", "uscc": uscc[:64]}, status=400)
+        try:
+            state = await rt.store.get(partition_for(uscc.encode(), s.partitions), uscc)
+        except StoreUnavailableError as exc:
+            return view.json({"error": str(exc)}, status=503)
+        if state is None:
+            return view.json({"error": "unknown enterprise", "uscc": uscc}, status=404)
+        return view.json(explain(uscc, state, rt.model))
+
+    @app.page("/metrics")
+    async def metrics(view: Any, request: Any) -> Any:
+        # aiohttp refuses a charset in content_type=, and the exposition type carries one.
+        return web.Response(body=render(rt.registry), headers={"Content-Type": CONTENT_TYPE})
+
+    @app.page("/healthz")
+    async def healthz(view: Any, request: Any) -> Any:
+        body = await health(rt)
+        return view.json(body, status=200 if body["status"] == "ok" else 503)
+
+    @app.page("/readyz")
+    async def readyz(view: Any, request: Any) -> Any:
+        reasons = []
+        try:
+            await rt.redis.ping()
+        except Exception as exc:
+            reasons.append(f"redis: {exc!r}")
+        if not rt.events_partitions():
+            reasons.append("no partitions of the events topic assigned yet")
+        status = 200 if not reasons else 503
+        return view.json({"ready": not reasons, "reasons": reasons}, status=status)
+
+
+async def health(rt: Runtime) -> dict[str, Any]:
+    """Liveness judged by progress: lag that does not shrink for ``stall_seconds`` is a stall."""
+    lag = 0
+    for p in rt.events_partitions():
+        tp = next(
+            t
+            for t in rt.app.consumer.assignment()
+            if t.topic == rt.settings.events_topic and t.partition == p
+        )
+        try:
+            high = rt.app.consumer.highwater(tp)
+        except Exception:
+            continue
+        done = rt.handler.progress.last_offset.get(p, -1) + 1
+        if high is not None and high > done:
+            lag += high - done
+    idle = time.time() - (rt.handler.progress.last_batch_at or rt.handler.started_at)
+    stalled = lag > 0 and idle > rt.settings.stall_seconds
+    return {
+        "status": "stalled" if stalled else "ok",
+        "lag": lag,
+        "seconds_since_progress": round(idle, 3),
+    }
+
+
+async def tick(rt: Runtime) -> None:
+    """Publish a re-evaluation for each enterprise whose time-driven change is due.
+
+    Only for this worker's partitions; scans one sorted set per partition, never the
+    enterprises. Resent after a while if not yet applied (the ledger absorbs duplicates).
+    """
+    now = time.time()
+    try:
+        rt.class_snapshot.update(await rt.store.class_counts())
+        for p in rt.events_partitions():
+            for uscc, due in await rt.store.due(p, int(now), limit=1000):
+                sent = rt.inflight.get(uscc)
+                if sent and sent[0] == due and now - sent[1] < _RESEND_SECONDS:
+                    continue
+                await rt.app.producer.send(
+                    rt.settings.events_topic,
+                    uscc.encode(),
+                    reevaluate_event(uscc, due),
+                    p,
+                    None,
+                    None,
+                )
+                rt.inflight[uscc] = (due, now)
+    except StoreUnavailableError as exc:
+        log.warning("ticker: redis unavailable: %s", exc)
+        return
+    if len(rt.inflight) > 100_000:
+        cutoff = now - _RESEND_SECONDS
+        for k in [k for k, (_, t) in rt.inflight.items() if t < cutoff]:
+            del rt.inflight[k]
+    await asyncio.sleep(0)

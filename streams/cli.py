@@ -1,0 +1,222 @@
+"""``riskmon``: run the worker (embedded servers by default), send events, look up a class."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from schemas.codec import decode_event, loads
+from schemas.exceptions import InvalidEventError
+from schemas.uscc import is_valid
+from scoring.exceptions import ModelError
+from scoring.model import load_model
+from streams.settings import ConfigError, Settings, load_settings
+
+__all__ = ["main"]
+
+log = logging.getLogger("riskmon")
+
+
+def _topics(s: Settings) -> list[Any]:
+    from streams.topics import TopicSpec
+
+    rf = s.replication_factor
+    # Production: RF 3 with min.insync.replicas=2 (set RISKMON_REPLICATION_FACTOR=3).
+    config = {"min.insync.replicas": "2"} if rf >= 3 else {}
+    return [
+        TopicSpec(name, s.partitions, rf, config)
+        for name in (s.events_topic, s.alerts_topic, s.tasks_topic, s.dlq_topic)
+    ]
+
+
+def cmd_run(s: Settings) -> int:
+    import faust
+
+    from streams.app import build
+    from streams.embedded import EmbeddedKafka, EmbeddedRedis
+    from streams.topics import ensure_topics
+
+    model = load_model(s.model_path)
+    with contextlib.ExitStack() as stack:
+        bootstrap = s.kafka_bootstrap
+        if bootstrap is None:
+            bootstrap = stack.enter_context(EmbeddedKafka()).bootstrap
+        redis_url = s.redis_url
+        if redis_url is None:
+            redis_url = stack.enter_context(EmbeddedRedis()).url
+        ensure_topics(bootstrap, _topics(s))
+        rt = build(s, bootstrap=bootstrap, redis_url=redis_url, model=model)
+        web = f"http://{s.web_host}:{s.web_port}"
+        where = {
+            "kafka": bootstrap + ("  (embedded Tansu)" if s.kafka_bootstrap is None else ""),
+            "redis": redis_url + ("  (embedded)" if s.redis_url is None else ""),
+            "api": web + "/enterprises/{uscc}   " + web + "/metrics",
+            "topics": f"{s.events_topic} -> {s.alerts_topic}, {s.tasks_topic}, {s.dlq_topic}",
+            "model": model.version,
+        }
+        print("riskmon is starting:", flush=True)
+        for k, v in where.items():
+            print(f"  {k:7} {v}", flush=True)
+        print("  send events with: riskmon send examples/story.jsonl   (Ctrl-C stops)", flush=True)
+        s.run_file.parent.mkdir(parents=True, exist_ok=True)
+        s.run_file.write_text(json.dumps({"kafka": bootstrap, "redis": redis_url, "web": web}))
+        stack.callback(lambda: s.run_file.unlink(missing_ok=True))
+        worker = faust.Worker(rt.app, loglevel=s.log_level, quiet=True)
+        try:
+            worker.execute_from_commandline()
+        except SystemExit as exc:
+            return int(exc.code or 0)
+    return 0
+
+
+def _running(s: Settings) -> dict[str, str]:
+    try:
+        return dict(json.loads(s.run_file.read_text()))
+    except (OSError, ValueError):
+        return {}
+
+
+def cmd_send(s: Settings, source: str, allow_invalid: bool) -> int:
+    from kafka import KafkaProducer
+
+    bootstrap = s.kafka_bootstrap or _running(s).get("kafka")
+    if not bootstrap:
+        print("no Kafka: set RISKMON_KAFKA_BOOTSTRAP or start `riskmon run`", file=sys.stderr)
+        return 2
+    text = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    records: list[tuple[bytes | None, bytes]] = []
+    bad = 0
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            ev = decode_event(line, s.max_event_bytes)
+            records.append((ev.subject.encode(), line))
+        except InvalidEventError as exc:
+            bad += 1
+            print(f"line {n}: {exc}", file=sys.stderr)
+            if allow_invalid:
+                records.append((_subject_guess(line), line))
+    if bad and not allow_invalid:
+        print(
+            f"{bad} invalid line(s); nothing sent (--allow-invalid sends them to be dead-lettered)",
+            file=sys.stderr,
+        )
+        return 2
+    producer = KafkaProducer(bootstrap_servers=bootstrap.split(","), acks="all", linger_ms=5)
+    try:
+        for key, value in records:
+            producer.send(s.events_topic, key=key, value=value)
+        producer.flush(timeout=60)
+    finally:
+        producer.close(timeout=10)
+    print(f"sent {len(records)} event(s) to {s.events_topic} at {bootstrap}")
+    return 0
+
+
+def _subject_guess(line: bytes) -> bytes | None:
+    try:
+        subject = loads(line).get("subject")
+    except Exception:
+        return None
+    return subject.encode() if isinstance(subject, str) else None
+
+
+_PER_EVENT = ("complaint.received", "inspection.completed")
+
+
+def cmd_lookup(s: Settings, uscc: str, as_json: bool) -> int:
+    if not is_valid(uscc):
+        print(f"{uscc!r} is not a valid USCC (GB 32100 check character)", file=sys.stderr)
+        return 2
+    web = _running(s).get("web") or f"http://{s.web_host}:{s.web_port}"
+    try:
+        with urllib.request.urlopen(f"{web}/enterprises/{uscc}", timeout=10) as resp:
+            doc = json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        print(f"{uscc}: {json.loads(exc.read()).get('error', exc.reason)}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"cannot reach the riskmon API at {web}: {exc}", file=sys.stderr)
+        return 2
+    if as_json:
+        print(json.dumps(doc, ensure_ascii=False, indent=2))
+        return 0
+    print(
+        f"{uscc}  class {doc['class']}  score {doc['score']:.2f}"
+        f"  (model {doc['model_version']}, as of {doc['asof']})"
+    )
+    if doc.get("next_time_driven_change"):
+        print(f"  class changes by time alone at {doc['next_time_driven_change']}")
+    print("  why:")
+    for c in doc["contributions"]:
+        state = "cancelled" if c["cancelled"] else f"{c['points_now']:7.2f} pts"
+        floor = f"  min class {c['min_class']}" if c["min_class"] and not c["cancelled"] else ""
+        # a decision number says more than an event hash; complaints show their category
+        shown = c["detail"] if c["event_type"] in _PER_EVENT else c["reference"]
+        ref = f" {shown}" if shown else ""
+        print(f"    {state:>11}  {c['event_type']}{ref} ({c['recorded_at'][:10]}){floor}")
+    return 0
+
+
+def cmd_schemas(check: bool) -> int:
+    from schemas.jsonschemas import SCHEMA_DIR, stale, write
+
+    if check:
+        behind = stale()
+        for name in behind:
+            print(f"stale: {SCHEMA_DIR / name}", file=sys.stderr)
+        return 1 if behind else 0
+    for path in write():
+        print(path)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="riskmon", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the worker; embedded Kafka and Redis unless configured")
+    run.add_argument("--web-port", type=int, help="API port (RISKMON_WEB_PORT)")
+    send = sub.add_parser("send", help="validate and publish JSON-lines CloudEvents")
+    send.add_argument("file", help="a .jsonl file, or - for standard input")
+    send.add_argument(
+        "--allow-invalid",
+        action="store_true",
+        help="send invalid lines too (they will be dead-lettered)",
+    )
+    lookup = sub.add_parser("lookup", help="print an enterprise's class and why")
+    lookup.add_argument("uscc")
+    lookup.add_argument("--json", action="store_true", help="print the API's JSON")
+    schemas = sub.add_parser("schemas", help="write the JSON Schemas of all events")
+    schemas.add_argument("--check", action="store_true", help="fail if the files are stale")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for noisy in ("kafka", "aiokafka"):  # their INFO is connection chatter
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        overrides = {"web_port": args.web_port} if getattr(args, "web_port", None) else {}
+        settings = load_settings(**overrides)
+        if args.command == "run":
+            return cmd_run(settings)
+        if args.command == "send":
+            return cmd_send(settings, args.file, args.allow_invalid)
+        if args.command == "lookup":
+            return cmd_lookup(settings, args.uscc, args.json)
+        return cmd_schemas(args.check)
+    except (ConfigError, ModelError) as exc:
+        print(f"riskmon: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

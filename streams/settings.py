@@ -1,0 +1,84 @@
+"""Configuration, read once from the environment (``RISKMON_*``) at the composition root.
+
+A bad value fails at start with a message naming the variable (:class:`ConfigError`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["ConfigError", "Settings", "load_settings"]
+
+ENV_PREFIX = "RISKMON_"
+TopicName = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,249}$")]
+
+
+class ConfigError(Exception):
+    """Configuration is invalid; the message names each offending environment variable."""
+
+
+class Settings(BaseSettings):
+    """Every setting, its environment variable (``RISKMON_`` + the upper-case name) and default."""
+
+    # VAR= (empty) means unset, as in shells and systemd EnvironmentFiles.
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, frozen=True, extra="forbid", env_ignore_empty=True
+    )
+
+    kafka_bootstrap: str | None = Field(
+        default=None, description="host:port[,host:port]; unset: start an embedded broker"
+    )
+    redis_url: str | None = Field(
+        default=None, description="redis://host:port/db; unset: start an embedded redis-server"
+    )
+    web_host: str = Field(default="127.0.0.1", description="address the API binds to")
+    web_port: int = Field(default=6066, ge=1, le=65535, description="API port")
+    events_topic: TopicName = "riskmon.events"
+    alerts_topic: TopicName = "riskmon.alerts"
+    tasks_topic: TopicName = "riskmon.tasks"
+    dlq_topic: TopicName = "riskmon.events.dlq"
+    partitions: int = Field(
+        default=8, ge=1, le=999, description="partitions of the events topic (never change live)"
+    )
+    replication_factor: int = Field(default=1, ge=1, le=5)
+    group_id: str = Field(default="riskmon", min_length=1, description="consumer group / app id")
+    instance_id: str | None = Field(
+        default=None, description="static group membership id (one per worker) in production"
+    )
+    redis_prefix: str = Field(default="riskmon", pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    model_path: Path | None = Field(default=None, description="scoring model TOML; unset: default")
+    max_event_bytes: int = Field(default=65_536, ge=1_024, le=10_485_760)
+    batch_max_events: int = Field(default=500, ge=1, le=10_000)
+    batch_within_seconds: float = Field(default=0.05, gt=0, le=10)
+    tick_seconds: float = Field(
+        default=1.0, gt=0, le=3_600, description="how often time-driven class changes are due"
+    )
+    session_timeout_seconds: float = Field(default=6.0, ge=1, le=300)
+    retry_max_seconds: float = Field(
+        default=5.0, gt=0, le=300, description="cap of the backoff while Redis/Kafka is down"
+    )
+    stall_seconds: float = Field(
+        default=60.0, gt=0, description="/healthz fails when lag stays > 0 this long"
+    )
+    data_dir: Path = Field(default=Path("riskmon-data"), description="Faust's local data dir")
+    log_level: Literal["debug", "info", "warn", "error"] = "info"
+    run_file: Path = Field(
+        default_factory=lambda: Path.home() / ".riskmon" / "run.json",
+        description="where `riskmon run` writes the addresses it serves, for send and lookup",
+    )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read ``RISKMON_*``; ``overrides`` (from CLI flags) win. Raises :class:`ConfigError`."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False):
+            name = str(err["loc"][0]) if err["loc"] else "?"
+            problems.append(f"{ENV_PREFIX}{name.upper()}: {err['msg']} (got {err.get('input')!r})")
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from exc
