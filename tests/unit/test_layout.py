@@ -161,15 +161,7 @@ def test_every_package_declares_all(init: Path) -> None:
 
 @pytest.mark.parametrize(
     "init",
-    marked(
-        {
-            "streams/__init__.py": pytest.mark.xfail(
-                strict=True,
-                reason="streams/__init__.py lists embedded, topics, web: not in the tree yet"
-                " (streams/app.py and cli.py already import streams.topics/embedded)",
-            )
-        }
-    ),
+    marked({}),
 )
 def test_every_name_in_a_package_all_exists(init: Path) -> None:
     # `from scoring import *` must not fail: each name is a submodule or defined in __init__.

@@ -1,0 +1,125 @@
+"""The Redis path (apply.lua) against the reference fold, on a real redis-server."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import redis.asyncio as aioredis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scoring.changes import change_for
+from scoring.fold import EnterpriseState, Params, apply
+from scoring.model import load_model
+from scoring.store import ApplyRequest, Store
+from streams.topics import partition_for
+from tests.builders import at, event
+from tests.unit.test_fold import histories
+
+pytestmark = pytest.mark.integration
+
+MODEL = load_model()
+P = Params.of(MODEL)
+PARTITIONS = 8
+USCCS = ["91110000600037341L", "91110108551385082Q", "91440101MA5CJQ4N59", "91610112MA6TGQ1K2M"]
+
+
+def _retarget(history, uscc):
+    return [
+        event(
+            e.type, e.data.model_dump(mode="json"), when=e.time, subject=uscc, eid=f"{uscc}/{e.id}"
+        )
+        for e in history
+    ]
+
+
+async def _store(redis_url: str, prefix: str) -> tuple[Store, aioredis.Redis]:
+    client = aioredis.Redis.from_url(redis_url)
+    return Store(client, prefix=prefix, params=P, partitions=PARTITIONS), client
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(histories(), min_size=1, max_size=4), st.randoms(use_true_random=False))
+async def test_lua_and_fold_agree_event_by_event(redis_url, key_prefix, histories_, rnd) -> None:
+    prefix = f"{key_prefix}:{uuid.uuid4().hex[:8]}"  # hypothesis runs many examples per test
+    store, client = await _store(redis_url, prefix)
+    try:
+        events = [e for h, u in zip(histories_, USCCS, strict=False) for e in _retarget(h, u)]
+        rnd.shuffle(events)
+        expected_states: dict[str, EnterpriseState] = {}
+        requests, expected = [], []
+        for offset, ev in enumerate(events):
+            ch = change_for(ev, MODEL)
+            state = expected_states.get(ev.subject, EnterpriseState())
+            new, outcome = apply(state, ch, P)
+            if new != EnterpriseState():
+                expected_states[ev.subject] = new
+            part = partition_for(ev.subject.encode(), PARTITIONS)
+            requests.append(ApplyRequest(ev.subject, part, offset, ch))
+            expected.append(outcome)
+        results = await store.apply_batch(requests)
+        assert [r.outcome for r in results] == expected
+        assert all(r.status == "applied" for r in results)
+        for uscc, state in expected_states.items():
+            got = await store.get(partition_for(uscc.encode(), PARTITIONS), uscc)
+            assert got == state
+    finally:
+        await client.aclose()
+
+
+async def test_a_duplicate_returns_the_first_outcome_and_changes_nothing(
+    redis_url, key_prefix
+) -> None:
+    store, client = await _store(redis_url, key_prefix)
+    try:
+        uscc = USCCS[0]
+        part = partition_for(uscc.encode(), PARTITIONS)
+        pen = event(
+            "penalty.imposed",
+            {"decision_number": "D1", "domain": "food", "fine_cny": 1, "severity": "grave"},
+            when=at(10),
+            subject=uscc,
+        )
+        ch = change_for(pen, MODEL)
+        first = (await store.apply_batch([ApplyRequest(uscc, part, 5, ch)]))[0]
+        state = await store.get(part, uscc)
+        redelivered = (await store.apply_batch([ApplyRequest(uscc, part, 5, ch)]))[0]
+        republished = (await store.apply_batch([ApplyRequest(uscc, part, 9, ch)]))[0]
+        assert first.status == "applied" and first.outcome.new_class == 4
+        assert redelivered.status == "redelivered"
+        assert republished.status == "republished"
+        assert redelivered.outcome == first.outcome == republished.outcome
+        assert await store.get(part, uscc) == state
+        assert await store.watermark(part) == 5
+        assert (await store.class_counts())["D"] == 1
+    finally:
+        await client.aclose()
+
+
+async def test_class_counts_follow_transitions(redis_url, key_prefix) -> None:
+    store, client = await _store(redis_url, key_prefix)
+    try:
+        reqs = []
+        for i, uscc in enumerate(USCCS):
+            part = partition_for(uscc.encode(), PARTITIONS)
+            listed = event(
+                "abnormal_list.added",
+                {"decision_number": f"A{i}", "reason": "false_information"},
+                when=at(i),
+                subject=uscc,
+            )
+            reqs.append(ApplyRequest(uscc, part, i, change_for(listed, MODEL)))
+        await store.apply_batch(reqs)
+        assert await store.class_counts() == {"A": 0, "B": 0, "C": 4, "D": 0}
+        uscc = USCCS[0]
+        removed = event(
+            "abnormal_list.removed", {"decision_number": "A0"}, when=at(9), subject=uscc
+        )
+        part = partition_for(uscc.encode(), PARTITIONS)
+        await store.apply_batch([ApplyRequest(uscc, part, 100, change_for(removed, MODEL))])
+        assert await store.class_counts() == {"A": 1, "B": 0, "C": 3, "D": 0}
+    finally:
+        await client.aclose()
