@@ -1,73 +1,167 @@
-"""Kafka topics riskmon owns, and the partitioner every producer must agree with."""
+"""Kafka topics riskmon owns, and the partitioner every producer must agree with.
+
+:func:`ensure_topics` creates missing topics and leaves existing ones alone, but refuses one whose
+partition count differs from the configured one: state in Redis is keyed by the partition a key
+hashes to (:func:`partition_for`), so a live topic's partition count is never changed.
+"""
 
 from __future__ import annotations
 
-import contextlib
+import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from kafka.admin import KafkaAdminClient, NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.admin import KafkaAdminClient
+from kafka.errors import KafkaError, TopicAlreadyExistsError, UnknownTopicOrPartitionError
+from kafka.errors import for_code as kafka_error_for_code
 from kafka.partitioner.default import murmur2
 
 __all__ = ["TopicError", "TopicSpec", "ensure_topics", "partition_for"]
 
+log = logging.getLogger(__name__)
+
+# Kafka's own rule (org.apache.kafka.common.internals.Topic): Tansu accepts any name, a real
+# cluster does not, so names are checked here to fail the same way on both.
+_LEGAL_TOPIC = re.compile(r"[a-zA-Z0-9._-]{1,249}")
+
 
 class TopicError(Exception):
-    """A topic could not be created, or exists with another partition count."""
+    """A topic could not be described or created, or exists with another partition count."""
 
 
 @dataclass(frozen=True, slots=True)
 class TopicSpec:
+    """A topic as riskmon wants it. ``config`` holds topic-level settings such as
+    ``{"min.insync.replicas": "2"}``; it is applied only when the topic is created."""
+
     name: str
     partitions: int
     replication_factor: int = 1
     config: Mapping[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if not _LEGAL_TOPIC.fullmatch(self.name) or self.name in {".", ".."}:
+            raise ValueError(
+                f"illegal topic name {self.name!r}: 1-249 of ASCII letters, digits, '.', '_', '-'"
+            )
+        if self.partitions < 1:
+            raise ValueError(f"topic {self.name}: partitions must be >= 1, not {self.partitions}")
+        if self.replication_factor < 1:
+            raise ValueError(
+                f"topic {self.name}: replication_factor must be >= 1, not {self.replication_factor}"
+            )
+
 
 def partition_for(key: bytes, partitions: int) -> int:
-    """Kafka's default partitioner (murmur2, as the Java client, aiokafka and kafka-python)."""
-    return int(murmur2(key) & 0x7FFFFFFF) % partitions
+    """The partition Kafka's default partitioner picks for ``key`` among ``partitions``.
+
+    murmur2 of the key bytes, sign bit cleared, modulo the count: the same as the Java client,
+    aiokafka and kafka-python (whose murmur2 this is). librdkafka clients (kcat,
+    confluent-kafka) agree only with ``partitioner=murmur2_random``.
+    """
+    if partitions < 1:
+        raise ValueError(f"partitions must be >= 1, not {partitions}")
+    return (int(murmur2(key)) & 0x7FFFFFFF) % partitions
 
 
 def ensure_topics(bootstrap: str, specs: Sequence[TopicSpec], timeout_seconds: float = 30) -> None:
-    """Create the missing topics; refuse an existing one with another partition count.
+    """Create the topics in ``specs`` that do not exist; leave existing ones as they are.
 
-    The partition count of a live topic is never changed: every enterprise's state is keyed by
-    the partition its USCC hashes to.
+    Idempotent, and safe when several workers run it at once. Raises :class:`TopicError` if an
+    existing topic has a partition count other than its spec's (nothing is created then), if the
+    broker refuses a creation, or if Kafka cannot be reached. ``timeout_seconds`` bounds each
+    request to the broker and the wait for new topics to have leaders. Replication factor and
+    config of existing topics are not compared.
     """
+    wanted = _dedupe(specs)
+    if not wanted:
+        return
+    timeout_ms = max(1, int(timeout_seconds * 1000))
     try:
         admin = KafkaAdminClient(
             bootstrap_servers=bootstrap.split(","),
-            request_timeout_ms=int(timeout_seconds * 1000),
             client_id="riskmon-admin",
+            request_timeout_ms=timeout_ms,
+            bootstrap_timeout_ms=timeout_ms,
         )
     except KafkaError as exc:
         raise TopicError(f"cannot reach Kafka at {bootstrap}: {exc}") from exc
     try:
-        existing = set(admin.list_topics())
-        missing = [s for s in specs if s.name not in existing]
+        have = _partition_counts(admin, list(wanted))
+        _refuse_mismatch(wanted, have)
+        missing = [spec for name, spec in wanted.items() if name not in have]
         if missing:
-            # another worker may create one meanwhile: its partition count is checked below
-            with contextlib.suppress(TopicAlreadyExistsError):
-                admin.create_topics(
-                    [
-                        NewTopic(s.name, s.partitions, s.replication_factor, dict(s.config))
-                        for s in missing
-                    ],
-                    timeout_ms=int(timeout_seconds * 1000),
-                )
-        described = {
-            t["name"]: len(t["partitions"]) for t in admin.describe_topics([s.name for s in specs])
-        }
-        for s in specs:
-            have = described.get(s.name)
-            if have is not None and have != s.partitions:
-                raise TopicError(
-                    f"topic {s.name} has {have} partitions, configured {s.partitions}:"
-                    " riskmon never changes a live topic's partition count"
-                )
+            _create(admin, missing, timeout_ms)
+            # Another worker may have created one meanwhile, with its own count: check again.
+            have = _partition_counts(admin, list(wanted))
+            _refuse_mismatch(wanted, have)
+            absent = sorted(set(wanted) - set(have))
+            if absent:
+                raise TopicError(f"topics {absent} do not exist after creating them")
     except KafkaError as exc:
-        raise TopicError(f"topic administration failed at {bootstrap}: {exc}") from exc
+        raise TopicError(f"topic administration at {bootstrap} failed: {exc}") from exc
     finally:
         admin.close()
+
+
+def _dedupe(specs: Sequence[TopicSpec]) -> dict[str, TopicSpec]:
+    wanted: dict[str, TopicSpec] = {}
+    for spec in specs:
+        seen = wanted.setdefault(spec.name, spec)
+        if seen != spec:
+            raise TopicError(f"topic {spec.name} is configured twice, differently: {seen}, {spec}")
+    return wanted
+
+
+def _partition_counts(admin: Any, names: list[str]) -> dict[str, int]:
+    """Partition count of each existing topic among ``names``; absent ones are left out."""
+    counts: dict[str, int] = {}
+    for topic in admin.describe_topics(names):
+        name = str(topic["name"])
+        error = kafka_error_for_code(int(topic["error_code"]))
+        if error is UnknownTopicOrPartitionError:
+            continue
+        if error.errno != 0:
+            raise TopicError(f"cannot describe topic {name}: {error.__name__}")
+        counts[name] = len(topic["partitions"])
+    return counts
+
+
+def _refuse_mismatch(wanted: Mapping[str, TopicSpec], have: Mapping[str, int]) -> None:
+    wrong = [
+        f"{name} has {have[name]} partitions, configured {spec.partitions}"
+        for name, spec in wanted.items()
+        if name in have and have[name] != spec.partitions
+    ]
+    if wrong:
+        raise TopicError(
+            "; ".join(wrong) + ": riskmon never changes a live topic's partition count"
+            " (state is keyed by partition); configure the existing count or use new topics"
+        )
+
+
+def _create(admin: Any, specs: Sequence[TopicSpec], timeout_ms: int) -> None:
+    response = admin.create_topics(
+        {
+            spec.name: {
+                "num_partitions": spec.partitions,
+                "replication_factor": spec.replication_factor,
+                "configs": dict(spec.config),
+            }
+            for spec in specs
+        },
+        timeout_ms=timeout_ms,
+        raise_errors=False,
+    )
+    refused = []
+    for topic in response["topics"]:
+        error = kafka_error_for_code(int(topic["error_code"]))
+        if error.errno == 0:
+            log.info("created topic %s with %s partitions", topic["name"], topic["num_partitions"])
+        elif error is not TopicAlreadyExistsError:  # created by another worker meanwhile
+            refused.append(f"{topic['name']}: {error.__name__} {topic.get('error_message') or ''}")
+    if refused:
+        raise TopicError("the broker refused to create " + "; ".join(s.strip() for s in refused))
+    admin.wait_for_topics([spec.name for spec in specs], timeout_ms=timeout_ms)
