@@ -138,6 +138,7 @@ def build(settings: Settings, *, bootstrap: str, redis_url: str, model: ScoringM
         max_event_bytes=s.max_event_bytes,
         retry_max_seconds=s.retry_max_seconds,
         ticker_source=TICKER_SOURCE,
+        fault_crash_after_batches=s.fault_crash_after_batches,
     )
     rt = Runtime(s, model, app, client, store, handler, registry, metrics, snapshot)
     _wire(rt)

@@ -133,6 +133,7 @@ class Handler:
         max_event_bytes: int,
         retry_max_seconds: float = 5.0,
         ticker_source: str = "/riskmon/ticker",
+        fault_crash_after_batches: int = 0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
@@ -144,6 +145,7 @@ class Handler:
         self.max_event_bytes = max_event_bytes
         self.retry_max_seconds = retry_max_seconds
         self.ticker_source = ticker_source
+        self._crash_countdown = fault_crash_after_batches
         self.clock = clock
         self.progress = Progress()
         self.started_at = clock()
@@ -174,6 +176,10 @@ class Handler:
         except Exception as exc:  # a rule bug, not bad data: the event validated
             raise FatalError(f"scoring rule failed: {exc!r}") from exc
         results = await self._retry("redis", lambda: self.store.apply_batch(requests))
+        if self._crash_countdown:
+            self._crash_countdown -= 1
+            if not self._crash_countdown:
+                raise FatalError("fault injection: crash after the Redis write, before the commit")
         messages = self._messages(valid, results)
         # Every outgoing record is acked by Kafka before this batch may be committed; each is
         # retried on its own, so a partial failure re-sends nothing twice.

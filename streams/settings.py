@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(default=Path("riskmon-data"), description="Faust's local data dir")
     log_level: Literal["debug", "info", "warn", "error"] = "info"
+    fault_crash_after_batches: int = Field(
+        default=0,
+        ge=0,
+        description="fault injection for tests only: exit after the Redis write of the N-th"
+        " batch, before its alerts are sent and its offsets committed (0: never)",
+    )
     run_file: Path = Field(
         default_factory=lambda: Path.home() / ".riskmon" / "run.json",
         description="where `riskmon run` writes the addresses it serves, for send and lookup",
