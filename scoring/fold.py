@@ -121,6 +121,10 @@ def class_at(contribs: Sequence[Contribution], t: int, p: Params) -> tuple[int, 
 def next_change(contribs: Sequence[Contribution], asof: int, p: Params) -> int:
     """The first second after ``asof`` at which the class differs by time alone; 0 if never."""
     k0, _ = class_at(contribs, asof, p)
+    # In A, time can only change the class where a credit (negative points) ends: fading and
+    # expiring risk points only lower the score further, and A has no floor to lose.
+    if k0 == 1 and not any(c.points < 0 and c.expires > asof and not c.cancelled for c in contribs):
+        return 0
     expiries = sorted({c.expires for c in contribs if c.expires > asof and not c.cancelled})
     fades = any(c.half_life and not c.cancelled and c.points > 0 for c in contribs)
     start = asof

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal, cast
 
+import msgpack
 import orjson
 import redis.asyncio as aioredis
 from redis import exceptions as rexc
@@ -84,12 +85,19 @@ def _contribution_wire(c: Contribution) -> list[Any]:
     ]
 
 
-def change_args(req: ApplyRequest, params: Params) -> list[str | int | float]:
-    """ARGV for apply.lua (see its header). Never a bool: redis-py rejects them."""
+def params_arg(params: Params) -> str:
+    """apply.lua's ARGV[1]: the model's numbers in one argument (computed once per store)."""
+    return " ".join(
+        str(v) for v in (params.version, *params.thresholds, *params.caps, params.horizon)
+    )
+
+
+def change_args(req: ApplyRequest, params: str) -> list[str | int | bytes]:
+    """ARGV for apply.lua (see its header); ``params`` from :func:`params_arg`."""
     ch = req.change
-    contribution = ""
+    contribution: bytes | str = ""
     if ch.contribution is not None:
-        contribution = orjson.dumps(_contribution_wire(ch.contribution)).decode()
+        contribution = msgpack.packb(_contribution_wire(ch.contribution))
     profile = ""
     if ch.profile is not None:
         p = ch.profile
@@ -97,25 +105,22 @@ def change_args(req: ApplyRequest, params: Params) -> list[str | int | float]:
             [p.division, p.industry, int(p.new_economy), p.entity_type, p.time, p.tiebreak]
         ).decode()
     return [
+        params,
         req.uscc,
         ch.event_hash,
         req.offset,
         ch.asof,
-        params.version,
-        *params.thresholds,
-        *params.caps,
-        params.horizon,
         contribution,
         ch.cancel or "",
         profile,
     ]
 
 
-def _outcome(raw: Sequence[bytes | str]) -> StoreResult:
-    v = [x.decode() if isinstance(x, bytes) else str(x) for x in raw]
-    status: Status = v[0]  # type: ignore[assignment]
+def _outcome(raw: bytes) -> StoreResult:
+    v = raw.split(b"|", 6)
+    status = cast(Status, v[0].decode())
     reasons: tuple[tuple[str, int], ...] = ()
-    if len(v) > 6 and v[6]:
+    if v[6]:
         reasons = tuple((str(k), int(m)) for k, m in orjson.loads(v[6]))
     return StoreResult(
         status,
@@ -134,7 +139,7 @@ def decode_state(fields: Mapping[bytes, bytes]) -> EnterpriseState | None:
     """An enterprise hash as the fold's state (``None`` if the enterprise is unknown)."""
     if not fields:
         return None
-    raw = orjson.loads(fields[b"c"])
+    raw = msgpack.unpackb(fields[b"c"])
     contribs: dict[str, Contribution] = {}
     for item in raw if isinstance(raw, list) else []:
         key, dim, t, pts, hl, exp, floor, tb, cancelled, ref = item
@@ -174,6 +179,7 @@ class Store:
         self._client = client
         self.keys = Keys(prefix)
         self.params = params
+        self._params_arg = params_arg(params)
         self.partitions = partitions
         self._script = client.register_script(_SCRIPT)
 
@@ -191,7 +197,7 @@ class Store:
                     p = req.partition
                     await self._script(
                         keys=[k.enterprise(p, req.uscc), k.ledger(p), k.meta(p), k.due(p)],
-                        args=change_args(req, self.params),
+                        args=change_args(req, self._params_arg),
                         client=pipe,
                     )
                 raw = await pipe.execute()

@@ -198,8 +198,11 @@ class Handler:
     ) -> list[Message]:
         out: list[Message] = []
         for (_, ev), res in zip(valid, results, strict=True):
+            o = res.outcome
+            if o.old_class == o.new_class and o.new_class != 4:
+                continue  # nothing to say (derive would agree); skips building a Cause
             cause = Cause(source=ev.source, id=ev.id, type=str(ev.type))
-            out.extend(derive(ev.subject, cause, res.outcome, self.model.version))
+            out.extend(derive(ev.subject, cause, o, self.model.version))
         return out
 
     async def _dead_letter(self, rec: Record, err: InvalidEventError) -> None:

@@ -4,39 +4,42 @@
 -- All keys share the partition hash tag {pNNN}, so the call is Redis-Cluster safe.
 --
 -- KEYS[1]  enterprise hash     <prefix>:e:{pNNN}:<uscc>
---            c = contributions (cjson array of [key,dim,time,points,half_life,expires,
---                floor,tiebreak,cancelled,ref]), a = asof, k = class 1..4, s = score
+--            c = contributions (MessagePack array of [key,dim,time,points,half_life,
+--                expires,floor,tiebreak,cancelled,ref]: cmsgpack is several times faster
+--                than cjson and keeps doubles exact), a = asof, k = class 1..4, s = score
 --                (micro-points), d = due (0: none), v = model version, p = profile (cjson)
 -- KEYS[2]  ledger hash         <prefix>:l:{pNNN}   event hash -> stored outcome
 -- KEYS[3]  partition meta hash <prefix>:m:{pNNN}   wm = highest applied offset, A..D = counts
 -- KEYS[4]  due sorted set      <prefix>:due:{pNNN} uscc -> next time-driven class change
 --
--- ARGV[1]  uscc               ARGV[2]  event hash        ARGV[3]  offset (-1: not from Kafka)
--- ARGV[4]  event asof (s)     ARGV[5]  model version
--- ARGV[6..8]   thresholds b, c, d (micro)   ARGV[9..13] dimension caps (micro)
--- ARGV[14] scheduling horizon (s)
--- ARGV[15] contribution (cjson array, same layout as above without cancelled) or ""
--- ARGV[16] key to cancel or ""
--- ARGV[17] profile (cjson array [division, industry, new_economy, entity_type, time,
+-- ARGV[1]  model parameters, space-separated: version, thresholds b c d (micro), the five
+--          dimension caps (micro), scheduling horizon (s)  (one argument: fewer to encode)
+-- ARGV[2]  uscc               ARGV[3]  event hash        ARGV[4]  offset (-1: not from Kafka)
+-- ARGV[5]  event asof (s)
+-- ARGV[6]  contribution (MessagePack array, same layout as above without cancelled) or ""
+-- ARGV[7]  key to cancel or ""
+-- ARGV[8]  profile (cjson array [division, industry, new_economy, entity_type, time,
 --          tiebreak]) or ""
 --
--- Returns {status, old_class, new_class, score, asof, due, reasons_json} as strings;
--- status is "applied", "redelivered" (offset at or below the watermark) or "republished"
--- (same source+id seen at another offset). A duplicate returns the outcome stored when it was
--- first applied, so the caller re-sends the very same alert.
+-- Returns one string "status|old_class|new_class|score|asof|due|reasons_json" (reasons last:
+-- it may itself contain "|"); status is "applied", "redelivered" (offset at or below the
+-- watermark) or "republished" (same source+id seen at another offset). A duplicate returns
+-- the outcome stored when it was first applied, so the caller re-sends the very same alert.
 --
 -- Everything is validated (decoded) before the first write: a script that fails half-way
 -- would not roll back.
 
 local ent, ledger, meta, dueset = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local uscc, ehash = ARGV[1], ARGV[2]
-local offset = tonumber(ARGV[3])
-local event_asof = tonumber(ARGV[4])
-local version = ARGV[5]
-local th = {tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])}
-local caps = {tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]),
-              tonumber(ARGV[12]), tonumber(ARGV[13])}
-local horizon = tonumber(ARGV[14])
+local params = {}
+for word in string.gmatch(ARGV[1], '%S+') do params[#params + 1] = word end
+local version = params[1]
+local th = {tonumber(params[2]), tonumber(params[3]), tonumber(params[4])}
+local caps = {tonumber(params[5]), tonumber(params[6]), tonumber(params[7]),
+              tonumber(params[8]), tonumber(params[9])}
+local horizon = tonumber(params[10])
+local uscc, ehash = ARGV[2], ARGV[3]
+local offset = tonumber(ARGV[4])
+local event_asof = tonumber(ARGV[5])
 
 -- 1. duplicate?
 local seen = redis.call('HGET', ledger, ehash)
@@ -44,38 +47,36 @@ if seen then
   local wm = tonumber(redis.call('HGET', meta, 'wm') or '-1')
   local status = 'republished'
   if offset >= 0 and offset <= wm then status = 'redelivered' end
-  local out = {status}
-  for part in string.gmatch(seen .. '|', '([^|]*)|') do out[#out + 1] = part end
-  return out
+  return status .. '|' .. seen
 end
 
 -- 2. decode everything before writing anything
 local incoming = nil
-if ARGV[15] ~= '' then incoming = cjson.decode(ARGV[15]) end
-local cancel_key = ARGV[16]
+if ARGV[6] ~= '' then incoming = cmsgpack.unpack(ARGV[6]) end
+local cancel_key = ARGV[7]
 local profile = nil
-if ARGV[17] ~= '' then profile = cjson.decode(ARGV[17]) end
+if ARGV[8] ~= '' then profile = cjson.decode(ARGV[8]) end
 
 local state = redis.call('HMGET', ent, 'c', 'a', 'k', 'p')
 local contribs = {}
-if state[1] then contribs = cjson.decode(state[1]) end
+if state[1] then contribs = cmsgpack.unpack(state[1]) end
 local asof = tonumber(state[2] or '0')
 local old_class = tonumber(state[3] or '0')
 local old_profile = nil
 if state[4] then old_profile = cjson.decode(state[4]) end
 
-local function record(out)
-  redis.call('HSET', ledger, ehash, table.concat(out, '|', 2))
+local function record(outcome)
+  redis.call('HSET', ledger, ehash, outcome)
   if offset >= 0 then
     local wm = tonumber(redis.call('HGET', meta, 'wm') or '-1')
     if offset > wm then redis.call('HSET', meta, 'wm', offset) end
   end
-  return out
+  return 'applied|' .. outcome
 end
 
 -- A re-evaluation of an enterprise we have never seen changes nothing.
 if old_class == 0 and incoming == nil and cancel_key == '' and profile == nil then
-  return record({'applied', '0', '0', '0', '0', '0', ''})
+  return record('0|0|0|0|0|')
 end
 
 -- 3. merge (index by key; the array keeps first-insertion order, which no number depends on)
@@ -104,9 +105,11 @@ if cancel_key ~= '' then
     contribs[i][9] = 1
   end
 end
+local profile_changed = false
 if profile and (old_profile == nil or profile[5] > old_profile[5]
     or (profile[5] == old_profile[5] and profile[6] > old_profile[6])) then
   old_profile = profile
+  profile_changed = true
 end
 if event_asof > asof then asof = event_asof end
 
@@ -140,14 +143,18 @@ end
 
 local function next_change(k0)
   local exp, seen_exp = {}, {}
-  local fades = false
+  local fades, credit_ends = false, false
   for _, c in ipairs(contribs) do
+    if c[4] < 0 and c[6] > asof and c[9] ~= 1 then credit_ends = true end
     if c[6] > asof and c[9] ~= 1 and not seen_exp[c[6]] then
       seen_exp[c[6]] = true
       exp[#exp + 1] = c[6]
     end
     if c[5] ~= 0 and c[9] ~= 1 and c[4] > 0 then fades = true end
   end
+  -- In A, time can only change the class where a credit (negative points) ends: fading and
+  -- expiring risk points only lower the score further, and A has no floor to lose.
+  if k0 == 1 and not credit_ends then return 0 end
   table.sort(exp)
   exp[#exp + 1] = 0
   local start = asof
@@ -201,8 +208,8 @@ if k ~= old_class then
 end
 
 -- 5. write
-local fields = {'c', cjson.encode(contribs), 'a', asof, 'k', k, 's', s, 'd', due, 'v', version}
-if old_profile then
+local fields = {'c', cmsgpack.pack(contribs), 'a', asof, 'k', k, 's', s, 'd', due, 'v', version}
+if profile_changed then
   fields[#fields + 1] = 'p'
   fields[#fields + 1] = cjson.encode(old_profile)
 end
@@ -217,5 +224,4 @@ if k ~= old_class then
   redis.call('HINCRBY', meta, names[k], 1)
   if old_class > 0 then redis.call('HINCRBY', meta, names[old_class], -1) end
 end
-return record({'applied', tostring(old_class), tostring(k), string.format('%d', s),
-               string.format('%d', asof), string.format('%d', due), reasons})
+return record(string.format('%d|%d|%d|%d|%d|', old_class, k, s, asof, due) .. reasons)
