@@ -114,6 +114,10 @@ class _Server:
         """True once the server answers a real request; False to try again."""
         raise NotImplementedError
 
+    def _env(self) -> dict[str, str] | None:
+        """The child's environment; None inherits ours."""
+        return None
+
     # -- state ---------------------------------------------------------------------------------
 
     @property
@@ -165,6 +169,7 @@ class _Server:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.dir,
+                env=self._env(),
                 process_group=0,
                 preexec_fn=_pdeathsig_setter(),
             )
@@ -180,10 +185,19 @@ class _Server:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            # poll() again after a positive answer: a server of someone else's on a port ours
-            # failed to bind must not pass for ours.
-            if self._ready(min(2.0, remaining)) and proc.poll() is None:
-                return
+            if self._ready(min(2.0, remaining)):
+                # Someone answered; make sure it is ours. Tansu does not exit when its port is
+                # taken (a worker thread panics, the process lingers), so another server on the
+                # same port would pass for it.
+                if proc.poll() is None and _listens_on(proc.pid, self.port):
+                    return
+                if proc.poll() is None:
+                    self._signal_and_wait(signal.SIGKILL, 0.0)
+                    raise _ExitedEarly(
+                        f"{self.name}: port {self.port} is taken by another process"
+                        f" (log {self.log_path}):\n{self._tail()}"
+                    )
+                continue
             time.sleep(_POLL_SECONDS)
         self.kill()
         raise EmbeddedError(
@@ -245,6 +259,36 @@ class _Server:
 
 class _ExitedEarly(Exception):
     """The server process ended while starting (most often: its port was taken)."""
+
+
+def _listens_on(pid: int, port: int) -> bool:
+    """True if process ``pid`` holds a socket listening on TCP ``port`` (Linux: /proc);
+    elsewhere assumed true."""
+    if not sys.platform.startswith("linux"):
+        return True
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            # local_address is HEXIP:HEXPORT; state 0A is LISTEN; field 9 is the inode
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    if not inodes:
+        return False
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            link = os.readlink(fd)
+            if link.startswith("socket:[") and link[8:-1] in inodes:
+                return True
+    return False
 
 
 def _kafka_api_versions_ok(port: int, timeout_seconds: float) -> bool:
@@ -314,6 +358,9 @@ class EmbeddedKafka(_Server):
             "memory://tansu/",
         ]
 
+    def _env(self) -> dict[str, str]:
+        return {**os.environ, "NO_COLOR": "1"}  # plain text in the log file, no ANSI colours
+
     def _ready(self, timeout_seconds: float) -> bool:
         if not _kafka_api_versions_ok(self.port, timeout_seconds):
             return False
@@ -368,9 +415,10 @@ class EmbeddedRedis(_Server):
     """redis-server on 127.0.0.1.
 
     Without ``appendonly`` it keeps nothing on disk. With ``appendonly=True`` it writes an AOF
-    (fsync every second) in ``data_dir``, which survives ``kill()``/``start()`` on the same port,
-    so a test can crash Redis and check what a restart recovers (at most the last second of
-    writes can be lost).
+    in ``data_dir``, which survives ``kill()``/``start()`` on the same port, so a test can crash
+    Redis and check what a restart recovers. Redis writes the AOF before it replies, so a killed
+    process loses no acknowledged write; the once-a-second fsync only matters if the machine
+    itself crashes.
     """
 
     name = "redis"
