@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,6 +81,7 @@ def ensure_topics(bootstrap: str, specs: Sequence[TopicSpec], timeout_seconds: f
     if not wanted:
         return
     timeout_ms = max(1, int(timeout_seconds * 1000))
+    _wait_for_listener(bootstrap, time.monotonic() + timeout_seconds)
     try:
         admin = KafkaAdminClient(
             bootstrap_servers=bootstrap.split(","),
@@ -104,6 +107,35 @@ def ensure_topics(bootstrap: str, specs: Sequence[TopicSpec], timeout_seconds: f
         raise TopicError(f"topic administration at {bootstrap} failed: {exc}") from exc
     finally:
         admin.close()
+
+
+def _wait_for_listener(bootstrap: str, deadline: float) -> None:
+    """Wait until some bootstrap address accepts TCP, or raise :class:`TopicError`.
+
+    kafka-python 3.0 leaks a socket per refused connection and the IO thread of a client whose
+    bootstrap fails, so an absent broker is waited for here rather than by the client.
+    """
+    addresses = [_host_port(a) for a in bootstrap.split(",") if a.strip()]
+    if not addresses:
+        raise TopicError(f"no Kafka bootstrap address in {bootstrap!r}")
+    last: OSError | None = None
+    while True:
+        for host, port in addresses:
+            try:
+                with socket.create_connection((host, port), timeout=1.0):
+                    return
+            except OSError as exc:
+                last = exc
+        if time.monotonic() >= deadline:
+            raise TopicError(f"cannot reach Kafka at {bootstrap}: {last}") from last
+        time.sleep(0.2)
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    host, sep, port = address.strip().rpartition(":")
+    if not sep or not port.isdigit():
+        raise TopicError(f"bad Kafka bootstrap address {address!r}: expected host:port")
+    return host.strip("[]"), int(port)
 
 
 def _dedupe(specs: Sequence[TopicSpec]) -> dict[str, TopicSpec]:
