@@ -1,8 +1,12 @@
-"""Fixtures for tests that talk to real servers: a broker and a Redis for the session.
+"""Fixtures for tests that talk to real servers: one broker and one Redis for the session.
 
-``RISKMON_TEST_KAFKA_BOOTSTRAP`` / ``RISKMON_TEST_REDIS_URL`` point the suite at existing
-servers; otherwise it starts Tansu, and uses the redis-server on 127.0.0.1:6379 if one answers,
-else starts its own. Each test isolates its Redis state by key prefix.
+``RISKMON_TEST_KAFKA_BOOTSTRAP`` / ``RISKMON_TEST_REDIS_URL`` point the suite at existing servers.
+Otherwise it starts Tansu (:class:`streams.embedded.EmbeddedKafka`), and uses the redis-server on
+127.0.0.1:6379 if one answers PING, else starts its own. Nothing here is autouse: a unit test that
+requests none of these fixtures starts no server.
+
+Tests share the session's servers, so each isolates its state: Redis keys under ``key_prefix``
+(deleted after the test), topics named with ``topic_prefix``.
 """
 
 from __future__ import annotations
@@ -14,44 +18,77 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from streams.embedded import EmbeddedKafka, EmbeddedRedis
+_LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
+    """``host:port`` of a Kafka-protocol broker for the whole session."""
     given = os.environ.get("RISKMON_TEST_KAFKA_BOOTSTRAP")
     if given:
         yield given
         return
+    from streams.embedded import EmbeddedKafka
+
     with EmbeddedKafka() as kafka:
         yield kafka.bootstrap
 
 
+def _answers_ping(url: str) -> bool:
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
+    """``redis://host:port/db`` of a Redis for the whole session (shared: use ``key_prefix``)."""
     given = os.environ.get("RISKMON_TEST_REDIS_URL")
     if given:
         yield given
         return
-    local = "redis://127.0.0.1:6379/0"
-    try:
-        client = redis.Redis.from_url(local, socket_connect_timeout=0.5)
-        client.ping()
-        client.close()
-        yield local
+    if _answers_ping(_LOCAL_REDIS_URL):
+        yield _LOCAL_REDIS_URL
         return
-    except redis.RedisError:
-        pass
+    from streams.embedded import EmbeddedRedis
+
     with EmbeddedRedis() as server:
         yield server.url
 
 
 @pytest.fixture
 def key_prefix(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh ``t-<12 hex>`` per test; keys ``<prefix>:*`` are deleted after the test.
+
+    The deletion runs only if the test used ``redis_url`` (directly or through another fixture),
+    so requesting a prefix alone starts no Redis.
+    """
     prefix = f"t-{uuid.uuid4().hex[:12]}"
     yield prefix
-    if "redis_url" in request.fixturenames:
-        client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
-        for key in client.scan_iter(match=f"{prefix}*", count=1000):
-            client.delete(key)
+    if "redis_url" not in request.fixturenames:
+        return
+    client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+    try:
+        batch: list[bytes] = []
+        for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+            batch.append(key)
+            if len(batch) >= 500:
+                client.unlink(*batch)
+                batch.clear()
+        if batch:
+            client.unlink(*batch)
+    finally:
         client.close()
+
+
+@pytest.fixture
+def topic_prefix() -> str:
+    """A fresh ``tp-<12 hex>`` per test, for topics the test creates (legal in a topic name).
+
+    Topics are not deleted afterwards: the embedded broker forgets them when the session ends.
+    """
+    return f"tp-{uuid.uuid4().hex[:12]}"
