@@ -10,6 +10,8 @@ from schemas.events import DATA_MODELS, EventType
 
 UTC = dt.UTC
 STORY_USCC = "91610112MA6TGQ1K2M"
+#: examples/story.jsonl's narrative: the class changes a warning centre should see, in order.
+STORY_ALERTS = [("A", "B"), ("B", "C"), ("C", "D"), ("D", "C"), ("C", "B"), ("B", "A")]
 
 
 def at(day: int, hour: int = 12) -> dt.datetime:

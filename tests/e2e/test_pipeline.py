@@ -11,6 +11,7 @@ import orjson
 import pytest
 from confluent_kafka import Producer
 
+from tests.builders import STORY_ALERTS
 from tests.e2e.harness import ROOT, Worker, read_topic, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -43,14 +44,7 @@ def test_story_end_to_end(worker: Worker, env: dict[str, str], kafka_bootstrap: 
     )
     docs = [orjson.loads(r.value) for r in alerts]
     docs.sort(key=lambda d: d["time"])
-    assert [(d["data"]["old_class"], d["data"]["new_class"]) for d in docs] == [
-        ("A", "B"),
-        ("B", "C"),
-        ("C", "D"),
-        ("D", "C"),
-        ("C", "B"),
-        ("B", "A"),
-    ]
+    assert [(d["data"]["old_class"], d["data"]["new_class"]) for d in docs] == STORY_ALERTS
     d_alert = docs[2]
     assert d_alert["type"] == "riskmon.alert.class_changed"
     assert d_alert["subject"] == USCC

@@ -4,7 +4,6 @@ metrics that riskmon actually exports."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -16,6 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from streams.metrics import Metrics, render
 from streams.settings import Settings
+from tests.promtool import promtool
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 PROMETHEUS_YML = DEPLOY / "prometheus" / "prometheus.yml"
@@ -30,16 +30,6 @@ HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 # PromQL words that look like identifiers but are not metric names.
 KEYWORDS = {"and", "or", "unless", "bool", "offset", "inf", "nan"}
 GROUPING = r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)"
-
-
-def promtool() -> str:
-    """Path of promtool; fails under CI (it must be installed there), else skips."""
-    path = shutil.which("promtool")
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("promtool not installed (Debian package prometheus); required under CI")
-        pytest.skip("promtool not installed (Debian package prometheus)")
-    return path
 
 
 def run_promtool(*args: str) -> subprocess.CompletedProcess[str]:

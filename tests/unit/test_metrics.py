@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 
 import pytest
@@ -12,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from schemas.events import EventType
 from streams.metrics import CONTENT_TYPE, DEAD_LETTER_REASONS, Metrics, render
+from tests.promtool import promtool
 
 EXPECTED_TYPES = {
     "riskmon_events_total": "counter",
@@ -27,16 +27,6 @@ EXPECTED_TYPES = {
     "riskmon_model_info": "gauge",
     "riskmon_enterprises": "gauge",
 }
-
-
-def promtool() -> str:
-    """Path of promtool; fails under CI (it must be installed there), else skips."""
-    path = shutil.which("promtool")
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("promtool not installed (Debian package prometheus); required under CI")
-        pytest.skip("promtool not installed (Debian package prometheus)")
-    return path
 
 
 def _types(text: str) -> dict[str, str]:
