@@ -27,6 +27,7 @@ of positions 1-2 (the code tables grow). Positions 3-8 must be digits (a GB/T 22
 
 from __future__ import annotations
 
+import functools
 import random
 from typing import Annotated, Final
 
@@ -93,6 +94,9 @@ def check_char(first17: str) -> str:
     return _check_value(first17)
 
 
+# Valid codes recur in a stream (every event of an enterprise): remember them. Invalid ones
+# raise, and functools does not cache a raise, so each is checked (and reported) every time.
+@functools.lru_cache(maxsize=1 << 16)
 def validate(code: str) -> str:
     """Return ``code`` unchanged if it is a valid USCC, else raise ValueError saying why.
 

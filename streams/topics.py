@@ -7,6 +7,7 @@ hashes to (:func:`partition_for`), so a live topic's partition count is never ch
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import socket
@@ -56,6 +57,7 @@ class TopicSpec:
             )
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def partition_for(key: bytes, partitions: int) -> int:
     """The partition Kafka's default partitioner picks for ``key`` among ``partitions``.
 
