@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from schemas.uscc import USCC
 
@@ -17,6 +17,7 @@ __all__ = [
     "TASK_CREATED",
     "Cause",
     "ClassChanged",
+    "OutgoingEnvelope",
     "Reason",
     "TaskCreated",
 ]
@@ -83,3 +84,10 @@ class OutgoingEnvelope(BaseModel):
     time: AwareDatetime
     datacontenttype: Literal["application/json"] = "application/json"
     data: ClassChanged | TaskCreated
+
+    @model_validator(mode="after")
+    def _data_matches_type(self) -> OutgoingEnvelope:
+        expected = ClassChanged if self.type == ALERT_CLASS_CHANGED else TaskCreated
+        if not isinstance(self.data, expected):
+            raise ValueError(f"{self.type} carries {expected.__name__} data")
+        return self
