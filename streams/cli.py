@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import json
 import logging
 import sys
@@ -180,6 +181,11 @@ def cmd_schemas(check: bool) -> int:
     return 0
 
 
+def _aware_time(text: str) -> dt.datetime:
+    when = dt.datetime.fromisoformat(text)
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="riskmon", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -197,6 +203,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     lookup.add_argument("--json", action="store_true", help="print the API's JSON")
     schemas = sub.add_parser("schemas", help="write the JSON Schemas of all events")
     schemas.add_argument("--check", action="store_true", help="fail if the files are stale")
+    gen = sub.add_parser("generate", help="a seeded synthetic district's credit events")
+    gen.add_argument("--enterprises", type=int, default=20_000, help="default 20000")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--rate", type=float, help="events/s, paced (default: as fast as possible)")
+    gen.add_argument("--out", help="JSON-lines file, or - for standard output (the default)")
+    gen.add_argument("--kafka", action="store_true", help="publish to the events topic instead")
+    gen.add_argument(
+        "--now", type=_aware_time, help="end of the simulated period (default: today 00:00 UTC)"
+    )
+    gen.add_argument("--truth", type=Path, help="also write each enterprise's propensity (CSV)")
+    demo = sub.add_parser("demo", help="embedded servers, the worker and a live district")
+    demo.add_argument("--enterprises", type=int, default=2_000, help="default 2000")
+    demo.add_argument("--rate", type=float, default=500.0, help="events/s (default 500)")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--seconds", type=float, help="stop by itself after this long")
+    demo.add_argument("--web-port", type=int, help="API port (RISKMON_WEB_PORT)")
+    replay = sub.add_parser("replay", help="rebuild all state from the event log into a new prefix")
+    replay.add_argument("--prefix", required=True, help="a fresh Redis key prefix")
+    replay.add_argument("--file", type=Path, help="a JSON-lines file instead of the topic")
+    replay.add_argument("--batch", type=int, default=2_000, help="apply calls per round trip")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     for noisy in ("kafka", "aiokafka"):  # their INFO is connection chatter
@@ -210,6 +236,45 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_send(settings, args.file, args.allow_invalid)
         if args.command == "lookup":
             return cmd_lookup(settings, args.uscc, args.json)
+        if args.command == "generate":
+            from streams.generate import cmd_generate
+
+            return cmd_generate(
+                events_topic=settings.events_topic,
+                kafka_bootstrap=settings.kafka_bootstrap or _running(settings).get("kafka"),
+                enterprises_n=args.enterprises,
+                seed=args.seed,
+                rate=args.rate,
+                out=args.out,
+                to_kafka=args.kafka,
+                now=args.now,
+                truth=args.truth,
+                partitions=settings.partitions,
+            )
+        if args.command == "demo":
+            from streams.demo import cmd_demo
+
+            return cmd_demo(
+                settings,
+                enterprises=args.enterprises,
+                rate=args.rate,
+                seed=args.seed,
+                seconds=args.seconds,
+            )
+        if args.command == "replay":
+            from streams.replay import cmd_replay
+
+            return cmd_replay(
+                file=args.file,
+                topic=settings.events_topic,
+                kafka_bootstrap=settings.kafka_bootstrap or _running(settings).get("kafka"),
+                redis_url=settings.redis_url or _running(settings).get("redis"),
+                prefix=args.prefix,
+                model=load_model(settings.model_path),
+                partitions=settings.partitions,
+                max_event_bytes=settings.max_event_bytes,
+                batch=args.batch,
+            )
         return cmd_schemas(args.check)
     except (ConfigError, ModelError) as exc:
         print(f"riskmon: {exc}", file=sys.stderr)

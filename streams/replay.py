@@ -1,0 +1,247 @@
+"""``riskmon replay``: rebuild all state from the event log into a fresh Redis key prefix.
+
+The bulk path: records are read in large batches (the topic from its beginning to its end, or a
+JSON-lines file), validated exactly as the worker validates them (:func:`validate_record`, so
+the ticker's ``riskmon.reevaluate`` records count only from the ticker's source), turned into
+changes by :func:`change_for`, and applied by :meth:`Store.apply_batch` in large pipelined
+batches per partition in offset order, through the same Lua script as the live path. The result
+is the state the live worker built from the same records. Nothing is sent: no alerts, no tasks;
+dead letters are counted by reason, not re-sent.
+
+A file stands for a topic: each line's partition is murmur2 of its subject (as a producer's
+would be) and its offset is its position among the lines of that partition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis.asyncio as aioredis
+
+from schemas.codec import loads
+from schemas.exceptions import InvalidEventError
+from scoring.changes import change_for
+from scoring.fold import Params
+from scoring.model import ScoringModel
+from scoring.store import ApplyRequest, Store
+from streams.handler import Record, validate_record
+from streams.topics import partition_for
+
+__all__ = ["ReplayStats", "file_records", "replay", "topic_batches"]
+
+#: Apply calls per pipelined round trip.
+DEFAULT_BATCH = 2_000
+
+
+@dataclass
+class ReplayStats:
+    records: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    dead_letters: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+    classes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def events_per_second(self) -> float:
+        return self.records / self.seconds if self.seconds > 0 else 0.0
+
+
+def _subject(line: bytes) -> bytes | None:
+    try:
+        doc = loads(line)
+    except ValueError:
+        return None
+    subject = doc.get("subject") if isinstance(doc, dict) else None
+    return subject.encode() if isinstance(subject, str) else None
+
+
+def file_records(
+    path: Path, topic: str, partitions: int, batch: int = DEFAULT_BATCH
+) -> Iterator[list[Record]]:
+    """The lines of a JSON-lines file as records of a ``partitions``-partition topic, in
+    batches. A line without a subject goes to partition 0 (and will be a dead letter)."""
+    offsets: dict[int, int] = defaultdict(int)
+    out: list[Record] = []
+    with path.open("rb") as f:
+        for raw in f:
+            line = raw.rstrip(b"\r\n")
+            if not line.strip():
+                continue
+            key = _subject(line)
+            p = partition_for(key, partitions) if key else 0
+            out.append(Record(topic, p, offsets[p], key, line))
+            offsets[p] += 1
+            if len(out) >= batch:
+                yield out
+                out = []
+    if out:
+        yield out
+
+
+def topic_batches(
+    bootstrap: str, topic: str, batch: int = DEFAULT_BATCH, quiet_polls: int = 3
+) -> tuple[int, Iterator[list[Record]]]:
+    """(partition count, batches of every record of ``topic`` from its beginning to its end).
+
+    Reads to the reported end offsets and then on until ``quiet_polls`` polls in a row return
+    nothing: Tansu reports the end of a multi-record batch as its base offset + 1.
+    """
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap.split(","),
+        enable_auto_commit=False,
+        max_poll_records=batch,
+        fetch_max_bytes=64 * 1024 * 1024,
+        max_partition_fetch_bytes=16 * 1024 * 1024,
+    )
+    parts = sorted(consumer.partitions_for_topic(topic) or ())
+    if not parts:
+        consumer.close()
+        raise SystemExit(f"riskmon replay: topic {topic} does not exist at {bootstrap}")
+    tps = [TopicPartition(topic, p) for p in parts]
+    consumer.assign(tps)
+    consumer.seek_to_beginning(*tps)
+    end = consumer.end_offsets(tps)
+
+    def read() -> Iterator[list[Record]]:
+        try:
+            quiet = 0
+            while quiet < quiet_polls or any(consumer.position(tp) < end[tp] for tp in tps):
+                polled = consumer.poll(timeout_ms=300, max_records=batch)
+                quiet = 0 if polled else quiet + 1
+                out = [
+                    Record(m.topic, m.partition, m.offset, m.key, m.value, m.timestamp / 1000)
+                    for msgs in polled.values()
+                    for m in msgs
+                ]
+                if out:
+                    yield out
+        finally:
+            consumer.close()
+
+    return len(parts), read()
+
+
+async def replay(
+    batches: Iterator[list[Record]],
+    *,
+    redis_url: str,
+    prefix: str,
+    model: ScoringModel,
+    partitions: int,
+    max_event_bytes: int,
+    ticker_source: str,
+) -> ReplayStats:
+    """Apply every record of ``batches`` to ``prefix``; raises ValueError if it has keys."""
+    client = aioredis.Redis.from_url(redis_url, socket_timeout=30, socket_connect_timeout=5)
+    try:
+        async for _ in client.scan_iter(match=f"{prefix}:*", count=1000):
+            raise ValueError(f"Redis prefix {prefix!r} already has keys: replay into a fresh one")
+        store = Store(client, prefix=prefix, params=Params.of(model), partitions=partitions)
+        stats = ReplayStats()
+        started = time.perf_counter()
+        # Read the next batch (blocking Kafka I/O, in a thread) while the last one is applied.
+        loop = asyncio.get_running_loop()
+        nxt = loop.run_in_executor(None, next, batches, None)
+        while (records := await nxt) is not None:
+            nxt = loop.run_in_executor(None, next, batches, None)
+            await _apply(store, model, records, partitions, max_event_bytes, ticker_source, stats)
+        stats.seconds = time.perf_counter() - started
+        stats.classes = await store.class_counts()
+        return stats
+    finally:
+        await client.aclose()
+
+
+async def _apply(
+    store: Store,
+    model: ScoringModel,
+    records: Sequence[Record],
+    partitions: int,
+    max_event_bytes: int,
+    ticker_source: str,
+    stats: ReplayStats,
+) -> None:
+    # Records of a partition keep their offset order; partitions are independent in Redis.
+    requests: list[ApplyRequest] = []
+    for rec in records:
+        stats.records += 1
+        try:
+            ev = validate_record(rec, partitions, max_event_bytes, ticker_source)
+        except InvalidEventError as exc:
+            stats.dead_letters[exc.reason] += 1
+            continue
+        requests.append(ApplyRequest(ev.subject, rec.partition, rec.offset, change_for(ev, model)))
+    for result in await store.apply_batch(requests):
+        if result.duplicate:
+            stats.duplicates += 1
+        else:
+            stats.applied += 1
+
+
+def print_stats(stats: ReplayStats, source: str, prefix: str) -> None:
+    out = sys.stdout
+    print(f"replayed {stats.records} record(s) from {source} into prefix {prefix!r}", file=out)
+    print(f"  applied {stats.applied}, duplicates {stats.duplicates}", file=out)
+    dead = ", ".join(f"{k} {v}" for k, v in sorted(stats.dead_letters.items())) or "none"
+    print(f"  dead letters (counted, not re-sent): {dead}", file=out)
+    print("  classes: " + "  ".join(f"{k} {v}" for k, v in stats.classes.items()), file=out)
+    print(
+        f"  {stats.seconds:.1f}s, {stats.events_per_second:,.0f} events/s",
+        file=out,
+        flush=True,
+    )
+
+
+def cmd_replay(
+    *,
+    file: Path | None,
+    topic: str,
+    kafka_bootstrap: str | None,
+    redis_url: str | None,
+    prefix: str,
+    model: ScoringModel,
+    partitions: int,
+    max_event_bytes: int,
+    batch: int,
+) -> int:
+    """The ``riskmon replay`` command; returns the exit status."""
+    from streams.app import TICKER_SOURCE
+
+    if not redis_url:
+        print("no Redis: set RISKMON_REDIS_URL or start `riskmon run`", file=sys.stderr)
+        return 2
+    if file is not None:
+        batches = file_records(file, topic, partitions, batch)
+        source = str(file)
+    else:
+        if not kafka_bootstrap:
+            print("no Kafka: set RISKMON_KAFKA_BOOTSTRAP or start `riskmon run`", file=sys.stderr)
+            return 2
+        partitions, batches = topic_batches(kafka_bootstrap, topic, batch)
+        source = f"{topic} at {kafka_bootstrap}"
+    try:
+        stats = asyncio.run(
+            replay(
+                batches,
+                redis_url=redis_url,
+                prefix=prefix,
+                model=model,
+                partitions=partitions,
+                max_event_bytes=max_event_bytes,
+                ticker_source=TICKER_SOURCE,
+            )
+        )
+    except ValueError as exc:
+        print(f"riskmon replay: {exc}", file=sys.stderr)
+        return 2
+    print_stats(stats, source, prefix)
+    return 0

@@ -1,0 +1,150 @@
+"""``riskmon demo`` on a machine with nothing configured: it starts its own broker and Redis,
+the worker, and a live district; classes show through the API, alerts reach their topic, the
+dashboard reports them, and Ctrl-C leaves no process behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from district.generator import DistrictSpec, enterprises
+from streams.embedded import free_port
+from streams.generate import default_now
+from tests.e2e.harness import ROOT, read_topic, wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+# A tiny district; --seconds bounds the run should the test fail to stop it.
+DEMO_ARGS = ("--enterprises", "120", "--seed", "3", "--rate", "300", "--seconds", "150")
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    out: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.add(child)
+            todo.append(child)
+    return out
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def get(url: str) -> tuple[int, dict[str, object]]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, {}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_demo_runs_a_live_district_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    port = free_port()
+    run_file = tmp_path / "run.json"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("RISKMON_KAFKA_BOOTSTRAP", "RISKMON_REDIS_URL")
+    }
+    env.update(
+        {
+            "RISKMON_WEB_PORT": str(port),
+            "RISKMON_RUN_FILE": str(run_file),
+            "RISKMON_TICK_SECONDS": "0.5",
+        }
+    )
+    out_path = tmp_path / "demo.out"
+    with out_path.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "demo", *DEMO_ARGS],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own foreground group, as in a terminal
+        )
+    seen: set[int] = set()
+    try:
+
+        def ready() -> bool:
+            assert proc.poll() is None, out_path.read_text()
+            seen.update(descendants(proc.pid))
+            return run_file.exists()
+
+        wait_for(ready, 120, what="the worker's run file")
+        bootstrap = json.loads(run_file.read_text())["kafka"]
+        assert bootstrap.startswith("127.0.0.1:")
+        web = f"http://127.0.0.1:{port}"
+
+        # The same district the demo feeds (same seed, same default end of period).
+        firms = [
+            e.uscc for e in enterprises(DistrictSpec(now=default_now(), enterprises=120, seed=3))
+        ]
+
+        def classified() -> list[str]:
+            seen.update(descendants(proc.pid))
+            found = [get(f"{web}/enterprises/{u}") for u in firms[:30]]
+            return [str(doc["class"]) for status, doc in found if status == 200]
+
+        classes = wait_for(lambda: len(c := classified()) == 30 and c, 90, what="30 classes")
+        assert set(classes) <= {"A", "B", "C", "D"}
+
+        alerts = wait_for(
+            lambda: read_topic(bootstrap, "riskmon.alerts"), 60, what="alerts on the topic"
+        )
+        doc = json.loads(alerts[0].value)
+        assert doc["type"] == "riskmon.alert.class_changed"
+        assert doc["subject"] in firms
+
+        # the dashboard (not a terminal here: one status line a second) reports them
+        def dashboard_shows_alerts() -> bool:
+            lines = [x for x in out_path.read_text().splitlines() if "alerts=" in x]
+            return bool(lines) and int(re.findall(r"alerts=(\d+)", lines[-1])[0]) > 0
+
+        wait_for(dashboard_shows_alerts, 30, what="alerts counted on the dashboard")
+        seen.update(descendants(proc.pid))
+        assert len(seen) >= 3  # the broker, redis-server and the worker at least
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends to the foreground group
+        try:
+            rc = proc.wait(90)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise
+    assert rc == 0, out_path.read_text()[-3000:]
+    assert "stopped; nothing left running" in out_path.read_text()
+    deadline = time.monotonic() + 15
+    while any(alive(p) for p in seen) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert [p for p in seen if alive(p)] == []
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
