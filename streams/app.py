@@ -237,6 +237,7 @@ async def health(rt: Runtime) -> dict[str, Any]:
         done = rt.handler.progress.last_offset.get(p, -1) + 1
         if high is not None and high > done:
             lag += high - done
+    rt.metrics.consumer_lag.set(lag)
     idle = time.time() - (rt.handler.progress.last_batch_at or rt.handler.started_at)
     stalled = lag > 0 and idle > rt.settings.stall_seconds
     return {
@@ -253,6 +254,7 @@ async def tick(rt: Runtime) -> None:
     enterprises. Resent after a while if not yet applied (the ledger absorbs duplicates).
     """
     now = time.time()
+    await health(rt)  # keeps riskmon_consumer_lag_records current
     try:
         rt.class_snapshot.update(await rt.store.class_counts())
         for p in rt.events_partitions():

@@ -112,6 +112,9 @@ class Metrics:
     * ``redis_retries`` → ``riskmon_redis_retries_total``
     * ``last_progress`` → ``riskmon_last_progress_timestamp_seconds``: Unix time of the last
       processed batch
+    * ``consumer_lag`` → ``riskmon_consumer_lag_records``: records of this worker's events
+      partitions not yet processed (high watermark minus the next offset to process), updated
+      every tick; with last_progress it tells a stalled consumer from a quiet topic
     * ``info`` → ``riskmon_model_info`` (``version``), see :meth:`set_model_version`
     * ``riskmon_enterprises`` (``class``): a collector, read at scrape time
     * ``process_*`` (start time, CPU, memory, file descriptors; Linux only): the standard
@@ -129,6 +132,7 @@ class Metrics:
     batch_size: Histogram
     redis_retries: Counter
     last_progress: Gauge
+    consumer_lag: Gauge
     info: Info
 
     @classmethod
@@ -204,6 +208,11 @@ class Metrics:
             last_progress=Gauge(
                 "riskmon_last_progress_timestamp_seconds",
                 "Unix time at which the last batch was processed.",
+                registry=r,
+            ),
+            consumer_lag=Gauge(
+                "riskmon_consumer_lag_records",
+                "Records of this worker's events partitions not processed yet.",
                 registry=r,
             ),
             info=Info(
