@@ -23,7 +23,7 @@ import datetime as dt
 import itertools
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any, Final
@@ -42,6 +42,7 @@ __all__ = [
     "events",
     "history",
     "lines",
+    "live_events",
 ]
 
 #: China Standard Time: event times are local, as upstream systems publish them.
@@ -249,6 +250,64 @@ class _History:
         return when if t < when < self.spec.end else None
 
 
+def _rates(ent: Enterprise) -> dict[str, float]:
+    """Expected events per year by kind (``annual_report_lapse``: chance per annual report)."""
+    p = ent.propensity
+    consumer_facing = ent.industry[0] in "FHO"
+    return {
+        "complaint": (0.2 + 5.0 * p) * (1.6 if consumer_facing else 1.0),
+        "penalty": 0.03 + 1.2 * p,
+        "annual_report_lapse": 0.02 + 0.5 * p,
+        "abnormal": 0.01 + 0.25 * p,
+        "serious_violation": 0.001 + 0.08 * p,
+        # random spot checks: drawn regardless of propensity
+        "inspection": 0.3,
+    }
+
+
+def _complaint(rng: random.Random, ent: Enterprise) -> dict[str, Any]:
+    category = "food_safety" if ent.key_sector == "food" else rng.choice(_CATEGORIES)
+    return {"channel": rng.choice(_CHANNELS), "category": category}
+
+
+def _penalty(rng: random.Random, ent: Enterprise, number: str) -> dict[str, Any]:
+    p = ent.propensity
+    u = rng.random()
+    grave, serious, ordinary = 0.02 + 0.15 * p, 0.10 + 0.25 * p, 0.40
+    if u < grave:
+        severity, fine = "grave", rng.randint(2_000, 30_000) * 100
+    elif u < grave + serious:
+        severity, fine = "serious", rng.randint(500, 5_000) * 100
+    elif u < grave + serious + ordinary:
+        severity, fine = "ordinary", rng.randint(50, 500) * 100
+    else:
+        severity, fine = "minor", rng.randint(0, 50) * 100
+    key = ent.key_sector is not None and rng.random() < 0.7
+    domain = ent.key_sector if key and ent.key_sector else rng.choice(_OTHER_DOMAINS)
+    return {
+        "decision_number": number,
+        "domain": domain,
+        "fine_cny": float(fine),
+        "severity": severity,
+        "licence_revoked": severity == "grave" and rng.random() < 0.3,
+    }
+
+
+def _inspection_result(rng: random.Random, p: float) -> str:
+    """What a spot check finds at a firm of propensity ``p``."""
+    found = min(0.95, 0.03 + 0.9 * p)
+    u = rng.random()
+    if u < found:
+        return "problems_found"
+    if u < found + 0.02 + 0.1 * p:
+        return "not_at_address"
+    if u < found + 0.03 + 0.15 * p:
+        return "refused"
+    if u < found + 0.08 + 0.15 * p:
+        return "corrected"
+    return "no_problem"
+
+
 def history(spec: DistrictSpec, ent: Enterprise) -> list[CreditEvent]:
     """All events of ``ent`` in the period, in event-time order (registration first)."""
     h = _History(spec, ent)
@@ -274,41 +333,12 @@ def history(spec: DistrictSpec, ent: Enterprise) -> list[CreditEvent]:
     t0 += 1
     if t0 >= spec.end:
         return [ev for _, _, ev in h.out]
-    consumer_facing = ent.industry[0] in "FHO"
-    for t in h.times(t0, (0.2 + 5.0 * p) * (1.6 if consumer_facing else 1.0)):
-        category = "food_safety" if ent.key_sector == "food" else rng.choice(_CATEGORIES)
-        h.add(
-            t,
-            EventType.COMPLAINT_RECEIVED,
-            "/12315",
-            {"channel": rng.choice(_CHANNELS), "category": category},
-        )
-    for t in h.times(t0, 0.03 + 1.2 * p):
-        u = rng.random()
-        grave, serious, ordinary = 0.02 + 0.15 * p, 0.10 + 0.25 * p, 0.40
-        if u < grave:
-            severity, fine = "grave", rng.randint(2_000, 30_000) * 100
-        elif u < grave + serious:
-            severity, fine = "serious", rng.randint(500, 5_000) * 100
-        elif u < grave + serious + ordinary:
-            severity, fine = "ordinary", rng.randint(50, 500) * 100
-        else:
-            severity, fine = "minor", rng.randint(0, 50) * 100
-        key = ent.key_sector is not None and rng.random() < 0.7
-        domain = ent.key_sector if key and ent.key_sector else rng.choice(_OTHER_DOMAINS)
+    rates = _rates(ent)
+    for t in h.times(t0, rates["complaint"]):
+        h.add(t, EventType.COMPLAINT_RECEIVED, "/12315", _complaint(rng, ent))
+    for t in h.times(t0, rates["penalty"]):
         number = h.decision("罚", t)
-        h.add(
-            t,
-            EventType.PENALTY_IMPOSED,
-            f"/cfs/{div}",
-            {
-                "decision_number": number,
-                "domain": domain,
-                "fine_cny": float(fine),
-                "severity": severity,
-                "licence_revoked": severity == "grave" and rng.random() < 0.3,
-            },
-        )
+        h.add(t, EventType.PENALTY_IMPOSED, f"/cfs/{div}", _penalty(rng, ent, number))
         if rng.random() < 0.04 and (when := h.later(t, 20, 120)):
             h.add(
                 when,
@@ -322,14 +352,14 @@ def history(spec: DistrictSpec, ent: Enterprise) -> list[CreditEvent]:
         due = int(dt.datetime(year, 7, 1, 9, tzinfo=CST).timestamp())
         if ent.founded_on.year >= year or not t0 <= due < spec.end:
             continue
-        if rng.random() < 0.02 + 0.5 * p:
+        if rng.random() < rates["annual_report_lapse"]:
             t = _office_time(rng, due + rng.randrange(15) * _DAY)
             if t >= spec.end:
                 continue
             _listing(h, t, "annual_report_missing", 0.7, (10, 200))
-    for t in h.times(t0, 0.01 + 0.25 * p):
+    for t in h.times(t0, rates["abnormal"]):
         _listing(h, t, rng.choice(_OTHER_ABNORMAL), 0.5, (30, 400))
-    for t in h.times(t0, 0.001 + 0.08 * p):
+    for t in h.times(t0, rates["serious_violation"]):
         number = h.decision("严", t)
         h.add(
             t,
@@ -345,19 +375,8 @@ def history(spec: DistrictSpec, ent: Enterprise) -> list[CreditEvent]:
                 {"decision_number": number, "reason": "信用修复"},
             )
     # Random spot checks: drawn regardless of propensity; what they find depends on it.
-    for t in h.times(t0, 0.3):
-        found = min(0.95, 0.03 + 0.9 * p)
-        u = rng.random()
-        if u < found:
-            result = "problems_found"
-        elif u < found + 0.02 + 0.1 * p:
-            result = "not_at_address"
-        elif u < found + 0.03 + 0.15 * p:
-            result = "refused"
-        elif u < found + 0.08 + 0.15 * p:
-            result = "corrected"
-        else:
-            result = "no_problem"
+    for t in h.times(t0, rates["inspection"]):
+        result = _inspection_result(rng, p)
         local = dt.datetime.fromtimestamp(t, CST)
         plan = f"SJ{local.year}-{div}-Q{(local.month - 1) // 3 + 1}"
         h.add(
@@ -405,3 +424,56 @@ def lines(spec: DistrictSpec) -> Iterator[bytes]:
     """:func:`events` as CloudEvents JSON, one record value each (no newline)."""
     for ev in events(spec):
         yield encode_event(ev)
+
+
+#: The highest total of :func:`_rates` (propensity 1, consumer-facing): the rejection bound.
+_MAX_RATE: Final = 11.0
+
+
+def live_events(spec: DistrictSpec, times: Iterable[dt.datetime]) -> Iterator[CreditEvent]:
+    """The district going on after its history: one event per element of ``times`` (aware).
+
+    Each event falls on an enterprise drawn in proportion to its event rate (so habitual
+    offenders act more often) and is of a kind drawn by those rates: complaints, penalties,
+    abnormal-operations and serious-violation listings, spot checks. Ids are ``<uscc>-L<n>``,
+    apart from the history's. Deterministic for a given spec and sequence of times; the caller
+    supplies the clock (e.g. the wall clock, lazily), so this stays pure.
+    """
+    rng = random.Random(f"{spec.seed}:live")
+    for n, when in enumerate(times):
+        while True:
+            ent = enterprise(spec, rng.randrange(spec.enterprises))
+            rates = _rates(ent)
+            rates["abnormal"] += rates.pop("annual_report_lapse")
+            if rng.random() * _MAX_RATE < sum(rates.values()):
+                break
+        kind = rng.choices(list(rates), weights=list(rates.values()))[0]
+        t = when.replace(microsecond=0).astimezone(CST)
+        year, div = t.year, ent.division
+        number = f"市监{{}}〔{year}〕{ent.uscc[9:16]}-L{n}号"
+        etype: EventType
+        data: dict[str, Any]
+        if kind == "complaint":
+            etype, source, data = EventType.COMPLAINT_RECEIVED, "/12315", _complaint(rng, ent)
+        elif kind == "penalty":
+            etype, source = EventType.PENALTY_IMPOSED, f"/cfs/{div}"
+            data = _penalty(rng, ent, number.format("罚"))
+        elif kind == "abnormal":
+            etype, source = EventType.ABNORMAL_LIST_ADDED, f"/gsxt/{div}"
+            reason = rng.choice(("annual_report_missing", *_OTHER_ABNORMAL))
+            data = {"decision_number": number.format("异"), "reason": reason}
+        elif kind == "serious_violation":
+            etype, source = EventType.SERIOUS_VIOLATION_ADDED, f"/gsxt/{div}"
+            data = {"decision_number": number.format("严"), "reason": "严重违法失信情形"}
+        else:
+            etype, source = EventType.INSPECTION_COMPLETED, f"/sjjc/{div}"
+            plan = f"SJ{year}-{div}-Q{(t.month - 1) // 3 + 1}"
+            data = {"result": _inspection_result(rng, ent.propensity), "plan_id": plan}
+        yield CreditEvent(
+            id=f"{ent.uscc}-L{n}",
+            source=source,
+            type=etype,
+            subject=ent.uscc,
+            time=t,
+            data=DATA_MODELS[etype].model_validate(data),
+        )

@@ -217,6 +217,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--enterprises", type=int, default=2_000, help="default 2000")
     demo.add_argument("--rate", type=float, default=500.0, help="events/s (default 500)")
     demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument(
+        "--live-rate",
+        type=float,
+        default=20.0,
+        help="events/s of the live district once its history is fed (default 20; 0: none)",
+    )
     demo.add_argument("--seconds", type=float, help="stop by itself after this long")
     demo.add_argument("--web-port", type=int, help="API port (RISKMON_WEB_PORT)")
     replay = sub.add_parser("replay", help="rebuild all state from the event log into a new prefix")
@@ -260,6 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rate=args.rate,
                 seed=args.seed,
                 seconds=args.seconds,
+                live_rate=args.live_rate,
             )
         if args.command == "replay":
             from streams.replay import cmd_replay

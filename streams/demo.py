@@ -1,7 +1,8 @@
 """``riskmon demo``: a live district on one machine, and a terminal dashboard of it.
 
 Processes: this one holds the embedded broker and Redis (unless configured), a feeder thread
-that publishes the synthetic district at a paced rate, and the dashboard; the worker runs as
+that publishes the synthetic district's history at a paced rate and then its live events (event
+time = now) at a slower one, and the dashboard; the worker runs as
 its own process (``riskmon run`` pointed at the same servers), so nothing here can block the
 worker's event loop. The dashboard reads what an operator would: ``/metrics`` and ``/healthz``
 of the worker, Redis (class counts per partition, and a bounded SCAN of enterprise hashes for
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import datetime as dt
+import itertools
 import os
 import signal
 import subprocess
@@ -32,8 +35,8 @@ from typing import Any, TextIO
 import orjson
 import redis
 
-from district.generator import DistrictSpec
-from streams.generate import Pacer, default_now, keyed_lines, publish
+from district.generator import DistrictSpec, live_events
+from streams.generate import Pacer, default_now, keyed, keyed_lines, publish
 from streams.settings import Settings
 
 __all__ = ["Dashboard", "cmd_demo"]
@@ -198,7 +201,7 @@ class Dashboard:
         total = sum(self.classes.values()) or 1
         lag = "?" if self.lag is None else f"{self.lag:,}"
         lines = [
-            f"riskmon demo  {seconds:6.0f}s   fed {self.fed:,} events   applied"
+            f"riskmon demo  {seconds:6.0f}s   fed {self.fed:,} events   processed"
             f" {self.events_total:,.0f}   {self.events_per_second:,.0f} events/s   lag {lag}",
             f"API {self.web}/enterprises/{{uscc}}   {self.web}/metrics      (Ctrl-C stops)",
             "",
@@ -216,10 +219,51 @@ class Dashboard:
         for k, cd, n in self.riskiest(2):
             lines.append(f"  {k} {_SECTION_NAMES.get(k, ''):28} {cd:6,} C/D of {n:7,}")
         lines += ["", f"newest alerts ({self.alert_count:,})"]
-        lines += [f"  {a}" for a in reversed(self.alerts)] or ["  (none yet)"]
+        lines += [f"  {a}" for a in sorted(self.alerts, reverse=True)] or ["  (none yet)"]
         lines += ["", f"newest inspection tasks ({self.task_count:,})"]
-        lines += [f"  {t}" for t in reversed(self.tasks)] or ["  (none yet)"]
+        lines += [f"  {t}" for t in sorted(self.tasks, reverse=True)] or ["  (none yet)"]
         return "\n".join(lines)
+
+
+@dataclass
+class _Feed:
+    """The district's history at ``rate``, then its live events at ``live_rate``, until stopped."""
+
+    spec: DistrictSpec
+    bootstrap: str
+    topic: str
+    rate: float
+    live_rate: float
+    stop: threading.Event
+    pacers: list[Pacer] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return sum(p.count for p in self.pacers)
+
+    def run(self) -> None:
+        history = Pacer(self.rate)
+        self.pacers.append(history)
+        publish(
+            keyed_lines(self.spec),
+            bootstrap=self.bootstrap,
+            topic=self.topic,
+            pacer=history,
+            should_stop=self.stop.is_set,
+        )
+        if self.stop.is_set() or self.live_rate <= 0:
+            return
+        live = Pacer(self.live_rate)
+        self.pacers.append(live)
+        # Event time is the wall clock, read as each event is made.
+        clock = (dt.datetime.now(dt.UTC) for _ in itertools.count())
+        publish(
+            keyed(live_events(self.spec, clock)),
+            bootstrap=self.bootstrap,
+            topic=self.topic,
+            pacer=live,
+            should_stop=self.stop.is_set,
+        )
 
 
 class _Stop(Exception):
@@ -310,12 +354,13 @@ def cmd_demo(
     rate: float,
     seed: int,
     seconds: float | None,
+    live_rate: float = 20.0,
     out: TextIO = sys.stdout,
 ) -> int:
     """The ``riskmon demo`` command; returns the exit status (0 after Ctrl-C too)."""
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        return _demo(settings, enterprises, rate, seed, seconds, out)
+        return _demo(settings, enterprises, rate, live_rate, seed, seconds, out)
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, previous)
@@ -325,6 +370,7 @@ def _demo(
     settings: Settings,
     enterprises: int,
     rate: float,
+    live_rate: float,
     seed: int,
     seconds: float | None,
     out: TextIO,
@@ -360,19 +406,8 @@ def _demo(
             _wait_ready(web, proc, log, timeout=120)
 
             spec = DistrictSpec(now=default_now(), enterprises=enterprises, seed=seed)
-            fed = Pacer(rate)
-            feeder = threading.Thread(
-                target=publish,
-                args=(keyed_lines(spec),),
-                kwargs={
-                    "bootstrap": bootstrap,
-                    "topic": s.events_topic,
-                    "pacer": fed,
-                    "should_stop": stop.is_set,
-                },
-                name="riskmon-demo-feeder",
-                daemon=True,
-            )
+            feed = _Feed(spec, bootstrap, s.events_topic, rate, live_rate, stop)
+            feeder = threading.Thread(target=feed.run, name="riskmon-demo-feeder", daemon=True)
             feeder.start()
             stack.callback(feeder.join, 60)
             stack.callback(stop.set)
@@ -394,7 +429,7 @@ def _demo(
                 if proc.poll() is not None:
                     print(f"the worker exited ({proc.returncode}):\n{_tail(log)}", file=out)
                     return 1
-                board.fed = fed.count
+                board.fed = feed.count
                 with contextlib.suppress(redis.RedisError):
                     board.refresh()
                 _draw(out, board, time.monotonic() - started, tty)

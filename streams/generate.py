@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from district.generator import DistrictSpec, enterprises, events
-from schemas.codec import encode_event
+from schemas.codec import CreditEvent, encode_event
 
-__all__ = ["Pacer", "keyed_lines", "publish", "write_lines", "write_truth"]
+__all__ = ["Pacer", "keyed", "keyed_lines", "publish", "write_lines", "write_truth"]
 
 
 class Pacer:
@@ -56,10 +56,15 @@ class Pacer:
         return self._clock() - self._start
 
 
+def keyed(evs: Iterable[CreditEvent]) -> Iterator[tuple[bytes, bytes]]:
+    """(USCC, CloudEvent JSON) for each event: a Kafka record's key and value."""
+    for ev in evs:
+        yield ev.subject.encode(), encode_event(ev)
+
+
 def keyed_lines(spec: DistrictSpec) -> Iterator[tuple[bytes, bytes]]:
     """(USCC, CloudEvent JSON) for every event of the district, in stream order."""
-    for ev in events(spec):
-        yield ev.subject.encode(), encode_event(ev)
+    return keyed(events(spec))
 
 
 def write_lines(records: Iterable[tuple[bytes, bytes]], out: BinaryIO, pacer: Pacer) -> int:

@@ -16,7 +16,7 @@ import pytest
 
 from district.generator import DistrictSpec, enterprise, enterprises, events, history, lines
 from district.shares import DIVISIONS, section_shares
-from schemas.codec import CreditEvent, decode_event
+from schemas.codec import CreditEvent, decode_event, encode_event
 from schemas.events import EventType
 from schemas.uscc import is_valid
 
@@ -174,3 +174,20 @@ def test_the_generator_is_pure() -> None:
 
     for path in sorted((ROOT / "district").glob("*.py")):
         assert [m for _, m in imported(path) if top(m) in IMPURE | {"io", "sys"}] == [], path
+
+
+def test_live_events_are_valid_new_and_favour_the_riskier_firms() -> None:
+    from district.generator import live_events
+
+    spec = DistrictSpec(now=NOW, enterprises=500, seed=6)
+    times = [NOW + dt.timedelta(seconds=i) for i in range(3_000)]
+    evs = list(live_events(spec, times))
+    assert evs == list(live_events(spec, times))  # deterministic for the same clock
+    history_ids = {(e.source, e.id) for e in events(spec)}
+    ids = {(e.source, e.id) for e in evs}
+    assert len(ids) == len(evs) and not ids & history_ids
+    assert [decode_event(encode_event(e)) for e in evs[:200]] == evs[:200]
+    assert all(e.time == t for e, t in zip(evs, times, strict=True))
+    truth = {e.uscc: e.propensity for e in enterprises(spec)}
+    acting = statistics.mean(truth[e.subject] for e in evs)
+    assert acting > 1.5 * statistics.mean(truth.values())
