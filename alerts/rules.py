@@ -51,13 +51,13 @@ def _id(*parts: str) -> str:
     return str(uuid.uuid5(_NS, "|".join(parts)))
 
 
-def _reason(key: str, micro: int) -> Reason:
+def _reason(key: str, micro: int, floor: int) -> Reason:
     prefix = key.split(":", 1)[0]
     return Reason(
         key=key,
         event_type=str(KEY_PREFIXES.get(prefix, "unknown")),
         points=micro / 1_000_000,
-        floor=prefix in ("abn", "svl"),
+        floor=floor > 0,
     )
 
 
@@ -93,7 +93,7 @@ def derive(uscc: str, cause: Cause, outcome: Outcome, model_version: str) -> Seq
             asof=asof,
             model_version=model_version,
             cause=cause,
-            reasons=[_reason(k, m) for k, m in outcome.reasons],
+            reasons=[_reason(k, m, f) for k, m, f in outcome.reasons],
         )
         out.append(_message("alert", _id(uscc, cause_key, "class_changed"), uscc, asof, data))
     # One on-site task per cause: a listing that also drives the firm into D is one trigger.

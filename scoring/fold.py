@@ -78,7 +78,8 @@ class Outcome:
     score: int
     asof: int
     due: int
-    reasons: tuple[tuple[str, int], ...] = ()
+    #: (contribution key, current micro-points, minimum class it sets or 0), most telling first
+    reasons: tuple[tuple[str, int, int], ...] = ()
 
 
 def current_micro(c: Contribution, t: int) -> int:
@@ -179,7 +180,7 @@ def _merge(contribs: dict[str, Contribution], change: Change) -> None:
 
 def top_reasons(
     contribs: Sequence[Contribution], t: int, top: int = 3
-) -> tuple[tuple[str, int], ...]:
+) -> tuple[tuple[str, int, int], ...]:
     """The contributions that drive the class: active floors first, then most points."""
     live = [(c, current_micro(c, t)) for c in contribs]
     active = [
@@ -188,7 +189,7 @@ def top_reasons(
         if v > 0 or (c.floor and not c.cancelled and not (c.expires and t >= c.expires))
     ]
     active.sort(key=lambda cv: (cv[0].floor, cv[1], cv[0].time, cv[0].tiebreak), reverse=True)
-    return tuple((c.key, v) for c, v in active[:top])
+    return tuple((c.key, v, c.floor) for c, v in active[:top])
 
 
 def apply(state: EnterpriseState, change: Change, p: Params) -> tuple[EnterpriseState, Outcome]:

@@ -119,9 +119,9 @@ def change_args(req: ApplyRequest, params: str) -> list[str | int | bytes]:
 def _outcome(raw: bytes) -> StoreResult:
     v = raw.split(b"|", 6)
     status = cast(Status, v[0].decode())
-    reasons: tuple[tuple[str, int], ...] = ()
+    reasons: tuple[tuple[str, int, int], ...] = ()
     if v[6]:
-        reasons = tuple((str(k), int(m)) for k, m in orjson.loads(v[6]))
+        reasons = tuple((str(k), int(m), int(f)) for k, m, f in orjson.loads(v[6]))
     return StoreResult(
         status,
         Outcome(

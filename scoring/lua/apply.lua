@@ -203,7 +203,7 @@ if k ~= old_class then
     return x[1][8] > y[1][8]
   end)
   local top = {}
-  for i = 1, math.min(3, #live) do top[i] = {live[i][1][1], live[i][2]} end
+  for i = 1, math.min(3, #live) do top[i] = {live[i][1][1], live[i][2], live[i][1][7]} end
   if #top > 0 then reasons = cjson.encode(top) end
 end
 

@@ -27,9 +27,9 @@ LISTING = Cause(source="/gsxt/610112", id="story-006", type="serious_violation.a
 TICK = Cause(source="/riskmon/ticker", id="tick-1", type="riskmon.reevaluate")
 
 REASONS = (
-    ("abn:异-42", 15 * M),
-    ("pen:罚-117", 18 * M),
-    ("cmp:0123456789abcdef", 2_500_000),
+    ("abn:异-42", 15 * M, C),  # an abnormal listing sets class C at least
+    ("pen:罚-117", 18 * M, 0),
+    ("cmp:0123456789abcdef", 2_500_000, 0),
 )
 
 

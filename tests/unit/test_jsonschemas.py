@@ -142,7 +142,7 @@ def test_riskmon_output_validates_against_the_output_schema(
     old: int, new: int, cause_type: str
 ) -> None:
     cause = Cause(source="/gsxt/610112", id="x-1", type=cause_type)
-    out = Outcome(old, new, 61_000_000, 1_778_000_000, 0, (("pen:罚-1", 18_000_000),))
+    out = Outcome(old, new, 61_000_000, 1_778_000_000, 0, (("pen:罚-1", 18_000_000, 0),))
     msgs = derive("91610112MA6TGQ1K2M", cause, out, "default-2026.1")
     assert msgs
     for msg in msgs:
