@@ -18,7 +18,7 @@ import asyncio
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,37 +85,38 @@ def file_records(
         yield out
 
 
-def topic_batches(
+async def topic_batches(
     bootstrap: str, topic: str, batch: int = DEFAULT_BATCH, quiet_polls: int = 3
-) -> tuple[int, Iterator[list[Record]]]:
+) -> tuple[int, AsyncIterator[list[Record]]]:
     """(partition count, batches of every record of ``topic`` from its beginning to its end).
 
+    aiokafka, whose record parsing is compiled: it fetches ahead while a batch is applied.
     Reads to the reported end offsets and then on until ``quiet_polls`` polls in a row return
     nothing: Tansu reports the end of a multi-record batch as its base offset + 1.
     """
-    from kafka import KafkaConsumer, TopicPartition
+    from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    consumer = KafkaConsumer(
+    consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap.split(","),
         enable_auto_commit=False,
-        max_poll_records=batch,
         fetch_max_bytes=64 * 1024 * 1024,
         max_partition_fetch_bytes=16 * 1024 * 1024,
     )
+    await consumer.start()
     parts = sorted(consumer.partitions_for_topic(topic) or ())
     if not parts:
-        consumer.close()
-        raise SystemExit(f"riskmon replay: topic {topic} does not exist at {bootstrap}")
+        await consumer.stop()
+        raise ValueError(f"topic {topic} does not exist at {bootstrap}")
     tps = [TopicPartition(topic, p) for p in parts]
     consumer.assign(tps)
-    consumer.seek_to_beginning(*tps)
-    end = consumer.end_offsets(tps)
+    await consumer.seek_to_beginning(*tps)
+    end = await consumer.end_offsets(tps)
 
-    def read() -> Iterator[list[Record]]:
+    async def read() -> AsyncIterator[list[Record]]:
         try:
             quiet = 0
-            while quiet < quiet_polls or any(consumer.position(tp) < end[tp] for tp in tps):
-                polled = consumer.poll(timeout_ms=300, max_records=batch)
+            while quiet < quiet_polls or any([await consumer.position(tp) < end[tp] for tp in tps]):
+                polled = await consumer.getmany(timeout_ms=300, max_records=batch)
                 quiet = 0 if polled else quiet + 1
                 out = [
                     Record(m.topic, m.partition, m.offset, m.key, m.value, m.timestamp / 1000)
@@ -125,13 +126,22 @@ def topic_batches(
                 if out:
                     yield out
         finally:
-            consumer.close()
+            await consumer.stop()
 
     return len(parts), read()
 
 
+async def _from_thread(batches: Iterator[list[Record]]) -> AsyncIterator[list[Record]]:
+    """A blocking iterator read in a thread, one batch ahead of the caller."""
+    loop = asyncio.get_running_loop()
+    nxt = loop.run_in_executor(None, next, batches, None)
+    while (records := await nxt) is not None:
+        nxt = loop.run_in_executor(None, next, batches, None)
+        yield records
+
+
 async def replay(
-    batches: Iterator[list[Record]],
+    batches: AsyncIterator[list[Record]],
     *,
     redis_url: str,
     prefix: str,
@@ -139,26 +149,51 @@ async def replay(
     partitions: int,
     max_event_bytes: int,
     ticker_source: str,
+    lanes: int = 4,
 ) -> ReplayStats:
     """Apply every record of ``batches`` to ``prefix``; raises ValueError if it has keys."""
     client = aioredis.Redis.from_url(redis_url, socket_timeout=30, socket_connect_timeout=5)
     try:
-        async for _ in client.scan_iter(match=f"{prefix}:*", count=1000):
-            raise ValueError(f"Redis prefix {prefix!r} already has keys: replay into a fresh one")
+        await _ensure_fresh(client, prefix)
         store = Store(client, prefix=prefix, params=Params.of(model), partitions=partitions)
         stats = ReplayStats()
         started = time.perf_counter()
-        # Read the next batch (blocking Kafka I/O, in a thread) while the last one is applied.
-        loop = asyncio.get_running_loop()
-        nxt = loop.run_in_executor(None, next, batches, None)
-        while (records := await nxt) is not None:
-            nxt = loop.run_in_executor(None, next, batches, None)
-            await _apply(store, model, records, partitions, max_event_bytes, ticker_source, stats)
+        # Lanes own disjoint sets of partitions, each applying its records in offset order on
+        # its own connection: while Redis runs one lane's pipeline, Python prepares another's.
+        queues: list[asyncio.Queue[list[Record] | None]] = [
+            asyncio.Queue(maxsize=2) for _ in range(min(lanes, partitions))
+        ]
+
+        async def lane(q: asyncio.Queue[list[Record] | None]) -> None:
+            while (recs := await q.get()) is not None:
+                await _apply(store, model, recs, partitions, max_event_bytes, ticker_source, stats)
+
+        tasks = [asyncio.create_task(lane(q)) for q in queues]
+        try:
+            async for records in batches:
+                split: dict[int, list[Record]] = defaultdict(list)
+                for rec in records:
+                    split[rec.partition % len(queues)].append(rec)
+                for i, recs in split.items():
+                    await queues[i].put(recs)
+                    if tasks[i].done():  # it failed: surface its error now
+                        await tasks[i]
+            for q in queues:
+                await q.put(None)
+            await asyncio.gather(*tasks)
+        finally:
+            for t in tasks:
+                t.cancel()
         stats.seconds = time.perf_counter() - started
         stats.classes = await store.class_counts()
         return stats
     finally:
         await client.aclose()
+
+
+async def _ensure_fresh(client: aioredis.Redis, prefix: str) -> None:
+    async for _ in client.scan_iter(match=f"{prefix}:*", count=1000):
+        raise ValueError(f"Redis prefix {prefix!r} already has keys: replay into a fresh one")
 
 
 async def _apply(
@@ -219,27 +254,38 @@ def cmd_replay(
     if not redis_url:
         print("no Redis: set RISKMON_REDIS_URL or start `riskmon run`", file=sys.stderr)
         return 2
-    if file is not None:
-        batches = file_records(file, topic, partitions, batch)
-        source = str(file)
-    else:
-        if not kafka_bootstrap:
-            print("no Kafka: set RISKMON_KAFKA_BOOTSTRAP or start `riskmon run`", file=sys.stderr)
-            return 2
-        partitions, batches = topic_batches(kafka_bootstrap, topic, batch)
-        source = f"{topic} at {kafka_bootstrap}"
-    try:
-        stats = asyncio.run(
-            replay(
-                batches,
-                redis_url=redis_url,
-                prefix=prefix,
-                model=model,
-                partitions=partitions,
-                max_event_bytes=max_event_bytes,
-                ticker_source=TICKER_SOURCE,
-            )
+    if file is None and not kafka_bootstrap:
+        print("no Kafka: set RISKMON_KAFKA_BOOTSTRAP or start `riskmon run`", file=sys.stderr)
+        return 2
+
+    async def run() -> tuple[str, ReplayStats]:
+        # Refuse a used prefix before opening the log.
+        client = aioredis.Redis.from_url(redis_url, socket_connect_timeout=5)
+        try:
+            await _ensure_fresh(client, prefix)
+        finally:
+            await client.aclose()
+        n = partitions
+        if file is not None:
+            batches = _from_thread(file_records(file, topic, n, batch))
+            source = str(file)
+        else:
+            assert kafka_bootstrap is not None
+            n, batches = await topic_batches(kafka_bootstrap, topic, batch)
+            source = f"{topic} at {kafka_bootstrap}"
+        stats = await replay(
+            batches,
+            redis_url=redis_url,
+            prefix=prefix,
+            model=model,
+            partitions=n,
+            max_event_bytes=max_event_bytes,
+            ticker_source=TICKER_SOURCE,
         )
+        return source, stats
+
+    try:
+        source, stats = asyncio.run(run())
     except ValueError as exc:
         print(f"riskmon replay: {exc}", file=sys.stderr)
         return 2
