@@ -23,10 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis.asyncio as aioredis
+from aiokafka.errors import KafkaError
+from redis.exceptions import RedisError
 
 from schemas.codec import loads
 from schemas.exceptions import InvalidEventError
 from scoring.changes import change_for
+from scoring.exceptions import StoreError
 from scoring.fold import Params
 from scoring.model import ScoringModel
 from scoring.store import ApplyRequest, Store
@@ -289,5 +292,9 @@ def cmd_replay(
     except ValueError as exc:
         print(f"riskmon replay: {exc}", file=sys.stderr)
         return 2
+    except (RedisError, StoreError, KafkaError) as exc:
+        # Nothing half-done to undo: the prefix was fresh; replay again into a new one.
+        print(f"riskmon replay: stopped, {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     print_stats(stats, source, prefix)
     return 0
