@@ -92,3 +92,13 @@ def topic_prefix() -> str:
     Topics are not deleted afterwards: the embedded broker forgets them when the session ends.
     """
     return f"tp-{uuid.uuid4().hex[:12]}"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--faults=full`` runs the slow fault scenarios too (tests/faults; default: the fast set)."""
+    parser.addoption(
+        "--faults",
+        choices=("fast", "full"),
+        default="fast",
+        help="fault suite: 'fast' (default, CI) or 'full' (adds R4, R6, R7, R11, long fuzz)",
+    )

@@ -1,0 +1,187 @@
+"""What every fault scenario does: publish a seeded log, wait for convergence, compare with the
+reference fold (tests/oracle.py), and note a row for the ``--faults=full`` summary table.
+
+"Exact" means, against the reference over the events topic as it finally stands (ticker
+re-evaluations included): every enterprise's state and class, the set of alert ids, the set of
+task ids, and the dead letters: each poison record dead-lettered exactly once, with its original
+key and bytes and the headers dlq_reason / dlq_topic / dlq_partition / dlq_offset.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import orjson
+import redis
+from kafka import KafkaProducer
+
+from scoring.model import load_model
+from scoring.store import Keys
+from streams.handler import Record
+from tests.e2e.harness import Worker, read_topic, wait_for
+from tests.e2e.test_crash import observed, redis_states
+from tests.eventlog import LogRecord
+from tests.oracle import Expected, reference
+
+
+@dataclass
+class Row:
+    """One line of the summary table printed after ``--faults=full``."""
+
+    scenario: str
+    events: int = 0
+    faults: str = "none"
+    duplicates: int = 0
+    result: str = "FAIL"
+
+
+#: Filled by the scenarios, printed by tests/faults/conftest.py's terminal summary.
+ROWS: list[Row] = []
+
+
+def publish(
+    bootstrap: str,
+    topic: str,
+    records: Iterable[LogRecord],
+    partitions: dict[int, int] | None = None,
+) -> int:
+    """Send ``records`` in order (murmur2 on the key unless ``partitions[i]`` names one)."""
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    n = 0
+    try:
+        for i, rec in enumerate(records):
+            part = (partitions or {}).get(i)
+            producer.send(topic, key=rec.key, value=rec.value, partition=part)
+            n += 1
+        producer.flush()
+    finally:
+        producer.close()
+    return n
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    why: str
+    expected: Expected
+    log: list[Record] = field(default_factory=list)
+    dlq: list[Record] = field(default_factory=list)
+
+
+def _dlq_problems(log: Sequence[Record], expected: Expected, dlq: Sequence[Record]) -> list[str]:
+    by_pos = {(r.partition, r.offset): r for r in log}
+    want = Counter((p, o, reason) for p, o, reason in expected.dead)
+    got: Counter[tuple[int, int, str]] = Counter()
+    problems = []
+    for d in dlq:
+        h = {k: v.decode() for k, v in d.headers}
+        if not {"dlq_reason", "dlq_topic", "dlq_partition", "dlq_offset"} <= set(h):
+            problems.append(f"dead letter without its headers: {sorted(h)}")
+            continue
+        pos = (int(h["dlq_partition"]), int(h["dlq_offset"]))
+        got[(*pos, h["dlq_reason"])] += 1
+        orig = by_pos.get(pos)
+        if orig is None or h["dlq_topic"] != orig.topic:
+            problems.append(f"dead letter names no record of the events topic: {h}")
+        elif (d.key, d.value) != (orig.key, orig.value):
+            problems.append(f"dead letter at {pos} does not carry the original key and bytes")
+    if got != want:
+        problems.append(
+            f"dead letters: {sorted((got - want).elements())} unexpected or repeated,"
+            f" {sorted((want - got).elements())} missing"
+        )
+    return problems
+
+
+def check(bootstrap: str, redis_url: str, env: dict[str, str]) -> Outcome:
+    """Compare the pipeline's result with the reference fold over the events topic now."""
+    parts = int(env["RISKMON_PARTITIONS"])
+    log = read_topic(bootstrap, env["RISKMON_EVENTS_TOPIC"])
+    expected = reference(log, load_model(), parts)
+    states = redis_states(redis_url, env["RISKMON_REDIS_PREFIX"], parts)
+    alerts, tasks = observed(bootstrap, env)
+    dlq = read_topic(bootstrap, env["RISKMON_DLQ_TOPIC"])
+    problems = []
+    if states != expected.states:
+        diff = sorted(
+            u for u in set(states) | set(expected.states) if states.get(u) != expected.states.get(u)
+        )
+        classes = [
+            (
+                u,
+                getattr(states.get(u), "klass", None),
+                getattr(expected.states.get(u), "klass", None),
+            )
+            for u in diff[:5]
+        ]
+        problems.append(f"{len(diff)} enterprise states differ, e.g. (uscc, got, want) {classes}")
+    if alerts != expected.alert_ids:
+        problems.append(
+            f"alerts: {len(alerts - expected.alert_ids)} unexpected, "
+            f"{len(expected.alert_ids - alerts)} missing"
+        )
+    if tasks != expected.task_ids:
+        problems.append(
+            f"tasks: {len(tasks - expected.task_ids)} unexpected, "
+            f"{len(expected.task_ids - tasks)} missing"
+        )
+    problems += _dlq_problems(log, expected, dlq)
+    return Outcome(not problems, "; ".join(problems), expected, log, dlq)
+
+
+def wait_exact(
+    bootstrap: str, redis_url: str, env: dict[str, str], workers: Sequence[Worker], timeout: float
+) -> Outcome:
+    """Wait until :func:`check` passes; fail with the last difference and the workers' logs."""
+    last: list[Outcome] = []
+
+    def done() -> bool:
+        out = check(bootstrap, redis_url, env)
+        last[:] = [out]
+        return out.ok
+
+    try:
+        wait_for(done, timeout, interval=2, what="the reference result")
+    except AssertionError:
+        logs = "\n".join(w.log_tail(40) for w in workers)
+        why = last[0].why if last else "never checked"
+        raise AssertionError(f"not exact after {timeout}s: {why}\n{logs}") from None
+    return last[0]
+
+
+def metric(worker: Worker, name: str, labels: str = "") -> float:
+    """Sum of the samples of ``name`` (whose label text contains ``labels``) on /metrics."""
+    status, text = worker.get("/metrics")
+    assert status == 200
+    total = 0.0
+    pattern = re.compile(rf"^{re.escape(name)}(\{{[^}}]*\}})? (\S+)$")
+    for line in text.splitlines():
+        m = pattern.match(line)
+        if m and labels in (m.group(1) or ""):
+            total += float(m.group(2))
+    return total
+
+
+def applied(redis_url: str, env: dict[str, str]) -> int:
+    """Sum over partitions of watermark + 1 (a cheap measure of progress)."""
+    r = redis.Redis.from_url(redis_url)
+    keys = Keys(env["RISKMON_REDIS_PREFIX"])
+    try:
+        return sum(
+            int(r.hget(keys.meta(p), "wm") or -1) + 1 for p in range(int(env["RISKMON_PARTITIONS"]))
+        )
+    finally:
+        r.close()
+
+
+def alert_causes(bootstrap: str, env: dict[str, str]) -> dict[str, str]:
+    """Alert id → the ``source`` of the event that caused it."""
+    return {
+        doc["id"]: doc["data"]["cause"]["source"]
+        for doc in (
+            orjson.loads(r.value) for r in read_topic(bootstrap, env["RISKMON_ALERTS_TOPIC"])
+        )
+    }
