@@ -21,12 +21,12 @@ from scoring.exceptions import ModelError
 from scoring.model import load_model
 from streams.settings import ConfigError, Settings, load_settings
 
-__all__ = ["main"]
+__all__ = ["main", "topic_specs"]
 
 log = logging.getLogger("riskmon")
 
 
-def _topics(s: Settings) -> list[Any]:
+def topic_specs(s: Settings) -> list[Any]:
     from streams.topics import TopicSpec
 
     rf = s.replication_factor
@@ -53,7 +53,7 @@ def cmd_run(s: Settings) -> int:
         redis_url = s.redis_url
         if redis_url is None:
             redis_url = stack.enter_context(EmbeddedRedis()).url
-        ensure_topics(bootstrap, _topics(s))
+        ensure_topics(bootstrap, topic_specs(s))
         rt = build(s, bootstrap=bootstrap, redis_url=redis_url, model=model)
         web = f"http://{s.web_host}:{s.web_port}"
         where = {

@@ -275,7 +275,7 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 def _worker(settings: Settings, env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    from streams.embedded import _pdeathsig_setter
+    from streams.embedded import die_with_parent_hook
 
     with log_path.open("ab") as log:
         return subprocess.Popen(
@@ -287,7 +287,7 @@ def _worker(settings: Settings, env: dict[str, str], log_path: Path) -> subproce
             # Its own session: the demo decides when it stops (Ctrl-C reaches the demo only),
             # and it dies with the demo even on kill -9.
             start_new_session=True,
-            preexec_fn=_pdeathsig_setter(),
+            preexec_fn=die_with_parent_hook(),
         )
 
 
@@ -377,7 +377,7 @@ def _demo(
 ) -> int:
     from kafka import KafkaConsumer, TopicPartition
 
-    from streams.cli import _topics
+    from streams.cli import topic_specs
     from streams.topics import ensure_topics
 
     s = settings
@@ -389,7 +389,7 @@ def _demo(
             tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="riskmon-demo-")))
             print("riskmon demo: starting the broker, Redis and the worker ...", file=out)
             bootstrap, redis_url = stack.enter_context(_servers(s))
-            ensure_topics(bootstrap, _topics(s))
+            ensure_topics(bootstrap, topic_specs(s))
             web = f"http://{s.web_host}:{s.web_port}"
             log = tmp / "worker.log"
             env = {

@@ -41,7 +41,14 @@ from typing import ClassVar, Self
 from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
 
-__all__ = ["EmbeddedError", "EmbeddedKafka", "EmbeddedRedis", "free_port", "redis_server_binary"]
+__all__ = [
+    "EmbeddedError",
+    "EmbeddedKafka",
+    "EmbeddedRedis",
+    "die_with_parent_hook",
+    "free_port",
+    "redis_server_binary",
+]
 
 _HOST = "127.0.0.1"
 _PR_SET_PDEATHSIG = 1
@@ -64,7 +71,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _pdeathsig_setter() -> Callable[[], None] | None:
+def die_with_parent_hook() -> Callable[[], None] | None:
     """A ``preexec_fn`` that makes the child get SIGKILL when its parent thread ends (Linux).
 
     libc and ``prctl`` are resolved here, in the parent: between fork and exec the child must not
@@ -171,7 +178,7 @@ class _Server:
                 cwd=self.dir,
                 env=self._env(),
                 process_group=0,
-                preexec_fn=_pdeathsig_setter(),
+                preexec_fn=die_with_parent_hook(),
             )
         proc = self._proc
         deadline = time.monotonic() + self.start_timeout_seconds
