@@ -1,0 +1,64 @@
+"""R3 of RELIABILITY.md: the worker dies after a batch's Redis write and before its alerts are
+sent or its offsets committed (the fault hook RISKMON_FAULT_CRASH_AFTER_BATCHES); restarted
+without the hook, it redelivers the batch, the ledger absorbs it, and the batch's alerts go out
+with the ids they would have had."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import redis
+
+from scoring.model import load_model
+from scoring.store import Keys
+from tests.e2e.harness import Worker, read_topic, wait_for
+from tests.e2e.test_crash import observed
+from tests.eventlog import seeded_log
+from tests.faults.scenario import ROWS, Row, metric, publish, wait_exact
+from tests.oracle import reference
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+
+def test_r3_crash_between_redis_write_and_commit_resends_the_same_alert_ids(
+    worker: Worker, env: dict[str, str], kafka_bootstrap: str, redis_url: str, tmp_path: Path
+) -> None:
+    row = Row("R3 crash after Redis write", faults="exit 70 after batch 3")
+    ROWS.append(row)
+    parts = int(env["RISKMON_PARTITIONS"])
+    log = seeded_log(seed=3, enterprises=60, events=1500)
+    row.events = publish(kafka_bootstrap, env["RISKMON_EVENTS_TOPIC"], log)
+
+    crashing = Worker(
+        {**env, "RISKMON_FAULT_CRASH_AFTER_BATCHES": "3", "RISKMON_BATCH_MAX_EVENTS": "100"},
+        tmp_path / "crashing.log",
+    ).start()
+    wait_for(
+        lambda: crashing.proc is not None and crashing.proc.poll() is not None,
+        120,
+        what="the fault hook's exit",
+    )
+    assert crashing.proc is not None and crashing.proc.returncode == 70, crashing.log_tail()
+
+    # What the crash left: Redis holds the third batch, the alerts topic lacks its alerts.
+    r = redis.Redis.from_url(redis_url)
+    keys = Keys(env["RISKMON_REDIS_PREFIX"])
+    wm = {p: int(r.hget(keys.meta(p), "wm") or -1) for p in range(parts)}
+    r.close()
+    events = read_topic(kafka_bootstrap, env["RISKMON_EVENTS_TOPIC"])
+    applied_part = [rec for rec in events if rec.offset <= wm[rec.partition]]
+    assert applied_part, "the crash came before any Redis write"
+    owed = reference(applied_part, load_model(), parts).alert_ids
+    sent_before, _ = observed(kafka_bootstrap, env)
+    unsent = owed - sent_before
+    assert unsent, "the crashed batch caused no alert: the scenario proves nothing"
+
+    worker.start().wait_ready()  # without the hook
+    out = wait_exact(kafka_bootstrap, redis_url, env, [worker], 180, dead_letters_once=False)
+    alerts, _ = observed(kafka_bootstrap, env)
+    assert unsent <= alerts  # re-sent, with the ids the first attempt would have used
+    row.duplicates = int(metric(worker, "riskmon_events_total", 'outcome="duplicate"'))
+    # the crashed batch was redelivered and found in the ledger
+    assert row.duplicates > out.expected.duplicates
+    row.result = f"exact; {len(unsent)} alerts of the crashed batch re-sent"
