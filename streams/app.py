@@ -29,11 +29,12 @@ from scoring.fold import Params
 from scoring.model import ScoringModel
 from scoring.store import Store
 from streams.handler import FatalError, Handler, Record, SinkUnavailableError, Topics
+from streams.kafka_transport import RiskmonApp
 from streams.metrics import CONTENT_TYPE, Metrics, render
 from streams.settings import Settings
 from streams.topics import partition_for
 
-__all__ = ["TICKER_SOURCE", "Runtime", "build"]
+__all__ = ["TICKER_SOURCE", "Runtime", "build", "rewind_to_watermarks"]
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,8 @@ class Runtime:
     metrics: Metrics
     class_snapshot: dict[str, int] = field(default_factory=dict)
     inflight: dict[str, tuple[int, float]] = field(default_factory=dict)
+    bootstrap: str = ""
+    background: set[asyncio.Future[None]] = field(default_factory=set)
 
     def events_partitions(self) -> list[int]:
         return sorted(
@@ -103,8 +106,9 @@ def reevaluate_event(uscc: str, due: int) -> bytes:
 
 def build(settings: Settings, *, bootstrap: str, redis_url: str, model: ScoringModel) -> Runtime:
     s = settings
-    app = faust.App(
+    app = RiskmonApp(
         s.group_id,
+        fetch_max_wait_ms=s.fetch_max_wait_ms,
         broker=[f"kafka://{h.strip()}" for h in bootstrap.split(",")],
         store="memory://",
         autodiscover=False,
@@ -141,6 +145,7 @@ def build(settings: Settings, *, bootstrap: str, redis_url: str, model: ScoringM
         fault_crash_after_batches=s.fault_crash_after_batches,
     )
     rt = Runtime(s, model, app, client, store, handler, registry, metrics, snapshot)
+    rt.bootstrap = bootstrap
     _wire(rt)
     return rt
 
@@ -181,6 +186,16 @@ def _wire(rt: Runtime) -> None:
                 log.critical("fatal error, stopping without commit", exc_info=True)
                 logging.shutdown()
                 os._exit(70)
+
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # mode types async receivers badly
+    async def on_assigned(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
+        assigned = args[0] if args else kwargs.get("assigned", ())
+        parts = sorted(tp.partition for tp in assigned if tp.topic == s.events_topic)
+        if parts:
+            # Faust seeks to the committed offsets after this signal; check once it has.
+            task = asyncio.ensure_future(_check_after_rebalance(rt, parts))
+            rt.background.add(task)
+            task.add_done_callback(rt.background.discard)
 
     @app.timer(s.tick_seconds, name="riskmon.ticker")  # type: ignore[untyped-decorator]
     async def ticker() -> None:
@@ -279,3 +294,89 @@ async def tick(rt: Runtime) -> None:
         for k in [k for k, (_, t) in rt.inflight.items() if t < cutoff]:
             del rt.inflight[k]
     await asyncio.sleep(0)
+
+
+async def committed_offsets(rt: Runtime, partitions: Sequence[int]) -> dict[int, int]:
+    """Kafka's committed offset (next offset to read) of each events partition that has one."""
+    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.structs import TopicPartition
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=rt.bootstrap.split(","))
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(
+            rt.settings.group_id,
+            partitions=[TopicPartition(rt.settings.events_topic, p) for p in partitions],
+        )
+    finally:
+        await admin.close()
+    return {
+        tp.partition: int(om.offset)
+        for tp, om in offsets.items()
+        if tp.topic == rt.settings.events_topic and om is not None and om.offset >= 0
+    }
+
+
+async def rewind_to_watermarks(rt: Runtime, partitions: Sequence[int]) -> dict[int, int]:
+    """Seek each events partition whose committed offset is past Redis' watermark + 1 back to it.
+
+    Faust commits after Redis acknowledged a batch, so committed <= watermark + 1 unless Redis
+    lost acknowledged writes (restarted from an AOF missing its last second, or failed over to a
+    lagging replica). Re-reading from watermark + 1 re-applies what was lost; the ledger makes
+    everything else there a duplicate. The watermark moves only for applied events, so a
+    partition whose newest records were duplicates or dead letters is re-read from its last
+    applied event too: harmless (duplicates change nothing; a dead letter is sent again with the
+    same dlq_partition/dlq_offset), and counted in riskmon_redis_rewinds_total like a real loss.
+    Returns partition -> offset sought to.
+    """
+    committed = await committed_offsets(rt, partitions)
+    rewound: dict[int, int] = {}
+    for p in partitions:
+        c = committed.get(p)
+        if c is None:
+            continue
+        wm = await rt.store.watermark(p)
+        if c > wm + 1:
+            tp = next(
+                t
+                for t in rt.app.consumer.assignment()
+                if t.topic == rt.settings.events_topic and t.partition == p
+            )
+            await rt.app.consumer.seek(tp, wm + 1)
+            rt.metrics.redis_rewinds.inc()
+            log.warning(
+                "partition %s: committed offset %s is past the Redis watermark %s: Redis lost"
+                " writes; re-reading from %s",
+                p,
+                c,
+                wm,
+                wm + 1,
+            )
+            rewound[p] = wm + 1
+    return rewound
+
+
+async def _check_after_rebalance(rt: Runtime, partitions: Sequence[int]) -> None:
+    """Wait until Faust has sought to the committed offsets, then :func:`rewind_to_watermarks`.
+
+    Retries while Redis or Kafka is unavailable; gives up quietly if the partitions are
+    reassigned meanwhile (the next assignment checks again).
+    """
+    delay = 0.05
+    while True:
+        if rt.app.rebalancing:
+            await asyncio.sleep(0.05)
+            continue
+        mine = set(rt.events_partitions())
+        current = [p for p in partitions if p in mine]
+        if not current:
+            return
+        try:
+            await rewind_to_watermarks(rt, current)
+            return
+        except StoreUnavailableError as exc:
+            log.warning("watermark check: redis unavailable, retrying: %s", exc)
+        except Exception as exc:  # Kafka admin errors: the broker may be restarting
+            log.warning("watermark check: committed offsets unavailable, retrying: %r", exc)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, rt.settings.retry_max_seconds)

@@ -110,6 +110,8 @@ class Metrics:
     * ``tasks`` → ``riskmon_tasks_total`` (``trigger``: :data:`TASK_TRIGGERS`)
     * ``batch_size`` → ``riskmon_batch_events``: records per processed batch
     * ``redis_retries`` → ``riskmon_redis_retries_total``
+    * ``redis_rewinds`` → ``riskmon_redis_rewinds_total``: events partitions sought back to
+      Redis' watermark + 1 because Kafka's committed offset was past it (Redis lost writes)
     * ``last_progress`` → ``riskmon_last_progress_timestamp_seconds``: Unix time of the last
       processed batch
     * ``consumer_lag`` → ``riskmon_consumer_lag_records``: records of this worker's events
@@ -131,6 +133,7 @@ class Metrics:
     tasks: Counter
     batch_size: Histogram
     redis_retries: Counter
+    redis_rewinds: Counter
     last_progress: Gauge
     consumer_lag: Gauge
     info: Info
@@ -203,6 +206,11 @@ class Metrics:
             redis_retries=Counter(
                 "riskmon_redis_retries",
                 "Redis calls retried after the store was unavailable.",
+                registry=r,
+            ),
+            redis_rewinds=Counter(
+                "riskmon_redis_rewinds",
+                "Partitions re-read from Redis' watermark because Redis lost committed writes.",
                 registry=r,
             ),
             last_progress=Gauge(

@@ -23,6 +23,7 @@ EXPECTED_TYPES = {
     "riskmon_tasks_total": "counter",
     "riskmon_batch_events": "histogram",
     "riskmon_redis_retries_total": "counter",
+    "riskmon_redis_rewinds_total": "counter",
     "riskmon_last_progress_timestamp_seconds": "gauge",
     "riskmon_consumer_lag_records": "gauge",
     "riskmon_model_info": "gauge",
