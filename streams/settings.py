@@ -58,6 +58,12 @@ class Settings(BaseSettings):
         default=1.0, gt=0, le=3_600, description="how often time-driven class changes are due"
     )
     session_timeout_seconds: float = Field(default=6.0, ge=1, le=300)
+    fetch_max_wait_ms: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="longest a fetch waits for records (Faust fixes 1500 ms; latency bound)",
+    )
     retry_max_seconds: float = Field(
         default=5.0, gt=0, le=300, description="cap of the backoff while Redis/Kafka is down"
     )
