@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+import orjson
 import pytest
 
 from streams.embedded import free_port
@@ -36,10 +37,17 @@ def rss_bytes(pid: int) -> int:
 
 
 def long_log(chunks: int) -> list[LogRecord]:
-    """``chunks`` seeded logs of 4,000 records on new enterprises each (poison included)."""
+    """``chunks`` seeded logs of 4,000 records on new enterprises each (poison included), their
+    event ids made unique across chunks (seeded_log numbers them from 0 each time)."""
     out: list[LogRecord] = []
     for seed in range(chunks):
-        out += seeded_log(seed=1100 + seed, enterprises=150, events=4000, duplicate_ratio=0.05)
+        for rec in seeded_log(seed=1100 + seed, enterprises=150, events=4000, duplicate_ratio=0.05):
+            if not rec.poison and rec.value.startswith(b"{"):
+                doc = orjson.loads(rec.value)
+                if "id" in doc:
+                    doc["id"] = f"c{seed}-{doc['id']}"
+                    rec = LogRecord(rec.key, orjson.dumps(doc))
+            out.append(rec)
     return out
 
 
