@@ -26,11 +26,11 @@ import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Any, Final
+from typing import Any, Final, get_args
 
 from district.shares import DIVISIONS, INDUSTRIES, KeySector
 from schemas.codec import CreditEvent, encode_event
-from schemas.events import DATA_MODELS, EntityType, EventType
+from schemas.events import DATA_MODELS, AbnormalReason, EntityType, EventType, PenaltyDomain
 from schemas.uscc import ALPHABET, check_char, org_check_char
 
 __all__ = [
@@ -74,20 +74,11 @@ _TRADE: Final = {
     "O": "生活服务",
     "G": "物流",
 }
-_OTHER_DOMAINS: Final = (
-    "quality",
-    "price",
-    "consumer_protection",
-    "advertising",
-    "competition",
-    "licensing",
-    "other",
+# Derived from the event schemas, so a domain or reason added there is generated too.
+_OTHER_DOMAINS: Final = tuple(
+    d for d in get_args(PenaltyDomain) if d not in ("food", "drug", "special_equipment")
 )
-_OTHER_ABNORMAL: Final = (
-    "information_not_disclosed",
-    "false_information",
-    "unreachable_at_address",
-)
+_OTHER_ABNORMAL: Final = tuple(r for r in get_args(AbnormalReason) if r != "annual_report_missing")
 _CHANNELS: Final = ("12315_hotline", "12315_platform", "letter", "visit", "transfer", "other")
 _CATEGORIES: Final = ("quality", "price", "contract", "advertising", "service", "other")
 
