@@ -63,6 +63,9 @@ def get(url: str) -> tuple[int, dict[str, object]]:
             return resp.status, json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         return exc.code, {}
+    except OSError:
+        # The run file is written before the worker's web server listens: not up yet.
+        return 0, {}
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
