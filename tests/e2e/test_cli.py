@@ -47,6 +47,18 @@ def _clean_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def _run_until_it_fails(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`riskmon run` expected to stop at start-up (a bounded wait if it does not)."""
+    return subprocess.run(
+        [sys.executable, "-m", "streams.cli", "run"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def test_run_starts_its_own_broker_and_redis_and_ctrl_c_leaves_nothing(tmp_path: Path) -> None:
     env = _clean_env(tmp_path)
     worker = Worker(env, tmp_path / "run.log")
@@ -79,14 +91,7 @@ def test_a_bad_setting_fails_at_start_naming_the_variable(
     tmp_path: Path, variable: str, value: str
 ) -> None:
     env = {**_clean_env(tmp_path), variable: value}
-    done = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "run"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = _run_until_it_fails(env)
     assert done.returncode == 2
     assert variable in done.stderr
     assert "Traceback" not in done.stderr
@@ -97,14 +102,7 @@ def test_a_bad_model_file_fails_at_start_naming_the_field(tmp_path: Path) -> Non
     text = (ROOT / "scoring" / "models" / "default.toml").read_text()
     model.write_text(text.replace("d_from = 60.0", "d_from = 20.0"))
     env = {**_clean_env(tmp_path), "RISKMON_MODEL_PATH": str(model)}
-    done = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "run"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = _run_until_it_fails(env)
     assert done.returncode == 2
     assert "thresholds" in done.stderr
     assert "Traceback" not in done.stderr
