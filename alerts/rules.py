@@ -28,7 +28,7 @@ from schemas.events import EventType
 from scoring.changes import KEY_PREFIXES
 from scoring.fold import Outcome
 
-__all__ = ["SOURCE", "Message", "derive"]
+__all__ = ["SOURCE", "Message", "derive", "may_warrant"]
 
 #: CloudEvents ``source`` of everything riskmon emits (constant: ids must not depend on which
 #: worker sent them).
@@ -76,10 +76,19 @@ def _message(
     return Message(kind, mid, etype, uscc.encode(), dumps(env.model_dump(mode="json")), trigger)
 
 
+def may_warrant(outcome: Outcome) -> bool:
+    """False when :func:`derive` can return nothing whatever the cause: no class change, and
+    not in D (where a serious-violation listing still makes a task). Cheap: the hot path asks
+    it before building a cause."""
+    return outcome.new_class != 0 and (
+        outcome.old_class != outcome.new_class or outcome.new_class == 4
+    )
+
+
 def derive(uscc: str, cause: Cause, outcome: Outcome, model_version: str) -> Sequence[Message]:
     """The alerts and tasks that ``outcome`` (of ``cause`` on ``uscc``) warrants."""
     old, new = outcome.old_class, outcome.new_class
-    if new == 0:
+    if not may_warrant(outcome):
         return ()
     asof = dt.datetime.fromtimestamp(outcome.asof, dt.UTC)
     cause_key = f"{cause.source}\x00{cause.id}"

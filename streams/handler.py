@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
-from alerts.rules import Message, derive
+from alerts.rules import Message, derive, may_warrant
 from schemas.alerts import Cause
 from schemas.codec import CreditEvent, decode_event
 from schemas.events import EventType
@@ -209,8 +209,8 @@ class Handler:
         out: list[Message] = []
         for (_, ev), res in zip(valid, results, strict=True):
             o = res.outcome
-            if o.old_class == o.new_class and o.new_class != 4:
-                continue  # nothing to say (derive would agree); skips building a Cause
+            if not may_warrant(o):
+                continue  # skips building a Cause for the common no-news outcome
             cause = Cause(source=ev.source, id=ev.id, type=str(ev.type))
             out.extend(derive(ev.subject, cause, o, self.model.version))
         return out
