@@ -3,15 +3,19 @@
 Key layout (every key of one Kafka partition shares the hash tag ``{pNNN}``, so one Lua call
 touches one Redis Cluster slot, and a crash loses a consistent suffix of a partition):
 
-    <prefix>:e:{pNNN}:<uscc>   hash   the enterprise (see scoring/lua/apply.lua)
+    <prefix>:e:{pNNN}:<uscc>   string the enterprise, MessagePack (see scoring/lua/apply.lua)
     <prefix>:l:{pNNN}          hash   ledger: event hash -> outcome when first applied
     <prefix>:m:{pNNN}          hash   wm (highest applied offset), A/B/C/D counts
     <prefix>:due:{pNNN}        zset   uscc -> time of its next time-driven class change
+
+Every write is one call of apply.lua per partition and batch: the events of a batch travel as
+one MessagePack argument, so neither the client nor Redis pays per-command costs per event.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import hashlib
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal, cast
@@ -25,11 +29,26 @@ from scoring.changes import Change, Contribution, Profile
 from scoring.exceptions import StoreError, StoreUnavailableError
 from scoring.fold import EnterpriseState, Outcome, Params
 
-__all__ = ["CLASS_NAMES", "ApplyRequest", "Keys", "Status", "Store", "StoreResult", "change_args"]
+__all__ = [
+    "CLASS_NAMES",
+    "SCRIPT",
+    "ApplyRequest",
+    "Keys",
+    "ReclassifyResult",
+    "Status",
+    "Store",
+    "StoreResult",
+    "decode_state",
+    "events_arg",
+    "params_arg",
+]
 
 CLASS_NAMES = ("", "A", "B", "C", "D")
 Status = Literal["applied", "redelivered", "republished"]
-_SCRIPT = resources.files("scoring").joinpath("lua/apply.lua").read_text("utf-8")
+#: The Lua source of every write (apply and reclassify).
+SCRIPT = resources.files("scoring").joinpath("lua/apply.lua").read_text("utf-8")
+#: Events per script call: long enough to amortise a call, short enough not to block Redis.
+MAX_CALL_EVENTS = 1_000
 _UNAVAILABLE = (rexc.ConnectionError, rexc.TimeoutError, rexc.BusyLoadingError)
 
 
@@ -43,6 +62,9 @@ class Keys:
     def enterprise(self, partition: int, uscc: str) -> str:
         return f"{self.prefix}:e:{self.tag(partition)}:{uscc}"
 
+    def enterprise_pattern(self) -> str:
+        return f"{self.prefix}:e:*"
+
     def ledger(self, partition: int) -> str:
         return f"{self.prefix}:l:{self.tag(partition)}"
 
@@ -51,6 +73,10 @@ class Keys:
 
     def due(self, partition: int) -> str:
         return f"{self.prefix}:due:{self.tag(partition)}"
+
+    def shared(self, partition: int) -> list[str]:
+        """apply.lua's KEYS[1..3]: ledger, meta and due index of ``partition``."""
+        return [self.ledger(partition), self.meta(partition), self.due(partition)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,18 +97,12 @@ class StoreResult:
         return self.status != "applied"
 
 
-def _contribution_wire(c: Contribution) -> list[Any]:
-    return [
-        c.key,
-        c.dimension,
-        c.time,
-        c.points,
-        c.half_life,
-        c.expires,
-        c.floor,
-        c.tiebreak,
-        c.ref,
-    ]
+@dataclass(frozen=True, slots=True)
+class ReclassifyResult:
+    """An enterprise whose evaluation under the new parameters changed its class."""
+
+    uscc: str
+    outcome: Outcome
 
 
 def params_arg(params: Params) -> str:
@@ -92,56 +112,58 @@ def params_arg(params: Params) -> str:
     )
 
 
-def change_args(req: ApplyRequest, params: str) -> list[str | int | bytes]:
-    """ARGV for apply.lua (see its header); ``params`` from :func:`params_arg`."""
+def _event_wire(req: ApplyRequest) -> list[Any]:
     ch = req.change
-    contribution: bytes | str = ""
-    if ch.contribution is not None:
-        contribution = msgpack.packb(_contribution_wire(ch.contribution))
-    profile = ""
-    if ch.profile is not None:
-        p = ch.profile
-        profile = orjson.dumps(
-            [p.division, p.industry, int(p.new_economy), p.entity_type, p.time, p.tiebreak]
-        ).decode()
-    return [
-        params,
-        req.uscc,
-        ch.event_hash,
-        req.offset,
-        ch.asof,
-        contribution,
-        ch.cancel or "",
-        profile,
-    ]
+    contribution: list[Any] | bool = False
+    if (c := ch.contribution) is not None:
+        contribution = [
+            c.key,
+            c.dimension,
+            c.time,
+            c.points,
+            c.half_life,
+            c.expires,
+            c.floor,
+            c.tiebreak,
+            c.ref,
+        ]
+    profile: list[Any] | bool = False
+    if (p := ch.profile) is not None:
+        profile = [p.division, p.industry, int(p.new_economy), p.entity_type, p.time, p.tiebreak]
+    return [req.uscc, ch.event_hash, req.offset, ch.asof, contribution, ch.cancel or "", profile]
 
 
-def _outcome(raw: bytes) -> StoreResult:
-    v = raw.split(b"|", 6)
-    status = cast(Status, v[0].decode())
+def events_arg(requests: Iterable[ApplyRequest]) -> bytes:
+    """apply.lua's ARGV[3] for ``requests`` (all of one partition, in log order)."""
+    return cast(bytes, msgpack.packb([_event_wire(r) for r in requests]))
+
+
+def _outcome(v: list[bytes]) -> Outcome:
     reasons: tuple[tuple[str, int, int], ...] = ()
-    if v[6]:
-        reasons = tuple((str(k), int(m), int(f)) for k, m, f in orjson.loads(v[6]))
-    return StoreResult(
-        status,
-        Outcome(
-            old_class=int(v[1]),
-            new_class=int(v[2]),
-            score=int(v[3]),
-            asof=int(v[4]),
-            due=int(v[5]),
-            reasons=reasons,
-        ),
+    if v[5]:
+        reasons = tuple((str(k), int(m), int(f)) for k, m, f in orjson.loads(v[5]))
+    return Outcome(
+        old_class=int(v[0]),
+        new_class=int(v[1]),
+        score=int(v[2]),
+        asof=int(v[3]),
+        due=int(v[4]),
+        reasons=reasons,
     )
 
 
-def decode_state(fields: Mapping[bytes, bytes]) -> EnterpriseState | None:
-    """An enterprise hash as the fold's state (``None`` if the enterprise is unknown)."""
-    if not fields:
+def _result(raw: bytes) -> StoreResult:
+    v = raw.split(b"|", 6)
+    return StoreResult(cast(Status, v[0].decode()), _outcome(v[1:]))
+
+
+def decode_state(raw: bytes | None) -> EnterpriseState | None:
+    """An enterprise's stored value as the fold's state (``None`` if the enterprise is unknown)."""
+    if raw is None:
         return None
-    raw = msgpack.unpackb(fields[b"c"])
+    version, asof, klass, score, due, prof, items = msgpack.unpackb(raw)
     contribs: dict[str, Contribution] = {}
-    for item in raw if isinstance(raw, list) else []:
+    for item in items:
         key, dim, t, pts, hl, exp, floor, tb, cancelled, ref = item
         contribs[key] = Contribution(
             key=key,
@@ -156,17 +178,17 @@ def decode_state(fields: Mapping[bytes, bytes]) -> EnterpriseState | None:
             ref=str(ref),
         )
     profile = None
-    if b"p" in fields:
-        div, ind, ne, et, pt, ptb = orjson.loads(fields[b"p"])
+    if prof:
+        div, ind, ne, et, pt, ptb = prof
         profile = Profile(str(div), str(ind), bool(ne), str(et), int(pt), int(ptb))
     return EnterpriseState(
         contributions=contribs,
-        asof=int(fields[b"a"]),
-        klass=int(fields[b"k"]),
-        score=int(fields[b"s"]),
-        due=int(fields[b"d"]),
+        asof=int(asof),
+        klass=int(klass),
+        score=int(score),
+        due=int(due),
         profile=profile,
-        version=fields[b"v"].decode(),
+        version=str(version),
     )
 
 
@@ -181,38 +203,110 @@ class Store:
         self.params = params
         self._params_arg = params_arg(params)
         self.partitions = partitions
-        self._script = client.register_script(_SCRIPT)
+        self._sha = hashlib.sha1(SCRIPT.encode()).hexdigest()
+
+    async def _calls(self, calls: Sequence[tuple[list[str], list[str | bytes]]]) -> list[Any]:
+        """Run apply.lua once per (keys, args), in one round trip; loads the script if Redis
+        does not have it (after a restart) and runs the calls again: every call is idempotent."""
+        for attempt in (1, 2):
+            try:
+                if len(calls) == 1:
+                    keys, args = calls[0]
+                    return [await self._client.evalsha(self._sha, len(keys), *keys, *args)]
+                async with self._client.pipeline(transaction=False) as pipe:
+                    for keys, args in calls:
+                        pipe.evalsha(self._sha, len(keys), *keys, *args)
+                    replies: list[Any] = await pipe.execute()
+                    return replies
+            except rexc.NoScriptError:
+                if attempt == 2:
+                    raise StoreError("redis lost apply.lua right after loading it") from None
+                try:
+                    await self._client.script_load(SCRIPT)
+                except _UNAVAILABLE as exc:
+                    raise StoreUnavailableError(f"redis unavailable: {exc}") from exc
+            except _UNAVAILABLE as exc:
+                raise StoreUnavailableError(f"redis unavailable: {exc}") from exc
+            except rexc.RedisError as exc:
+                raise StoreError(f"redis refused apply.lua: {exc}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def apply_batch(self, requests: Sequence[ApplyRequest]) -> list[StoreResult]:
-        """Apply changes in order, pipelined in one round trip; duplicates change nothing.
+        """Apply changes in log order per partition, in one round trip; duplicates change
+        nothing. Results are in the order of ``requests``.
 
         Raises StoreUnavailableError (retry the whole batch: it is idempotent) or StoreError.
         """
         if not requests:
             return []
         k = self.keys
-        try:
-            async with self._client.pipeline(transaction=False) as pipe:
-                for req in requests:
-                    p = req.partition
-                    await self._script(
-                        keys=[k.enterprise(p, req.uscc), k.ledger(p), k.meta(p), k.due(p)],
-                        args=change_args(req, self._params_arg),
-                        client=pipe,
-                    )
-                raw = await pipe.execute()
-        except _UNAVAILABLE as exc:
-            raise StoreUnavailableError(f"redis unavailable: {exc}") from exc
-        except rexc.RedisError as exc:
-            raise StoreError(f"redis refused the apply script: {exc}") from exc
-        return [_outcome(r) for r in raw]
+        by_partition: dict[int, list[int]] = {}
+        for i, req in enumerate(requests):
+            by_partition.setdefault(req.partition, []).append(i)
+        calls: list[tuple[list[str], list[str | bytes]]] = []
+        order: list[int] = []
+        for p, idx in by_partition.items():
+            for lo in range(0, len(idx), MAX_CALL_EVENTS):
+                chunk = [requests[i] for i in idx[lo : lo + MAX_CALL_EVENTS]]
+                keys = k.shared(p) + [k.enterprise(p, r.uscc) for r in chunk]
+                calls.append((keys, [self._params_arg, "apply", events_arg(chunk)]))
+                order.extend(idx[lo : lo + MAX_CALL_EVENTS])
+        replies = await self._calls(calls)
+        out: list[StoreResult | None] = [None] * len(requests)
+        for i, raw in zip(order, (r for reply in replies for r in reply), strict=True):
+            out[i] = _result(raw)
+        return cast(list[StoreResult], out)
+
+    async def reclassify(
+        self, keys: Sequence[bytes], *, force: bool = False
+    ) -> list[ReclassifyResult]:
+        """Re-evaluate the enterprises stored at ``keys`` under this store's parameters (each
+        at its own asof), skipping those already evaluated under this model version unless
+        ``force``. Returns the enterprises whose class changed. Idempotent."""
+        groups: dict[int, list[str]] = {}
+        for key in keys:
+            text = key.decode()
+            tag = text.index("{p")
+            groups.setdefault(int(text[tag + 2 : text.index("}", tag)]), []).append(text)
+        calls: list[tuple[list[str], list[str | bytes]]] = []
+        for p, members in groups.items():
+            for lo in range(0, len(members), MAX_CALL_EVENTS):
+                chunk = members[lo : lo + MAX_CALL_EVENTS]
+                mode_arg = "force" if force else ""
+                calls.append(
+                    (self.keys.shared(p) + chunk, [self._params_arg, "reclassify", mode_arg])
+                )
+        if not calls:
+            return []
+        out = []
+        for (call_keys, _), reply in zip(calls, await self._calls(calls), strict=True):
+            for member, raw in zip(call_keys[3:], reply, strict=True):
+                if raw:
+                    uscc = member.rsplit(":", 1)[1]
+                    out.append(ReclassifyResult(uscc, _outcome(raw.split(b"|", 5))))
+        return out
+
+    async def scan_enterprises(self, count: int = 5_000) -> AsyncIterator[list[bytes]]:
+        """The keys of every stored enterprise, a SCAN page at a time (never blocks Redis)."""
+        cursor = 0
+        while True:
+            try:
+                cursor, page = await self._client.scan(
+                    cursor, match=self.keys.enterprise_pattern(), count=count, _type="string"
+                )
+            except _UNAVAILABLE as exc:
+                raise StoreUnavailableError(f"redis unavailable: {exc}") from exc
+            if page:
+                yield cast(list[bytes], page)
+            if cursor == 0:
+                return
 
     async def get(self, partition: int, uscc: str) -> EnterpriseState | None:
         try:
-            fields = await self._client.hgetall(self.keys.enterprise(partition, uscc))
+            raw = await self._client.get(self.keys.enterprise(partition, uscc))
         except _UNAVAILABLE as exc:
             raise StoreUnavailableError(f"redis unavailable: {exc}") from exc
-        return decode_state(cast("Mapping[bytes, bytes]", fields))
+        return decode_state(cast("bytes | None", raw))
 
     async def class_counts(self) -> dict[str, int]:
         """Enterprises per class, summed over partitions (maintained by apply.lua)."""

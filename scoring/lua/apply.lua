@@ -1,35 +1,45 @@
--- riskmon: apply one credit event to one enterprise, exactly once (atomic).
+-- riskmon: apply a batch of credit events of one Kafka partition, each exactly once, or
+-- re-classify a batch of enterprises under new model parameters. One call, one Redis slot.
 --
 -- Mirrors scoring/fold.py line for line (the parity tests run both on the same events).
--- All keys share the partition hash tag {pNNN}, so the call is Redis-Cluster safe.
+-- All keys share the partition hash tag {pNNN}, so the call is Redis-Cluster safe. One call
+-- per batch, not per event: Redis and its client spend their time on events, not on commands.
 --
--- KEYS[1]  enterprise hash     <prefix>:e:{pNNN}:<uscc>
---            c = contributions (MessagePack array of [key,dim,time,points,half_life,
---                expires,floor,tiebreak,cancelled,ref]: cmsgpack is several times faster
---                than cjson and keeps doubles exact), a = asof, k = class 1..4, s = score
---                (micro-points), d = due (0: none), v = model version, p = profile (cjson)
--- KEYS[2]  ledger hash         <prefix>:l:{pNNN}   event hash -> stored outcome
--- KEYS[3]  partition meta hash <prefix>:m:{pNNN}   wm = highest applied offset, A..D = counts
--- KEYS[4]  due sorted set      <prefix>:due:{pNNN} uscc -> next time-driven class change
+-- KEYS[1]  ledger hash         <prefix>:l:{pNNN}   event hash -> stored outcome
+-- KEYS[2]  partition meta hash <prefix>:m:{pNNN}   wm = highest applied offset, A..D = counts
+-- KEYS[3]  due sorted set      <prefix>:due:{pNNN} uscc -> next time-driven class change
+-- KEYS[4..] the enterprises    <prefix>:e:{pNNN}:<uscc>, one per event (apply) or per
+--          enterprise (reclassify). Each is one string, a MessagePack array (one value, not
+--          a hash: a hash of this size would leave Redis' compact encoding and cost 3x):
+--            {version, asof, class 1..4, score (micro), due (0: none), profile or false,
+--             contributions}
+--          contribution = {key, dimension, time, points, half_life, expires, floor,
+--                          tiebreak, cancelled 0/1, ref}
+--          profile      = {division, industry, new_economy 0/1, entity_type, time, tiebreak}
 --
 -- ARGV[1]  model parameters, space-separated: version, thresholds b c d (micro), the five
---          dimension caps (micro), scheduling horizon (s)  (one argument: fewer to encode)
--- ARGV[2]  uscc               ARGV[3]  event hash        ARGV[4]  offset (-1: not from Kafka)
--- ARGV[5]  event asof (s)
--- ARGV[6]  contribution (MessagePack array, same layout as above without cancelled) or ""
--- ARGV[7]  key to cancel or ""
--- ARGV[8]  profile (cjson array [division, industry, new_economy, entity_type, time,
---          tiebreak]) or ""
+--          dimension caps (micro), scheduling horizon (s)
+-- ARGV[2]  "apply" or "reclassify"
+-- ARGV[3]  apply: MessagePack array of events, in log order, event i for KEYS[3 + i]:
+--            {uscc, event hash, offset (-1: not from Kafka), asof (s),
+--             contribution without `cancelled` or false, key to cancel or "", profile or false}
 --
--- Returns one string "status|old_class|new_class|score|asof|due|reasons_json" (reasons last:
--- it may itself contain "|"); status is "applied", "redelivered" (offset at or below the
--- watermark) or "republished" (same source+id seen at another offset). A duplicate returns
+-- apply returns one string per event: "status|old_class|new_class|score|asof|due|reasons_json"
+-- (reasons last: they may contain "|"); status is "applied", "redelivered" (offset at or below
+-- the watermark) or "republished" (same source+id seen at another offset). A duplicate returns
 -- the outcome stored when it was first applied, so the caller re-sends the very same alert.
 --
--- Everything is validated (decoded) before the first write: a script that fails half-way
--- would not roll back.
+-- reclassify re-evaluates each enterprise at its own asof under ARGV[1] (no ledger entry: it
+-- is a function of the state) and returns one string per key: "" when the enterprise is
+-- unknown or already evaluated under this model version, else
+-- "old_class|new_class|score|asof|due|reasons_json".
+--
+-- The events are decoded before the first write, and each event writes its state, ledger
+-- entry, class counts and watermark together: a failure part-way leaves a consistent prefix of
+-- the batch applied (Redis does not roll a script back), which the caller's retry completes
+-- (duplicates change nothing).
 
-local ent, ledger, meta, dueset = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local ledger, meta, dueset = KEYS[1], KEYS[2], KEYS[3]
 local params = {}
 for word in string.gmatch(ARGV[1], '%S+') do params[#params + 1] = word end
 local version = params[1]
@@ -37,83 +47,11 @@ local th = {tonumber(params[2]), tonumber(params[3]), tonumber(params[4])}
 local caps = {tonumber(params[5]), tonumber(params[6]), tonumber(params[7]),
               tonumber(params[8]), tonumber(params[9])}
 local horizon = tonumber(params[10])
-local uscc, ehash = ARGV[2], ARGV[3]
-local offset = tonumber(ARGV[4])
-local event_asof = tonumber(ARGV[5])
+local mode = ARGV[2]
+local names = {'A', 'B', 'C', 'D'}
 
--- 1. duplicate?
-local seen = redis.call('HGET', ledger, ehash)
-if seen then
-  local wm = tonumber(redis.call('HGET', meta, 'wm') or '-1')
-  local status = 'republished'
-  if offset >= 0 and offset <= wm then status = 'redelivered' end
-  return status .. '|' .. seen
-end
+-- Evaluation (integer micro-points; see fold.py) -------------------------------------------
 
--- 2. decode everything before writing anything
-local incoming = nil
-if ARGV[6] ~= '' then incoming = cmsgpack.unpack(ARGV[6]) end
-local cancel_key = ARGV[7]
-local profile = nil
-if ARGV[8] ~= '' then profile = cjson.decode(ARGV[8]) end
-
-local state = redis.call('HMGET', ent, 'c', 'a', 'k', 'p')
-local contribs = {}
-if state[1] then contribs = cmsgpack.unpack(state[1]) end
-local asof = tonumber(state[2] or '0')
-local old_class = tonumber(state[3] or '0')
-local old_profile = nil
-if state[4] then old_profile = cjson.decode(state[4]) end
-
-local function record(outcome)
-  redis.call('HSET', ledger, ehash, outcome)
-  if offset >= 0 then
-    local wm = tonumber(redis.call('HGET', meta, 'wm') or '-1')
-    if offset > wm then redis.call('HSET', meta, 'wm', offset) end
-  end
-  return 'applied|' .. outcome
-end
-
--- A re-evaluation of an enterprise we have never seen changes nothing.
-if old_class == 0 and incoming == nil and cancel_key == '' and profile == nil then
-  return record('0|0|0|0|0|')
-end
-
--- 3. merge (index by key; the array keeps first-insertion order, which no number depends on)
-local index = {}
-for i, c in ipairs(contribs) do index[c[1]] = i end
-if incoming then
-  local i = index[incoming[1]]
-  local c = {incoming[1], incoming[2], incoming[3], incoming[4], incoming[5], incoming[6],
-             incoming[7], incoming[8], 0, incoming[9]}
-  if not i then
-    contribs[#contribs + 1] = c
-    index[c[1]] = #contribs
-  else
-    local old = contribs[i]
-    if old[3] < 0 or c[3] > old[3] or (c[3] == old[3] and c[8] > old[8]) then
-      c[9] = old[9]
-      contribs[i] = c
-    end
-  end
-end
-if cancel_key ~= '' then
-  local i = index[cancel_key]
-  if not i then
-    contribs[#contribs + 1] = {cancel_key, 1, -1, 0, 0, 0, 0, 0, 1, ''}
-  else
-    contribs[i][9] = 1
-  end
-end
-local profile_changed = false
-if profile and (old_profile == nil or profile[5] > old_profile[5]
-    or (profile[5] == old_profile[5] and profile[6] > old_profile[6])) then
-  old_profile = profile
-  profile_changed = true
-end
-if event_asof > asof then asof = event_asof end
-
--- 4. evaluate (integer micro-points; see fold.py)
 local function current_micro(c, t)
   if c[9] == 1 or (c[6] ~= 0 and t >= c[6]) then return 0 end
   local v = c[4]
@@ -125,7 +63,7 @@ local function current_micro(c, t)
   return math.floor(v * 1000000 + 0.5)
 end
 
-local function class_at(t)
+local function class_at(contribs, t)
   local per = {0, 0, 0, 0, 0}
   local floor = 0
   for _, c in ipairs(contribs) do
@@ -141,7 +79,7 @@ local function class_at(t)
   return k, s
 end
 
-local function next_change(k0)
+local function next_change(contribs, asof, k0)
   local exp, seen_exp = {}, {}
   local fades, credit_ends = false, false
   for _, c in ipairs(contribs) do
@@ -163,12 +101,12 @@ local function next_change(k0)
     if e == 0 then
       if not fades then return 0 end
       e = start + horizon
-      if class_at(e) == k0 then return 0 end
+      if class_at(contribs, e) == k0 then return 0 end
       last = e
     else
       last = e - 1
-      if class_at(last) == k0 then
-        if class_at(e) ~= k0 then return e end
+      if class_at(contribs, last) == k0 then
+        if class_at(contribs, e) ~= k0 then return e end
         start = e
         last = nil
       end
@@ -177,7 +115,7 @@ local function next_change(k0)
       local lo, hi = start, last
       while hi - lo > 1 do
         local mid = math.floor((lo + hi) / 2)
-        if class_at(mid) == k0 then lo = mid else hi = mid end
+        if class_at(contribs, mid) == k0 then lo = mid else hi = mid end
       end
       return hi
     end
@@ -185,11 +123,7 @@ local function next_change(k0)
   return 0
 end
 
-local k, s = class_at(asof)
-local due = next_change(k)
-
-local reasons = ''
-if k ~= old_class then
+local function top_reasons(contribs, asof)
   local live = {}
   for _, c in ipairs(contribs) do
     local v = current_micro(c, asof)
@@ -204,24 +138,115 @@ if k ~= old_class then
   end)
   local top = {}
   for i = 1, math.min(3, #live) do top[i] = {live[i][1][1], live[i][2], live[i][1][7]} end
-  if #top > 0 then reasons = cjson.encode(top) end
+  if #top == 0 then return '' end
+  return cjson.encode(top)
 end
 
--- 5. write
-local fields = {'c', cmsgpack.pack(contribs), 'a', asof, 'k', k, 's', s, 'd', due, 'v', version}
-if profile_changed then
-  fields[#fields + 1] = 'p'
-  fields[#fields + 1] = cjson.encode(old_profile)
+-- Evaluate at asof, store, keep the due index and class counts; the outcome string.
+local function settle(key, uscc, old_class, asof, profile, contribs)
+  local k, s = class_at(contribs, asof)
+  local due = next_change(contribs, asof, k)
+  local reasons = ''
+  if k ~= old_class then
+    reasons = top_reasons(contribs, asof)
+    redis.call('HINCRBY', meta, names[k], 1)
+    if old_class > 0 then redis.call('HINCRBY', meta, names[old_class], -1) end
+  end
+  redis.call('SET', key, cmsgpack.pack({version, asof, k, s, due, profile, contribs}))
+  if due > 0 then
+    redis.call('ZADD', dueset, due, uscc)
+  else
+    redis.call('ZREM', dueset, uscc)
+  end
+  return string.format('%d|%d|%d|%d|%d|', old_class, k, s, asof, due) .. reasons
 end
-redis.call('HSET', ent, unpack(fields))
-if due > 0 then
-  redis.call('ZADD', dueset, due, uscc)
-else
-  redis.call('ZREM', dueset, uscc)
+
+local function load(key)
+  local raw = redis.call('GET', key)
+  if not raw then return nil end
+  return cmsgpack.unpack(raw)
 end
-if k ~= old_class then
-  local names = {'A', 'B', 'C', 'D'}
-  redis.call('HINCRBY', meta, names[k], 1)
-  if old_class > 0 then redis.call('HINCRBY', meta, names[old_class], -1) end
+
+-- Reclassify --------------------------------------------------------------------------------
+
+if mode == 'reclassify' then
+  local out = {}
+  for i = 4, #KEYS do
+    local st = load(KEYS[i])
+    if st == nil or (st[1] == version and ARGV[3] ~= 'force') then
+      out[#out + 1] = ''
+    else
+      local uscc = string.match(KEYS[i], ':([^:]+)$')
+      out[#out + 1] = settle(KEYS[i], uscc, st[3], st[2], st[6], st[7])
+    end
+  end
+  return out
 end
-return record(string.format('%d|%d|%d|%d|%d|', old_class, k, s, asof, due) .. reasons)
+
+-- Apply -------------------------------------------------------------------------------------
+
+local events = cmsgpack.unpack(ARGV[3])
+local wm = tonumber(redis.call('HGET', meta, 'wm') or '-1')
+local out = {}
+
+for i, ev in ipairs(events) do
+  local key, uscc, ehash, offset, event_asof = KEYS[3 + i], ev[1], ev[2], ev[3], ev[4]
+  local incoming, cancel_key, profile = ev[5], ev[6], ev[7]
+  local seen = redis.call('HGET', ledger, ehash)
+  if seen then
+    local status = 'republished'
+    if offset >= 0 and offset <= wm then status = 'redelivered' end
+    out[i] = status .. '|' .. seen
+  else
+    local st = load(key)
+    local outcome
+    if st == nil and not incoming and cancel_key == '' and not profile then
+      -- A re-evaluation of an enterprise we have never seen changes nothing.
+      outcome = '0|0|0|0|0|'
+    else
+      local old_class, asof, old_profile, contribs = 0, 0, false, {}
+      if st then old_class, asof, old_profile, contribs = st[3], st[2], st[6], st[7] end
+      -- merge (index by key; the array keeps first-insertion order, which no number uses)
+      local index = {}
+      for j, c in ipairs(contribs) do index[c[1]] = j end
+      if incoming then
+        local j = index[incoming[1]]
+        local c = {incoming[1], incoming[2], incoming[3], incoming[4], incoming[5],
+                   incoming[6], incoming[7], incoming[8], 0, incoming[9]}
+        if not j then
+          contribs[#contribs + 1] = c
+          index[c[1]] = #contribs
+        else
+          local old = contribs[j]
+          if old[3] < 0 or c[3] > old[3] or (c[3] == old[3] and c[8] > old[8]) then
+            c[9] = old[9]
+            contribs[j] = c
+          end
+        end
+      end
+      if cancel_key ~= '' then
+        local j = index[cancel_key]
+        if not j then
+          contribs[#contribs + 1] = {cancel_key, 1, -1, 0, 0, 0, 0, 0, 1, ''}
+        else
+          contribs[j][9] = 1
+        end
+      end
+      if profile and (not old_profile or profile[5] > old_profile[5]
+          or (profile[5] == old_profile[5] and profile[6] > old_profile[6])) then
+        old_profile = profile
+      end
+      if event_asof > asof then asof = event_asof end
+      outcome = settle(key, uscc, old_class, asof, old_profile, contribs)
+    end
+    redis.call('HSET', ledger, ehash, outcome)
+    out[i] = 'applied|' .. outcome
+  end
+  -- A duplicate's effect is in Redis too: the watermark passes it either way. Written with
+  -- the event, so that a batch cut short leaves the watermark true to what was applied.
+  if offset > wm then
+    wm = offset
+    redis.call('HSET', meta, 'wm', wm)
+  end
+end
+return out

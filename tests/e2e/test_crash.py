@@ -25,7 +25,7 @@ def redis_states(url: str, prefix: str, partitions: int) -> dict[str, Enterprise
     for p in range(partitions):
         for key in r.scan_iter(match=f"{keys.enterprise(p, '')}*", count=1000):
             uscc = key.decode().rsplit(":", 1)[1]
-            state = decode_state(r.hgetall(key))
+            state = decode_state(r.get(key))
             assert state is not None
             out[uscc] = state
     r.close()

@@ -29,7 +29,7 @@ def states(client: redis.Redis, prefix: str) -> dict[str, object]:
     out: dict[str, object] = {}
     for key in client.scan_iter(match=f"{prefix}:e:*", count=1000):
         uscc = key.decode().rsplit(":", 1)[1]
-        out[uscc] = decode_state(client.hgetall(key))
+        out[uscc] = decode_state(client.get(key))
     return out
 
 

@@ -89,9 +89,9 @@ def _resp_commands(data: bytes) -> list[tuple[int, bytes]]:
 
 
 def drop_last_writes(server: EmbeddedRedis, transactions: int) -> None:
-    """Cut the last ``transactions`` MULTI/EXEC blocks (one apply.lua call each) off the AOF of
-    a stopped server: what an everysec fsync loses when the machine, not only the process, dies
-    (a kill -9 of the process alone loses nothing Redis acknowledged)."""
+    """Cut the last ``transactions`` MULTI/EXEC blocks (one apply.lua call, a batch of events,
+    each) off the AOF of a stopped server: what an everysec fsync loses when the machine, not
+    only the process, dies (a kill -9 of the process alone loses nothing Redis acknowledged)."""
     aof_dir = server.data_dir / "appendonlydir"
     incr = sorted(aof_dir.glob("*.incr.aof"), key=lambda p: int(p.name.split(".")[-3]))[-1]
     data = incr.read_bytes()
@@ -104,7 +104,7 @@ def drop_last_writes(server: EmbeddedRedis, transactions: int) -> None:
 def test_r6_redis_losing_its_last_writes_is_detected_and_replayed_from_the_watermark(
     env: dict[str, str], kafka_bootstrap: str, own_redis: EmbeddedRedis, tmp_path: Path
 ) -> None:
-    row = Row("R6 Redis kill -9 + lost AOF tail", faults="kill -9 mid-stream; 150 writes lost")
+    row = Row("R6 Redis kill -9 + lost AOF tail", faults="kill -9; last 4 batch writes lost")
     ROWS.append(row)
     parts = int(env["RISKMON_PARTITIONS"])
     env = {**env, "RISKMON_REDIS_URL": own_redis.url}
@@ -125,7 +125,7 @@ def test_r6_redis_losing_its_last_writes_is_detected_and_replayed_from_the_water
         # 2. Redis dies with the machine: the last second of its writes never reached the disk,
         # while Kafka's offsets are committed past them.
         own_redis.kill()
-        drop_last_writes(own_redis, 150)
+        drop_last_writes(own_redis, 4)
         own_redis.start()
         committed = _committed(kafka_bootstrap, group, topic)
         r = redis.Redis.from_url(own_redis.url)
