@@ -5,7 +5,7 @@ that publishes the synthetic district's history at a paced rate and then its liv
 time = now) at a slower one, and the dashboard; the worker runs as
 its own process (``riskmon run`` pointed at the same servers), so nothing here can block the
 worker's event loop. The dashboard reads what an operator would: ``/metrics`` and ``/healthz``
-of the worker, Redis (class counts per partition, and a bounded SCAN of enterprise hashes for
+of the worker, Redis (class counts per partition, and a bounded SCAN of enterprise states for
 the riskiest industries and divisions) and the alerts and tasks topics.
 
 Ctrl-C (or SIGTERM, or ``--seconds``) stops the feeder, then the worker (SIGINT, SIGKILL after a
@@ -18,9 +18,7 @@ import collections
 import contextlib
 import datetime as dt
 import itertools
-import os
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,8 +34,10 @@ import orjson
 import redis
 
 from district.generator import DistrictSpec, live_events
+from scoring.store import decode_state
 from streams.generate import Pacer, default_now, keyed, keyed_lines, publish
 from streams.settings import Settings
+from streams.worker_process import spawn_worker, stop_worker, tail, wait_ready
 
 __all__ = ["Dashboard", "cmd_demo"]
 
@@ -67,10 +67,9 @@ _SECTION_NAMES = {
     "M": "science & technology",
     "O": "residents' services",
 }
-#: Enterprise hashes examined per refresh, and the most remembered (a sample beyond that).
+#: Enterprise states examined per refresh, and the most remembered (a sample beyond that).
 _SCAN_PER_REFRESH = 5_000
 _SAMPLE_MAX = 100_000
-_WORKER_GRACE_SECONDS = 30.0
 
 
 @dataclass
@@ -173,18 +172,17 @@ class Dashboard:
             self._cursors[p] = int(cursor)
             if not keys:
                 continue
-            pipe = self.redis_client.pipeline(transaction=False)
-            for k in keys:
-                pipe.hmget(k, "k", "p")
-            for k, (klass, profile) in zip(keys, pipe.execute(), strict=True):
-                if klass is None or profile is None:
+            for k, raw in zip(keys, self.redis_client.mget(keys), strict=True):
+                state = decode_state(raw)
+                if state is None or state.profile is None:
                     continue
-                try:
-                    division, industry = orjson.loads(profile)[:2]
-                except (ValueError, TypeError):
-                    continue
+                row = (
+                    _CLASSES[state.klass - 1],
+                    state.profile.division,
+                    state.profile.industry[:1],
+                )
                 if k in self.sample or len(self.sample) < _SAMPLE_MAX:
-                    self.sample[k] = (_CLASSES[int(klass) - 1], str(division), str(industry)[:1])
+                    self.sample[k] = row
 
     def riskiest(self, index: int, top: int = 5) -> list[tuple[str, int, int]]:
         """(division or section, C/D enterprises, enterprises) in the sample, most C/D first."""
@@ -274,59 +272,6 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise _Stop
 
 
-def _worker(settings: Settings, env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    from streams.embedded import die_with_parent_hook
-
-    with log_path.open("ab") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "run"],
-            env={**os.environ, **env},
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            # Its own session: the demo decides when it stops (Ctrl-C reaches the demo only),
-            # and it dies with the demo even on kill -9.
-            start_new_session=True,
-            preexec_fn=die_with_parent_hook(),
-        )
-
-
-def _stop_worker(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(_WORKER_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)  # anything it forked
-
-
-def _tail(path: Path, n: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
-    except OSError:
-        return ""
-
-
-def _wait_ready(web: str, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the worker exited with status {proc.returncode}:\n{_tail(log)}")
-        try:
-            with urllib.request.urlopen(web + "/readyz", timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.25)
-    raise RuntimeError(f"the worker was not ready within {timeout:.0f}s:\n{_tail(log)}")
-
-
 def _draw(out: TextIO, board: Dashboard, seconds: float, tty: bool) -> None:
     text = board.render(seconds)
     if tty:
@@ -399,11 +344,11 @@ def _demo(
                 "RISKMON_DATA_DIR": str(tmp / "faust-data"),
                 "RISKMON_LOG_LEVEL": "warn",
             }
-            proc = _worker(s, env, log)
-            stack.callback(_stop_worker, proc)
+            proc = spawn_worker(env, log)
+            stack.callback(stop_worker, proc)
             print(f"  kafka {bootstrap}   redis {redis_url}   api {web}", file=out)
             print(f"  worker log {log}", file=out, flush=True)
-            _wait_ready(web, proc, log, timeout=120)
+            wait_ready(web, proc, log, timeout=120)
 
             spec = DistrictSpec(now=default_now(), enterprises=enterprises, seed=seed)
             feed = _Feed(spec, bootstrap, s.events_topic, rate, live_rate, stop)
@@ -427,7 +372,7 @@ def _demo(
             while seconds is None or time.monotonic() - started < seconds:
                 tick = time.monotonic()
                 if proc.poll() is not None:
-                    print(f"the worker exited ({proc.returncode}):\n{_tail(log)}", file=out)
+                    print(f"the worker exited ({proc.returncode}):\n{tail(log)}", file=out)
                     return 1
                 board.fed = feed.count
                 with contextlib.suppress(redis.RedisError):

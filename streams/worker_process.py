@@ -1,0 +1,75 @@
+"""A worker as a child process (``riskmon run``): what the demo and the benchmark start.
+
+The child gets its own session, so the parent decides when it stops (a Ctrl-C reaches the
+parent only), and it dies with the parent even on kill -9.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+
+__all__ = ["spawn_worker", "stop_worker", "tail", "wait_ready"]
+
+_GRACE_SECONDS = 30.0
+
+
+def spawn_worker(env: Mapping[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """``riskmon run`` with ``env`` over this process' environment, output to ``log_path``."""
+    from streams.embedded import die_with_parent_hook
+
+    with log_path.open("ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "run"],
+            env={**os.environ, **env},
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=die_with_parent_hook(),
+        )
+
+
+def stop_worker(proc: subprocess.Popen[bytes]) -> None:
+    """SIGINT (a clean Faust shutdown), SIGKILL after a grace period, then anything it forked."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def tail(path: Path, n: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
+    except OSError:
+        return ""
+
+
+def wait_ready(web: str, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    """Until the worker's /readyz answers 200; RuntimeError (with its log) if it exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the worker exited with status {proc.returncode}:\n{tail(log)}")
+        try:
+            with urllib.request.urlopen(web + "/readyz", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"the worker was not ready within {timeout:.0f}s:\n{tail(log)}")
