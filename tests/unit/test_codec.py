@@ -13,8 +13,16 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from schemas.codec import DEFAULT_MAX_BYTES, CreditEvent, decode_event, encode_event
+from schemas.codec import (
+    DEFAULT_MAX_BYTES,
+    CreditEvent,
+    decode_event,
+    decode_staged,
+    encode_event,
+)
 from schemas.events import EventType, PenaltyImposed
 from schemas.exceptions import InvalidEventError, SchemaError
 
@@ -344,3 +352,40 @@ def test_every_story_line_decodes_and_round_trips(line: bytes) -> None:
     assert again.epoch_seconds == ev.epoch_seconds
     # Encoding is stable: a re-encoded event encodes to the same bytes.
     assert encode_event(again) == encode_event(ev)
+
+
+def _outcome(decode: Any, record: bytes) -> CreditEvent | tuple[str, str]:
+    try:
+        return decode(record)  # type: ignore[no-any-return]
+    except InvalidEventError as exc:
+        return (exc.reason, exc.detail)
+
+
+@given(
+    base=st.sampled_from(
+        [PENALTY, *(orjson.loads(line) for line in STORY.read_bytes().splitlines())]
+    ),
+    field=st.sampled_from(["id", "source", "type", "subject", "time", "data", "specversion", "x"]),
+    value=st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**63), 2**63 - 1),
+        st.floats(allow_nan=False),
+        st.text(max_size=30),
+        st.sampled_from(["1.0", "2026-03-02T10:00:00+08:00", "2026-03-02", VALID_USCC, "{}"]),
+        st.dictionaries(
+            st.sampled_from(["decision_number", "severity", "fine_cny"]),
+            st.integers(-(2**63), 2**63 - 1),
+        ),
+    ),
+)
+@settings(max_examples=400, deadline=None)
+def test_the_one_pass_decoder_agrees_with_the_staged_one(
+    base: dict[str, Any], field: str, value: Any
+) -> None:
+    # The fast path may only ever accept what the staged reference accepts, with equal results;
+    # whatever it refuses is decoded by the reference, so the reasons are the reference's.
+    doc = {**base, field: value}
+    record = orjson.dumps(doc)
+    assert _outcome(decode_event, record) == _outcome(decode_staged, record)
+    assert _outcome(decode_event, orjson.dumps(base)) == _outcome(decode_staged, orjson.dumps(base))
