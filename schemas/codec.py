@@ -23,7 +23,7 @@ __all__ = ["CreditEvent", "decode_event", "decode_staged", "dumps", "encode_even
 DEFAULT_MAX_BYTES = 64 * 1024
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CreditEvent:
     """A validated credit event. ``time`` is timezone-aware; ``data`` is the type's model."""
 

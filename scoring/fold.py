@@ -69,7 +69,7 @@ class EnterpriseState:
     version: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outcome:
     """What applying one change did. ``old_class`` 0: the enterprise was new."""
 

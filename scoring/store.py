@@ -79,7 +79,7 @@ class Keys:
         return [self.ledger(partition), self.meta(partition), self.due(partition)]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ApplyRequest:
     uscc: str
     partition: int
@@ -87,7 +87,7 @@ class ApplyRequest:
     change: Change
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StoreResult:
     status: Status
     outcome: Outcome

@@ -56,7 +56,7 @@ class SinkUnavailableError(Exception):
     """Kafka did not take an outgoing record now (retryable)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Record:
     topic: str
     partition: int
