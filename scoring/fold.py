@@ -34,6 +34,7 @@ __all__ = [
     "current_micro",
     "fold",
     "next_change",
+    "reevaluate",
     "score_at",
     "top_reasons",
 ]
@@ -231,6 +232,28 @@ def apply(state: EnterpriseState, change: Change, p: Params) -> tuple[Enterprise
         asof=asof,
         due=due,
         reasons=top_reasons(values, asof) if changed else (),
+    )
+
+
+def reevaluate(state: EnterpriseState, p: Params) -> tuple[EnterpriseState, Outcome]:
+    """``state`` evaluated afresh under ``p`` at its own ``asof`` (contributions, asof and
+    profile unchanged; class, score, due and version from ``p``): what a change of thresholds,
+    caps or horizon does to a stored enterprise. A change of event points needs the events
+    again, not this. Unconditional (the store decides what to skip); an unknown enterprise
+    (class 0) stays unknown, as in :func:`apply`."""
+    if state.klass == 0:
+        return state, Outcome(0, 0, 0, 0, 0)
+    values = list(state.contributions.values())
+    k, s = class_at(values, state.asof, p)
+    due = next_change(values, state.asof, p)
+    new = replace(state, klass=k, score=s, due=due, version=p.version)
+    return new, Outcome(
+        old_class=state.klass,
+        new_class=k,
+        score=s,
+        asof=state.asof,
+        due=due,
+        reasons=top_reasons(values, state.asof) if k != state.klass else (),
     )
 
 

@@ -229,6 +229,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     replay.add_argument("--prefix", required=True, help="a fresh Redis key prefix")
     replay.add_argument("--file", type=Path, help="a JSON-lines file instead of the topic")
     replay.add_argument("--batch", type=int, default=2_000, help="apply calls per round trip")
+    reclassify = sub.add_parser(
+        "reclassify",
+        help="re-evaluate every enterprise after a change of thresholds, caps or horizon",
+        description="Re-evaluate every stored enterprise, each at its own as-of time, under the"
+        " model's thresholds, dimension caps and horizon; send a class-change alert for each"
+        " enterprise whose class changed. A model whose event points changed needs `riskmon"
+        " replay` into a new prefix instead. Roll the workers to the new model first, then run"
+        " this: workers stamp what they touch with the new version, so it skips those; it can"
+        " be stopped and run again at any time (done enterprises are skipped).",
+    )
+    reclassify.add_argument(
+        "--model", type=Path, help="the new scoring model (default: RISKMON_MODEL_PATH)"
+    )
+    reclassify.add_argument("--prefix", help="Redis key prefix (default: RISKMON_REDIS_PREFIX)")
+    reclassify.add_argument(
+        "--force",
+        action="store_true",
+        help="re-evaluate enterprises already at the model's version too",
+    )
+    reclassify.add_argument(
+        "--no-alerts",
+        action="store_true",
+        help="send no alerts (default: alerts to the alerts topic when Kafka is configured)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     for noisy in ("kafka", "aiokafka"):  # their INFO is connection chatter
@@ -281,6 +305,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 partitions=settings.partitions,
                 max_event_bytes=settings.max_event_bytes,
                 batch=args.batch,
+            )
+        if args.command == "reclassify":
+            from streams.reclassify import cmd_reclassify
+
+            return cmd_reclassify(
+                redis_url=settings.redis_url or _running(settings).get("redis"),
+                kafka_bootstrap=settings.kafka_bootstrap or _running(settings).get("kafka"),
+                alerts_topic=settings.alerts_topic,
+                prefix=args.prefix or settings.redis_prefix,
+                model=load_model(args.model or settings.model_path),
+                partitions=settings.partitions,
+                force=args.force,
+                alerts=not args.no_alerts,
             )
         return cmd_schemas(args.check)
     except (ConfigError, ModelError) as exc:

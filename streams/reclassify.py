@@ -1,0 +1,311 @@
+"""``riskmon reclassify``: re-evaluate every stored enterprise after a change of thresholds, caps
+or horizon.
+
+Each enterprise is evaluated afresh at its own ``asof`` under the new model's numbers by
+apply.lua's ``reclassify`` mode (:meth:`Store.reclassify`; the pure reference is
+:func:`scoring.fold.reevaluate`), which also keeps the due index and the per-partition class
+counts right. Enterprises already evaluated under the new model's version are skipped unless
+``force``, so a run can be stopped and started again at any time and a second run does nothing.
+
+Operating rule:
+
+* it covers thresholds, dimension caps and the scheduling horizon. A model whose event points
+  (or impact periods) changed needs ``riskmon replay`` into a new prefix: the points are
+  fixed in the stored contributions when each event is applied;
+* roll the workers to the new model first, then run it: workers stamp every enterprise they
+  touch with the new version, so this skips those, and none is left behind under the old one.
+
+Each enterprise whose class changed may get a ``riskmon.alert.class_changed`` alert whose cause
+is the model change (source ``/riskmon/reclassify``, id the new model version), so a re-run
+sends the very same alert ids. Alerts of a page are sent, and acknowledged, after its Redis
+write: a run cut short between the two loses that page's alerts (a re-run skips those
+enterprises), never sends one twice under different ids. No inspection tasks are sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Protocol
+
+import redis.asyncio as aioredis
+from aiokafka.errors import KafkaError
+from redis.exceptions import RedisError
+
+from alerts.rules import Message, derive
+from schemas.alerts import Cause
+from scoring.exceptions import StoreError
+from scoring.fold import Params
+from scoring.model import ScoringModel
+from scoring.store import CLASS_NAMES, ReclassifyResult, Store
+
+__all__ = [
+    "CAUSE_SOURCE",
+    "CAUSE_TYPE",
+    "AlertSink",
+    "KafkaAlerts",
+    "ReclassifyStats",
+    "alerts_for",
+    "cause_of",
+    "cmd_reclassify",
+    "reclassify",
+    "reclassify_prefix",
+]
+
+#: ``cause.source`` and ``cause.type`` of the alerts of a reclassification.
+CAUSE_SOURCE = "/riskmon/reclassify"
+CAUSE_TYPE = "riskmon.model.changed"
+#: Enterprise keys per SCAN page (one pipelined round trip of script calls per page).
+DEFAULT_PAGE = 5_000
+
+
+@dataclass
+class ReclassifyStats:
+    """What a run did. ``reevaluated`` excludes enterprises skipped as already evaluated under
+    the model's version; ``transitions`` counts (old class, new class) pairs of ``changed``;
+    ``classes`` are the enterprises per class afterwards (from the partitions' counts)."""
+
+    scanned: int = 0
+    reevaluated: int = 0
+    changed: int = 0
+    alerts: int = 0
+    transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    classes: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def enterprises_per_second(self) -> float:
+        return self.scanned / self.seconds if self.seconds > 0 else 0.0
+
+
+class AlertSink(Protocol):
+    async def publish(self, messages: Sequence[Message]) -> None:
+        """Send ``messages`` and return once the broker has them all."""
+
+
+def cause_of(model_version: str) -> Cause:
+    """The cause of every alert of a reclassification to ``model_version``."""
+    return Cause(source=CAUSE_SOURCE, id=model_version, type=CAUSE_TYPE)
+
+
+def alerts_for(results: Iterable[ReclassifyResult], model_version: str) -> list[Message]:
+    """The class-change alerts of ``results`` (pure; the same results give the same ids)."""
+    cause = cause_of(model_version)
+    out: list[Message] = []
+    for r in results:
+        if r.outcome.old_class != r.outcome.new_class:
+            out.extend(
+                m for m in derive(r.uscc, cause, r.outcome, model_version) if m.kind == "alert"
+            )
+    return out
+
+
+class KafkaAlerts:
+    """An :class:`AlertSink` on a Kafka topic (aiokafka, acks from all in-sync replicas),
+    keyed and headed as the worker sends its alerts. Use as ``async with``."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        from aiokafka import AIOKafkaProducer
+
+        self.topic = topic
+        self.bootstrap = bootstrap
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap.split(","), acks="all", linger_ms=5
+        )
+
+    async def __aenter__(self) -> KafkaAlerts:
+        from aiokafka.errors import UnknownTopicOrPartitionError
+
+        await self._producer.start()
+        try:
+            # Fail before anything is written to Redis if the topic is not there.
+            await self._producer.partitions_for(self.topic)
+        except UnknownTopicOrPartitionError:
+            await self._producer.stop()
+            raise KafkaError(f"topic {self.topic} does not exist at {self.bootstrap}") from None
+        except BaseException:
+            await self._producer.stop()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._producer.stop()
+
+    async def publish(self, messages: Sequence[Message]) -> None:
+        acks: list[Any] = []
+        for m in messages:
+            headers = [("ce_id", m.id.encode()), ("ce_type", m.type.encode())]
+            acks.append(
+                await self._producer.send(self.topic, key=m.key, value=m.value, headers=headers)
+            )
+        await asyncio.gather(*acks)
+
+
+async def reclassify(
+    store: Store,
+    *,
+    force: bool = False,
+    alerts: AlertSink | None = None,
+    page_size: int = DEFAULT_PAGE,
+    stats: ReclassifyStats | None = None,
+) -> ReclassifyStats:
+    """Re-evaluate every enterprise of ``store``'s prefix under ``store.params``, a SCAN page
+    at a time (the next page is fetched while the current one is re-evaluated); skip those
+    already at the params' version unless ``force``. Idempotent: a second run changes nothing.
+
+    Counts go into ``stats`` (a new one by default) page by page, so a caller whose run failed
+    sees how far it got. Raises StoreError (StoreUnavailableError: Redis cannot be reached) or
+    what ``alerts`` raises.
+    """
+    stats = stats if stats is not None else ReclassifyStats()
+    version = store.params.version
+    started = time.perf_counter()
+    pages: AsyncIterator[list[bytes]] = store.scan_enterprises(page_size)
+    nxt: asyncio.Future[list[bytes] | None] = asyncio.ensure_future(anext(pages, None))
+    try:
+        while (page := await nxt) is not None:
+            nxt = asyncio.ensure_future(anext(pages, None))
+            # Every enterprise re-evaluated, its class changed or not (apply.lua's reply).
+            results = await store.reclassify(page, force=force)
+            stats.scanned += len(page)
+            stats.reevaluated += len(results)
+            changed = [r for r in results if r.outcome.old_class != r.outcome.new_class]
+            stats.changed += len(changed)
+            stats.transitions.update(
+                (CLASS_NAMES[r.outcome.old_class], CLASS_NAMES[r.outcome.new_class])
+                for r in changed
+            )
+            if alerts is not None and changed:
+                messages = alerts_for(changed, version)
+                await alerts.publish(messages)
+                stats.alerts += len(messages)
+    finally:
+        if not nxt.done():
+            nxt.cancel()
+        # Collect the prefetch (its own error, if any, is secondary to the one in flight).
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await nxt
+        stats.seconds += time.perf_counter() - started
+    stats.classes = await store.class_counts()
+    return stats
+
+
+async def reclassify_prefix(
+    redis_url: str,
+    prefix: str,
+    model: ScoringModel,
+    partitions: int,
+    *,
+    force: bool = False,
+    alerts: AlertSink | None = None,
+    stats: ReclassifyStats | None = None,
+) -> ReclassifyStats:
+    """:func:`reclassify` on its own Redis connection: every enterprise under ``prefix``
+    (``partitions``: of the events topic, for the class counts) to ``model``. No Kafka unless
+    ``alerts`` is given."""
+    client = aioredis.Redis.from_url(redis_url, socket_timeout=30, socket_connect_timeout=5)
+    try:
+        store = Store(client, prefix=prefix, params=Params.of(model), partitions=partitions)
+        return await reclassify(store, force=force, alerts=alerts, stats=stats)
+    finally:
+        await client.aclose()
+
+
+def _transitions(stats: ReclassifyStats) -> str:
+    pairs = sorted(stats.transitions.items())
+    return ", ".join(f"{old}->{new} {n}" for (old, new), n in pairs) or "none"
+
+
+def print_stats(stats: ReclassifyStats, prefix: str, version: str, alerts: str) -> None:
+    out = sys.stdout
+    skipped = stats.scanned - stats.reevaluated
+    print(f"reclassified prefix {prefix!r} to model {version}", file=out)
+    print(
+        f"  enterprises {stats.scanned}: re-evaluated {stats.reevaluated},"
+        f" already at {version} {skipped}; class changed {stats.changed}",
+        file=out,
+    )
+    print(f"  transitions: {_transitions(stats)}", file=out)
+    print("  classes: " + "  ".join(f"{k} {v}" for k, v in stats.classes.items()), file=out)
+    print(f"  alerts: {alerts}", file=out)
+    print(
+        f"  {stats.seconds:.1f}s, {stats.enterprises_per_second:,.0f} enterprises/s",
+        file=out,
+        flush=True,
+    )
+
+
+def cmd_reclassify(
+    *,
+    redis_url: str | None,
+    kafka_bootstrap: str | None,
+    alerts_topic: str,
+    prefix: str,
+    model: ScoringModel,
+    partitions: int,
+    force: bool,
+    alerts: bool,
+) -> int:
+    """The ``riskmon reclassify`` command; returns the exit status (2: not configured,
+    1: stopped by a Redis or Kafka error; a re-run picks up where it stopped)."""
+    if not redis_url:
+        print("no Redis: set RISKMON_REDIS_URL or start `riskmon run`", file=sys.stderr)
+        return 2
+    if not prefix or any(ch in prefix for ch in "*?[]\\"):
+        # SCAN matches <prefix>:e:*; a glob character would reach other prefixes' enterprises.
+        print(f"riskmon reclassify: not a key prefix: {prefix!r}", file=sys.stderr)
+        return 2
+    if not alerts:
+        shown = "off (--no-alerts)"
+    elif not kafka_bootstrap:
+        shown = "off (no Kafka: RISKMON_KAFKA_BOOTSTRAP unset and no `riskmon run`)"
+    else:
+        shown = f"to {alerts_topic} at {kafka_bootstrap}"
+    stats = ReclassifyStats()
+
+    async def run() -> None:
+        if alerts and kafka_bootstrap:
+            async with KafkaAlerts(kafka_bootstrap, alerts_topic) as sink:
+                await reclassify_prefix(
+                    redis_url, prefix, model, partitions, force=force, alerts=sink, stats=stats
+                )
+        else:
+            await reclassify_prefix(redis_url, prefix, model, partitions, force=force, stats=stats)
+
+    try:
+        asyncio.run(run())
+    except ValueError as exc:  # a malformed RISKMON_REDIS_URL
+        print(f"riskmon reclassify: {exc}", file=sys.stderr)
+        return 2
+    except (RedisError, StoreError, KafkaError) as exc:
+        print(
+            f"riskmon reclassify: stopped after {stats.scanned} enterprise(s)"
+            f" ({stats.changed} changed), {type(exc).__name__}: {exc}",
+            file=sys.stderr,
+        )
+        print(
+            "  nothing is half-applied: run it again to finish (done enterprises are skipped)",
+            file=sys.stderr,
+        )
+        return 1
+    if alerts and kafka_bootstrap:
+        shown += f": {stats.alerts} sent"
+    print_stats(stats, prefix, model.version, shown)
+    if stats.scanned and not stats.reevaluated and not force:
+        print(
+            f"  every enterprise is already at {model.version}: nothing to do"
+            " (--force re-evaluates anyway)",
+            flush=True,
+        )
+    return 0
