@@ -123,12 +123,23 @@ def class_at(contribs: Sequence[Contribution], t: int, p: Params) -> tuple[int, 
 def next_change(contribs: Sequence[Contribution], asof: int, p: Params) -> int:
     """The first second after ``asof`` at which the class differs by time alone; 0 if never."""
     k0, _ = class_at(contribs, asof, p)
+    credit_ends = any(c.points < 0 and c.expires > asof and not c.cancelled for c in contribs)
     # In A, time can only change the class where a credit (negative points) ends: fading and
     # expiring risk points only lower the score further, and A has no floor to lose.
-    if k0 == 1 and not any(c.points < 0 and c.expires > asof and not c.cancelled for c in contribs):
+    if k0 == 1 and not credit_ends:
         return 0
     expiries = sorted({c.expires for c in contribs if c.expires > asof and not c.cancelled})
     fades = any(c.half_life and not c.cancelled and c.points > 0 for c in contribs)
+    if not credit_ends:
+        # Without a credit ending, the class can only fall as time passes: one bisection over
+        # the whole span finds the first change, in O(n log t) rather than O(n^2) for an
+        # enterprise with many expiring contributions.
+        last = expiries[-1] if expiries else asof
+        if class_at(contribs, last, p)[0] != k0:
+            return _first_change(contribs, asof, last, k0, p)
+        if not fades or class_at(contribs, last + p.horizon, p)[0] == k0:
+            return 0
+        return _first_change(contribs, last, last + p.horizon, k0, p)
     start = asof
     for end in [*expiries, 0]:
         if end == 0:
@@ -145,15 +156,20 @@ def next_change(contribs: Sequence[Contribution], asof: int, p: Params) -> int:
                     return end
                 start = end
                 continue
-        lo, hi = start, last
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if class_at(contribs, mid, p)[0] == k0:
-                lo = mid
-            else:
-                hi = mid
-        return hi
+        return _first_change(contribs, start, last, k0, p)
     return 0  # pragma: no cover - the loop always returns
+
+
+def _first_change(contribs: Sequence[Contribution], lo: int, hi: int, k0: int, p: Params) -> int:
+    """Bisection: the first second in (lo, hi] whose class is not ``k0`` (class at ``lo`` is
+    ``k0``, at ``hi`` is not, and the class changes once in between)."""
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if class_at(contribs, mid, p)[0] == k0:
+            lo = mid
+        else:
+            hi = mid
+    return hi
 
 
 def _wins(new: Contribution, old: Contribution) -> bool:

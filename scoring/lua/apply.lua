@@ -79,6 +79,14 @@ local function class_at(contribs, t)
   return k, s
 end
 
+local function first_change(contribs, lo, hi, k0)
+  while hi - lo > 1 do
+    local mid = math.floor((lo + hi) / 2)
+    if class_at(contribs, mid) == k0 then lo = mid else hi = mid end
+  end
+  return hi
+end
+
 local function next_change(contribs, asof, k0)
   local exp, seen_exp = {}, {}
   local fades, credit_ends = false, false
@@ -94,6 +102,13 @@ local function next_change(contribs, asof, k0)
   -- expiring risk points only lower the score further, and A has no floor to lose.
   if k0 == 1 and not credit_ends then return 0 end
   table.sort(exp)
+  if not credit_ends then
+    -- The class can only fall as time passes: one bisection over the whole span.
+    local last = exp[#exp] or asof
+    if class_at(contribs, last) ~= k0 then return first_change(contribs, asof, last, k0) end
+    if not fades or class_at(contribs, last + horizon) == k0 then return 0 end
+    return first_change(contribs, last, last + horizon, k0)
+  end
   exp[#exp + 1] = 0
   local start = asof
   for _, e in ipairs(exp) do
@@ -111,14 +126,7 @@ local function next_change(contribs, asof, k0)
         last = nil
       end
     end
-    if last then
-      local lo, hi = start, last
-      while hi - lo > 1 do
-        local mid = math.floor((lo + hi) / 2)
-        if class_at(contribs, mid) == k0 then lo = mid else hi = mid end
-      end
-      return hi
-    end
+    if last then return first_change(contribs, start, last, k0) end
   end
   return 0
 end

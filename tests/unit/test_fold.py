@@ -163,6 +163,10 @@ def test_scheduled_change_is_the_first_second_the_class_differs(history) -> None
     assert due > state.asof
     assert class_at(contribs, due - 1, P)[0] == state.klass
     assert class_at(contribs, due, P)[0] != state.klass
+    # and it is the first: the class holds at every expiry (and just before it) up to ``due``
+    for end in sorted({c.expires for c in contribs if state.asof < c.expires < due}):
+        assert class_at(contribs, end - 1, P)[0] == state.klass
+        assert class_at(contribs, end, P)[0] == state.klass
 
 
 def test_a_penalty_fades_to_half_after_its_half_life() -> None:
