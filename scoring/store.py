@@ -33,6 +33,7 @@ __all__ = [
     "CLASS_NAMES",
     "SCRIPT",
     "ApplyRequest",
+    "Call",
     "Keys",
     "ReclassifyResult",
     "Status",
@@ -41,6 +42,7 @@ __all__ = [
     "decode_state",
     "events_arg",
     "params_arg",
+    "plan_calls",
 ]
 
 CLASS_NAMES = ("", "A", "B", "C", "D")
@@ -138,6 +140,31 @@ def events_arg(requests: Iterable[ApplyRequest]) -> bytes:
     return cast(bytes, msgpack.packb([_event_wire(r) for r in requests]))
 
 
+#: One apply.lua call: its KEYS and ARGV.
+Call = tuple[list[str], list[str | bytes]]
+
+
+def plan_calls(
+    keys: Keys, params: str, requests: Sequence[ApplyRequest]
+) -> tuple[list[Call], list[int]]:
+    """The apply.lua calls for ``requests`` (one per partition and up to MAX_CALL_EVENTS
+    events, each partition's events in their order), and the index in ``requests`` of each
+    event in call order. Pure: the worker plans in its decode process."""
+    by_partition: dict[int, list[int]] = {}
+    for i, req in enumerate(requests):
+        by_partition.setdefault(req.partition, []).append(i)
+    calls: list[Call] = []
+    order: list[int] = []
+    for p, idx in by_partition.items():
+        for lo in range(0, len(idx), MAX_CALL_EVENTS):
+            part = idx[lo : lo + MAX_CALL_EVENTS]
+            chunk = [requests[i] for i in part]
+            call_keys = keys.shared(p) + [keys.enterprise(p, r.uscc) for r in chunk]
+            calls.append((call_keys, [params, "apply", events_arg(chunk)]))
+            order.extend(part)
+    return calls, order
+
+
 def _outcome(v: list[bytes]) -> Outcome:
     reasons: tuple[tuple[str, int, int], ...] = ()
     if v[5]:
@@ -205,7 +232,7 @@ class Store:
         self.partitions = partitions
         self._sha = hashlib.sha1(SCRIPT.encode()).hexdigest()
 
-    async def _calls(self, calls: Sequence[tuple[list[str], list[str | bytes]]]) -> list[Any]:
+    async def _calls(self, calls: Sequence[Call]) -> list[Any]:
         """Run apply.lua once per (keys, args), in one round trip; loads the script if Redis
         does not have it (after a restart) and runs the calls again: every call is idempotent."""
         for attempt in (1, 2):
@@ -239,23 +266,17 @@ class Store:
         """
         if not requests:
             return []
-        k = self.keys
-        by_partition: dict[int, list[int]] = {}
-        for i, req in enumerate(requests):
-            by_partition.setdefault(req.partition, []).append(i)
-        calls: list[tuple[list[str], list[str | bytes]]] = []
-        order: list[int] = []
-        for p, idx in by_partition.items():
-            for lo in range(0, len(idx), MAX_CALL_EVENTS):
-                chunk = [requests[i] for i in idx[lo : lo + MAX_CALL_EVENTS]]
-                keys = k.shared(p) + [k.enterprise(p, r.uscc) for r in chunk]
-                calls.append((keys, [self._params_arg, "apply", events_arg(chunk)]))
-                order.extend(idx[lo : lo + MAX_CALL_EVENTS])
-        replies = await self._calls(calls)
+        calls, order = plan_calls(self.keys, self._params_arg, requests)
         out: list[StoreResult | None] = [None] * len(requests)
-        for i, raw in zip(order, (r for reply in replies for r in reply), strict=True):
-            out[i] = _result(raw)
+        for i, result in zip(order, await self.execute(calls), strict=True):
+            out[i] = result
         return cast(list[StoreResult], out)
+
+    async def execute(self, calls: Sequence[Call]) -> list[StoreResult]:
+        """Run calls from :func:`plan_calls`; one result per event, in call order."""
+        if not calls:
+            return []
+        return [_result(raw) for reply in await self._calls(calls) for raw in reply]
 
     async def reclassify(
         self, keys: Sequence[bytes], *, force: bool = False
@@ -268,7 +289,7 @@ class Store:
             text = key.decode()
             tag = text.index("{p")
             groups.setdefault(int(text[tag + 2 : text.index("}", tag)]), []).append(text)
-        calls: list[tuple[list[str], list[str | bytes]]] = []
+        calls: list[Call] = []
         for p, members in groups.items():
             for lo in range(0, len(members), MAX_CALL_EVENTS):
                 chunk = members[lo : lo + MAX_CALL_EVENTS]

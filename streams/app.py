@@ -8,6 +8,7 @@ bytes and validated by the handler, so a poison record cannot be acked unseen.
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime as dt
 import logging
 import os
@@ -143,6 +144,7 @@ def build(settings: Settings, *, bootstrap: str, redis_url: str, model: ScoringM
         retry_max_seconds=s.retry_max_seconds,
         ticker_source=TICKER_SOURCE,
         fault_crash_after_batches=s.fault_crash_after_batches,
+        decode_processes=s.decode_processes,
     )
     rt = Runtime(s, model, app, client, store, handler, registry, metrics, snapshot)
     rt.bootstrap = bootstrap
@@ -165,7 +167,16 @@ def _wire(rt: Runtime) -> None:
 
     @app.agent(events, concurrency=1, name="riskmon.score")
     async def score(stream: Any) -> None:
+        # Batches overlap: while one is applied to Redis and its alerts sent, the next is
+        # decoded in the decode process and Faust fetches and iterates the one after. A
+        # message is acked only once its batch is done, and batches finish in log order, so
+        # a committed offset never passes an event whose effect is not in Redis.
+        inflight: collections.deque[asyncio.Future[None]] = collections.deque()
         async for batch in stream.take_events(s.batch_max_events, within=s.batch_within_seconds):
+            # take_events acks a batch as soon as the next one is asked for; the reference
+            # taken here keeps each message uncommitted until _process acks it.
+            for e in batch:
+                e.message.incref()
             records = [
                 Record(
                     topic=e.message.topic,
@@ -178,14 +189,14 @@ def _wire(rt: Runtime) -> None:
                 )
                 for e in batch
             ]
-            try:
-                await rt.handler.handle_batch(records)
-            except FatalError:
-                # Faust would ack and commit this batch if we let it raise (RELIABILITY #1):
-                # stop the process instead; everything uncommitted is redelivered and deduped.
-                log.critical("fatal error, stopping without commit", exc_info=True)
-                logging.shutdown()
-                os._exit(70)
+            previous = inflight[-1] if inflight else None
+            inflight.append(asyncio.ensure_future(_process(rt, records, batch, previous)))
+            while inflight and (inflight[0].done() or len(inflight) > s.pipeline_batches):
+                await inflight.popleft()
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def start_decoder() -> None:
+        await rt.handler.start()
 
     @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # mode types async receivers badly
     async def on_assigned(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
@@ -234,6 +245,25 @@ def _wire(rt: Runtime) -> None:
             reasons.append("no partitions of the events topic assigned yet")
         status = 200 if not reasons else 503
         return view.json({"ready": not reasons, "reasons": reasons}, status=status)
+
+
+async def _process(
+    rt: Runtime, records: list[Record], events: Sequence[Any], previous: asyncio.Future[None] | None
+) -> None:
+    """One batch: decode (may overlap the previous batch), then apply and send after it."""
+    try:
+        planned = await rt.handler.plan_batch(records)
+        if previous is not None:
+            await previous
+        await rt.handler.finish_batch(records, planned)
+    except FatalError:
+        # Faust would commit past this batch if we let it go (RELIABILITY #1): stop the
+        # process instead; everything unacked is redelivered and deduplicated.
+        log.critical("fatal error, stopping without commit", exc_info=True)
+        logging.shutdown()
+        os._exit(70)
+    for event in events:
+        event.ack()
 
 
 async def health(rt: Runtime) -> dict[str, Any]:

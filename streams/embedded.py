@@ -91,6 +91,17 @@ def die_with_parent_hook() -> Callable[[], None] | None:
     return preexec
 
 
+def die_with(parent: int) -> None:
+    """Called in a child of ``parent`` that runs Python (not between fork and exec): it gets
+    SIGKILL when its parent thread ends (Linux; elsewhere nothing)."""
+    if not sys.platform.startswith("linux"):
+        return
+    if ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0):
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 class _Server:
     """A server child process on 127.0.0.1 with a temporary directory, log and readiness probe."""
 

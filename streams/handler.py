@@ -14,9 +14,12 @@ Faust ack and commit. Error policy (RELIABILITY.md):
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
+import concurrent.futures
+import concurrent.futures.process
 import functools
 import logging
+import multiprocessing
+import os
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -27,11 +30,21 @@ from alerts.rules import Message, derive, may_warrant
 from schemas.alerts import Cause
 from schemas.codec import CreditEvent, decode_event
 from schemas.events import EventType
-from schemas.exceptions import InvalidEventError
+from schemas.exceptions import DeadLetterReason, InvalidEventError
 from scoring.changes import change_for
 from scoring.exceptions import StoreUnavailableError
 from scoring.model import ScoringModel
-from scoring.store import CLASS_NAMES, ApplyRequest, Store, StoreResult
+from scoring.store import (
+    CLASS_NAMES,
+    ApplyRequest,
+    Call,
+    Keys,
+    Store,
+    StoreResult,
+    params_arg,
+    plan_calls,
+)
+from streams.embedded import die_with
 from streams.metrics import Metrics
 from streams.topics import partition_for
 
@@ -122,6 +135,84 @@ def validate_record(
     return event
 
 
+@dataclass(frozen=True, slots=True)
+class Planner:
+    """What turning records into Redis calls needs; sent once to the decode process."""
+
+    model: ScoringModel
+    keys: Keys
+    params: str
+    partitions: int
+    max_event_bytes: int
+    ticker_source: str
+
+
+@dataclass(slots=True)
+class Planned:
+    """A batch validated, scored and planned as apply.lua calls (picklable).
+
+    ``events`` has one row per planned event, in call order: (record index, type, subject,
+    source, id, event time in Unix seconds); ``dead`` one per refused record: (record index,
+    reason, detail).
+    """
+
+    calls: list[Call]
+    events: list[tuple[int, str, str, str, str, int]]
+    dead: list[tuple[int, DeadLetterReason, str]]
+
+
+#: (topic, partition, offset, key, value) of a record: what crosses to the decode process.
+WireRecord = tuple[str, int, int, bytes | None, bytes | None]
+
+
+def plan(records: Sequence[WireRecord], planner: Planner) -> Planned:
+    """Validate, score and plan ``records`` (pure; raises FatalError on a scoring-rule bug)."""
+    pl = planner
+    dead: list[tuple[int, DeadLetterReason, str]] = []
+    requests: list[ApplyRequest] = []
+    rows: list[tuple[int, str, str, str, str, int]] = []
+    for i, (topic, partition, offset, key, value) in enumerate(records):
+        rec = Record(topic, partition, offset, key, value)
+        try:
+            ev = validate_record(rec, pl.partitions, pl.max_event_bytes, pl.ticker_source)
+        except InvalidEventError as exc:
+            dead.append((i, exc.reason, exc.detail))
+            continue
+        try:
+            change = change_for(ev, pl.model)
+        except Exception as exc:  # a rule bug, not bad data: the event validated
+            raise FatalError(f"scoring rule failed: {exc!r}") from exc
+        requests.append(ApplyRequest(ev.subject, partition, offset, change))
+        rows.append((i, str(ev.type), ev.subject, ev.source, ev.id, ev.epoch_seconds))
+    calls, order = plan_calls(pl.keys, pl.params, requests)
+    return Planned(calls, [rows[j] for j in order], dead)
+
+
+_PLANNER: Planner | None = None
+
+
+def _init_decoder(planner: Planner, parent: int) -> None:
+    global _PLANNER
+    _PLANNER = planner
+    die_with(parent)
+
+
+def _plan_in_decoder(records: list[WireRecord]) -> Planned:
+    assert _PLANNER is not None, "the decode process was started without its planner"
+    return plan(records, _PLANNER)
+
+
+def decode_pool(planner: Planner) -> concurrent.futures.ProcessPoolExecutor:
+    """A process that validates and scores batches beside the event loop (its own core):
+    Faust's per-record work and this work then overlap instead of taking turns."""
+    return concurrent.futures.ProcessPoolExecutor(
+        max_workers=1,
+        mp_context=multiprocessing.get_context("spawn"),  # no fork of a threaded process
+        initializer=_init_decoder,
+        initargs=(planner, os.getpid()),
+    )
+
+
 class Handler:
     def __init__(
         self,
@@ -136,6 +227,7 @@ class Handler:
         retry_max_seconds: float = 5.0,
         ticker_source: str = "/riskmon/ticker",
         fault_crash_after_batches: int = 0,
+        decode_processes: int = 0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
@@ -143,76 +235,74 @@ class Handler:
         self.sink = sink
         self.metrics = metrics
         self.topics = topics
-        self.partitions = partitions
-        self.max_event_bytes = max_event_bytes
         self.retry_max_seconds = retry_max_seconds
-        self.ticker_source = ticker_source
         self._crash_countdown = fault_crash_after_batches
         self.clock = clock
         self.progress = Progress()
         self.started_at = clock()
+        self.planner = Planner(
+            model, store.keys, params_arg(store.params), partitions, max_event_bytes, ticker_source
+        )
+        self._pool = decode_pool(self.planner) if decode_processes > 0 else None
+
+    async def start(self) -> None:
+        """Start the decode process now (a spawned interpreter takes a second to import)."""
+        if self._pool is not None:
+            await self._plan([])
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    async def _plan(self, wire: list[WireRecord]) -> Planned:
+        if self._pool is None:
+            return plan(wire, self.planner)
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._pool, _plan_in_decoder, wire)
+        except concurrent.futures.process.BrokenProcessPool as exc:
+            raise FatalError(f"the decode process died: {exc!r}") from exc
 
     async def handle_batch(self, records: Sequence[Record]) -> None:
         """Process ``records`` (in partition order) to completion, or raise FatalError."""
+        await self.finish_batch(records, await self.plan_batch(records))
+
+    async def plan_batch(self, records: Sequence[Record]) -> Planned:
+        """Validate and score ``records`` (in the decode process, if there is one)."""
+        return await self._plan([(r.topic, r.partition, r.offset, r.key, r.value) for r in records])
+
+    async def finish_batch(self, records: Sequence[Record], planned: Planned) -> None:
+        """Apply a planned batch to Redis and send its alerts, tasks and dead letters; the
+        batch is done (may be committed) only when this returns. Raises FatalError."""
         if not records:
             return
-        dead: list[tuple[Record, InvalidEventError]] = []
-        valid: list[tuple[Record, CreditEvent]] = []
-        by_partition: dict[int, list[Record]] = {}
-        for rec in records:
-            by_partition.setdefault(rec.partition, []).append(rec)
-        # One pipeline per partition, sent as soon as its events are decoded: Redis applies it
-        # while Python decodes the next partition. Partitions share no keys, and within one
-        # partition the order of the log is kept.
-        pending: list[asyncio.Future[list[StoreResult]]] = []
-        for group in by_partition.values():
-            requests = []
-            for rec in group:
-                try:
-                    ev = validate_record(
-                        rec, self.partitions, self.max_event_bytes, self.ticker_source
-                    )
-                except InvalidEventError as exc:
-                    dead.append((rec, exc))
-                    continue
-                try:
-                    change = change_for(ev, self.model)
-                except Exception as exc:  # a rule bug, not bad data: the event validated
-                    raise FatalError(f"scoring rule failed: {exc!r}") from exc
-                valid.append((rec, ev))
-                requests.append(ApplyRequest(ev.subject, rec.partition, rec.offset, change))
-            if requests:
-                apply = functools.partial(self.store.apply_batch, requests)
-                pending.append(asyncio.ensure_future(self._retry("redis", apply)))
-                await asyncio.sleep(0)  # let the pipeline go out before decoding on
-        results = [r for group_results in await asyncio.gather(*pending) for r in group_results]
+        results = await self._retry("redis", functools.partial(self.store.execute, planned.calls))
         if self._crash_countdown:
             self._crash_countdown -= 1
             if not self._crash_countdown:
                 raise FatalError("fault injection: crash after the Redis write, before the commit")
-        messages = self._messages(valid, results)
+        messages = self._messages(planned, results)
         # Every outgoing record is acked by Kafka before this batch may be committed; each is
         # retried on its own, so a partial failure re-sends nothing twice.
         sends: list[Callable[[], Awaitable[None]]] = [
-            functools.partial(self._dead_letter, rec, err) for rec, err in dead
+            functools.partial(self._dead_letter, records[i], InvalidEventError(reason, detail))
+            for i, reason, detail in planned.dead
         ]
         for msg in messages:
             topic = self.topics.alerts if msg.kind == "alert" else self.topics.tasks
             headers = [("ce_id", msg.id.encode()), ("ce_type", msg.type.encode())]
             sends.append(functools.partial(self.sink.send, topic, msg.key, msg.value, headers))
         await asyncio.gather(*(self._retry("kafka", send) for send in sends))
-        self._observe(records, valid, results, dead, messages)
+        self._observe(records, planned, results, messages)
 
-    def _messages(
-        self, valid: Sequence[tuple[Record, CreditEvent]], results: Sequence[StoreResult]
-    ) -> list[Message]:
+    def _messages(self, planned: Planned, results: Sequence[StoreResult]) -> list[Message]:
         out: list[Message] = []
-        for (_, ev), res in zip(valid, results, strict=True):
+        for (_, etype, subject, source, eid, _), res in zip(planned.events, results, strict=True):
             o = res.outcome
             if not may_warrant(o):
                 continue  # skips building a Cause for the common no-news outcome
-            cause = Cause(source=ev.source, id=ev.id, type=str(ev.type))
-            out.extend(derive(ev.subject, cause, o, self.model.version))
+            cause = Cause(source=source, id=eid, type=etype)
+            out.extend(derive(subject, cause, o, self.model.version))
         return out
 
     async def _dead_letter(self, rec: Record, err: InvalidEventError) -> None:
@@ -244,9 +334,8 @@ class Handler:
     def _observe(
         self,
         records: Sequence[Record],
-        valid: Sequence[tuple[Record, CreditEvent]],
+        planned: Planned,
         results: Sequence[StoreResult],
-        dead: Sequence[tuple[Record, InvalidEventError]],
         messages: Sequence[Message],
     ) -> None:
         m = self.metrics
@@ -255,25 +344,25 @@ class Handler:
         # Count per batch, then touch each labelled child once: labels() is not free.
         events: Counter[tuple[str, str]] = Counter()
         transitions: Counter[tuple[str, str]] = Counter()
-        for _rec, err in dead:
-            m.dead_letters.labels(reason=err.reason).inc()
+        for _i, reason, _detail in planned.dead:
+            m.dead_letters.labels(reason=reason).inc()
             events["unknown", "dead_lettered"] += 1
-        newest: dt.datetime | None = None
-        for (rec, ev), res in zip(valid, results, strict=True):
-            events[ev.type, "duplicate" if res.duplicate else "applied"] += 1
-            if rec.timestamp is not None:
-                m.latency.observe(max(0.0, now - rec.timestamp))
-            if newest is None or ev.time > newest:
-                newest = ev.time
+        newest = 0
+        for (i, etype, *_rest, etime), res in zip(planned.events, results, strict=True):
+            events[etype, "duplicate" if res.duplicate else "applied"] += 1
+            stamp = records[i].timestamp
+            if stamp is not None:
+                m.latency.observe(max(0.0, now - stamp))
+            newest = max(newest, etime)
             o = res.outcome
             if not res.duplicate and o.old_class != o.new_class:
                 transitions[CLASS_NAMES[o.old_class] or "none", CLASS_NAMES[o.new_class]] += 1
         for (etype, outcome), n in events.items():
-            m.events.labels(type=str(etype), outcome=outcome).inc(n)
+            m.events.labels(type=etype, outcome=outcome).inc(n)
         for (old, new), n in transitions.items():
             m.transitions.labels(from_class=old, to_class=new).inc(n)
-        if newest is not None:
-            m.event_time_lag.set(max(0.0, now - newest.timestamp()))
+        if newest:
+            m.event_time_lag.set(max(0.0, now - newest))
         for msg in messages:
             if msg.kind == "alert":
                 m.alerts.labels(type=msg.type).inc()

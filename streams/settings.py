@@ -53,7 +53,19 @@ class Settings(BaseSettings):
     model_path: Path | None = Field(default=None, description="scoring model TOML; unset: default")
     max_event_bytes: int = Field(default=65_536, ge=1_024, le=10_485_760)
     batch_max_events: int = Field(default=500, ge=1, le=10_000)
-    batch_within_seconds: float = Field(default=0.05, gt=0, le=10)
+    batch_within_seconds: float = Field(default=0.02, gt=0, le=10)
+    decode_processes: int = Field(
+        default=1,
+        ge=0,
+        le=1,
+        description="1: validate and score in a process of its own, beside Faust's loop; 0: inline",
+    )
+    pipeline_batches: int = Field(
+        default=3,
+        ge=1,
+        le=16,
+        description="batches in flight at once (decoded, applied, sent); offsets commit in order",
+    )
     tick_seconds: float = Field(
         default=1.0, gt=0, le=3_600, description="how often time-driven class changes are due"
     )
