@@ -101,7 +101,7 @@ class StoreResult:
 
 @dataclass(frozen=True, slots=True)
 class ReclassifyResult:
-    """An enterprise whose evaluation under the new parameters changed its class."""
+    """An enterprise re-evaluated under new parameters, and what that did."""
 
     uscc: str
     outcome: Outcome
@@ -283,7 +283,8 @@ class Store:
     ) -> list[ReclassifyResult]:
         """Re-evaluate the enterprises stored at ``keys`` under this store's parameters (each
         at its own asof), skipping those already evaluated under this model version unless
-        ``force``. Returns the enterprises whose class changed. Idempotent."""
+        ``force``. Returns every enterprise re-evaluated (``outcome.old_class`` and
+        ``new_class`` say whether its class changed). Idempotent."""
         groups: dict[int, list[str]] = {}
         for key in keys:
             text = key.decode()

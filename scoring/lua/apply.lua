@@ -23,6 +23,7 @@
 -- ARGV[3]  apply: MessagePack array of events, in log order, event i for KEYS[3 + i]:
 --            {uscc, event hash, offset (-1: not from Kafka), asof (s),
 --             contribution without `cancelled` or false, key to cancel or "", profile or false}
+--          reclassify: "force" to re-evaluate enterprises already under this version, or ""
 --
 -- apply returns one string per event: "status|old_class|new_class|score|asof|due|reasons_json"
 -- (reasons last: they may contain "|"); status is "applied", "redelivered" (offset at or below
