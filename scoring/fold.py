@@ -123,41 +123,29 @@ def class_at(contribs: Sequence[Contribution], t: int, p: Params) -> tuple[int, 
 def next_change(contribs: Sequence[Contribution], asof: int, p: Params) -> int:
     """The first second after ``asof`` at which the class differs by time alone; 0 if never."""
     k0, _ = class_at(contribs, asof, p)
-    credit_ends = any(c.points < 0 and c.expires > asof and not c.cancelled for c in contribs)
+    credits = sorted(
+        {c.expires for c in contribs if c.points < 0 and c.expires > asof and not c.cancelled}
+    )
     # In A, time can only change the class where a credit (negative points) ends: fading and
     # expiring risk points only lower the score further, and A has no floor to lose.
-    if k0 == 1 and not credit_ends:
+    if k0 == 1 and not credits:
         return 0
-    expiries = sorted({c.expires for c in contribs if c.expires > asof and not c.cancelled})
-    fades = any(c.half_life and not c.cancelled and c.points > 0 for c in contribs)
-    if not credit_ends:
-        # Without a credit ending, the class can only fall as time passes: one bisection over
-        # the whole span finds the first change, in O(n log t) rather than O(n^2) for an
-        # enterprise with many expiring contributions.
-        last = expiries[-1] if expiries else asof
-        if class_at(contribs, last, p)[0] != k0:
-            return _first_change(contribs, asof, last, k0, p)
-        if not fades or class_at(contribs, last + p.horizon, p)[0] == k0:
-            return 0
-        return _first_change(contribs, last, last + p.horizon, k0, p)
+    # Between two moments a credit ends, the class can only fall (risk points fade or expire,
+    # floors expire): one bisection per such stretch finds the first change, O(n log t).
     start = asof
-    for end in [*expiries, 0]:
-        if end == 0:
-            if not fades:
-                return 0
-            end = start + p.horizon
-            if class_at(contribs, end, p)[0] == k0:
-                return 0
-            last = end
-        else:
-            last = end - 1
-            if class_at(contribs, last, p)[0] == k0:
-                if class_at(contribs, end, p)[0] != k0:
-                    return end
-                start = end
-                continue
+    for end in credits:
+        if class_at(contribs, end - 1, p)[0] != k0:
+            return _first_change(contribs, start, end - 1, k0, p)
+        if class_at(contribs, end, p)[0] != k0:
+            return end
+        start = end
+    last = max((c.expires for c in contribs if c.expires > asof and not c.cancelled), default=asof)
+    if class_at(contribs, last, p)[0] != k0:
         return _first_change(contribs, start, last, k0, p)
-    return 0  # pragma: no cover - the loop always returns
+    fades = any(c.half_life and not c.cancelled and c.points > 0 for c in contribs)
+    if not fades or class_at(contribs, last + p.horizon, p)[0] == k0:
+        return 0
+    return _first_change(contribs, last, last + p.horizon, k0, p)
 
 
 def _first_change(contribs: Sequence[Contribution], lo: int, hi: int, k0: int, p: Params) -> int:

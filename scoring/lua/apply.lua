@@ -52,6 +52,10 @@ local mode = ARGV[2]
 local names = {'A', 'B', 'C', 'D'}
 
 -- Evaluation (integer micro-points; see fold.py) -------------------------------------------
+-- (math functions as locals: the bisection calls class_at some 30 times per enterprise, and
+-- a global lookup per call is measurable there)
+
+local floor, min, ipairs = math.floor, math.min, ipairs
 
 local function current_micro(c, t)
   if c[9] == 1 or (c[6] ~= 0 and t >= c[6]) then return 0 end
@@ -61,75 +65,67 @@ local function current_micro(c, t)
     if t > c[3] then age = t - c[3] end
     v = v * 2 ^ (-age / c[5])
   end
-  return math.floor(v * 1000000 + 0.5)
+  return floor(v * 1000000 + 0.5)
 end
 
 local function class_at(contribs, t)
-  local per = {0, 0, 0, 0, 0}
-  local floor = 0
+  local p1, p2, p3, p4, p5 = 0, 0, 0, 0, 0
+  local fl = 0
   for _, c in ipairs(contribs) do
-    per[c[2]] = per[c[2]] + current_micro(c, t)
-    if c[7] > floor and c[9] ~= 1 and not (c[6] ~= 0 and t >= c[6]) then floor = c[7] end
+    local v = current_micro(c, t)
+    local d = c[2]
+    if d == 1 then p1 = p1 + v elseif d == 2 then p2 = p2 + v elseif d == 3 then p3 = p3 + v
+    elseif d == 4 then p4 = p4 + v else p5 = p5 + v end
+    if c[7] > fl and c[9] ~= 1 and not (c[6] ~= 0 and t >= c[6]) then fl = c[7] end
   end
-  local s = 0
-  for d = 1, 5 do s = s + math.min(caps[d], per[d]) end
+  local s = min(caps[1], p1) + min(caps[2], p2) + min(caps[3], p3) + min(caps[4], p4)
+    + min(caps[5], p5)
   if s < 0 then s = 0 end
   local k = 1
-  for j = 1, 3 do if s >= th[j] then k = k + 1 end end
-  if floor > k then k = floor end
+  if s >= th[1] then k = 2 end
+  if s >= th[2] then k = 3 end
+  if s >= th[3] then k = 4 end
+  if fl > k then k = fl end
   return k, s
 end
 
 local function first_change(contribs, lo, hi, k0)
   while hi - lo > 1 do
-    local mid = math.floor((lo + hi) / 2)
+    local mid = floor((lo + hi) / 2)
     if class_at(contribs, mid) == k0 then lo = mid else hi = mid end
   end
   return hi
 end
 
 local function next_change(contribs, asof, k0)
-  local exp, seen_exp = {}, {}
-  local fades, credit_ends = false, false
+  local credits, seen = {}, {}
+  local last, fades = asof, false
   for _, c in ipairs(contribs) do
-    if c[4] < 0 and c[6] > asof and c[9] ~= 1 then credit_ends = true end
-    if c[6] > asof and c[9] ~= 1 and not seen_exp[c[6]] then
-      seen_exp[c[6]] = true
-      exp[#exp + 1] = c[6]
+    if c[9] ~= 1 then
+      if c[6] > asof then
+        if c[6] > last then last = c[6] end
+        if c[4] < 0 and not seen[c[6]] then
+          seen[c[6]] = true
+          credits[#credits + 1] = c[6]
+        end
+      end
+      if c[5] ~= 0 and c[4] > 0 then fades = true end
     end
-    if c[5] ~= 0 and c[9] ~= 1 and c[4] > 0 then fades = true end
   end
   -- In A, time can only change the class where a credit (negative points) ends: fading and
   -- expiring risk points only lower the score further, and A has no floor to lose.
-  if k0 == 1 and not credit_ends then return 0 end
-  table.sort(exp)
-  if not credit_ends then
-    -- The class can only fall as time passes: one bisection over the whole span.
-    local last = exp[#exp] or asof
-    if class_at(contribs, last) ~= k0 then return first_change(contribs, asof, last, k0) end
-    if not fades or class_at(contribs, last + horizon) == k0 then return 0 end
-    return first_change(contribs, last, last + horizon, k0)
-  end
-  exp[#exp + 1] = 0
+  if k0 == 1 and #credits == 0 then return 0 end
+  -- Between two moments a credit ends, the class can only fall: one bisection per stretch.
+  table.sort(credits)
   local start = asof
-  for _, e in ipairs(exp) do
-    local last
-    if e == 0 then
-      if not fades then return 0 end
-      e = start + horizon
-      if class_at(contribs, e) == k0 then return 0 end
-      last = e
-    else
-      last = e - 1
-      if class_at(contribs, last) == k0 then
-        if class_at(contribs, e) ~= k0 then return e end
-        start = e
-        last = nil
-      end
-    end
-    if last then return first_change(contribs, start, last, k0) end
+  for _, e in ipairs(credits) do
+    if class_at(contribs, e - 1) ~= k0 then return first_change(contribs, start, e - 1, k0) end
+    if class_at(contribs, e) ~= k0 then return e end
+    start = e
   end
-  return 0
+  if class_at(contribs, last) ~= k0 then return first_change(contribs, start, last, k0) end
+  if not fades or class_at(contribs, last + horizon) == k0 then return 0 end
+  return first_change(contribs, last, last + horizon, k0)
 end
 
 local function top_reasons(contribs, asof)
@@ -152,7 +148,7 @@ local function top_reasons(contribs, asof)
 end
 
 -- Evaluate at asof, store, keep the due index and class counts; the outcome string.
-local function settle(key, uscc, old_class, asof, profile, contribs)
+local function settle(key, uscc, old_class, old_due, asof, profile, contribs)
   local k, s = class_at(contribs, asof)
   local due = next_change(contribs, asof, k)
   local reasons = ''
@@ -163,8 +159,8 @@ local function settle(key, uscc, old_class, asof, profile, contribs)
   end
   redis.call('SET', key, cmsgpack.pack({version, asof, k, s, due, profile, contribs}))
   if due > 0 then
-    redis.call('ZADD', dueset, due, uscc)
-  else
+    if due ~= old_due then redis.call('ZADD', dueset, due, uscc) end
+  elseif old_due > 0 then
     redis.call('ZREM', dueset, uscc)
   end
   return string.format('%d|%d|%d|%d|%d|', old_class, k, s, asof, due) .. reasons
@@ -186,7 +182,7 @@ if mode == 'reclassify' then
       out[#out + 1] = ''
     else
       local uscc = string.match(KEYS[i], ':([^:]+)$')
-      out[#out + 1] = settle(KEYS[i], uscc, st[3], st[2], st[6], st[7])
+      out[#out + 1] = settle(KEYS[i], uscc, st[3], st[5], st[2], st[6], st[7])
     end
   end
   return out
@@ -213,8 +209,10 @@ for i, ev in ipairs(events) do
       -- A re-evaluation of an enterprise we have never seen changes nothing.
       outcome = '0|0|0|0|0|'
     else
-      local old_class, asof, old_profile, contribs = 0, 0, false, {}
-      if st then old_class, asof, old_profile, contribs = st[3], st[2], st[6], st[7] end
+      local old_class, old_due, asof, old_profile, contribs = 0, 0, 0, false, {}
+      if st then
+        old_class, old_due, asof, old_profile, contribs = st[3], st[5], st[2], st[6], st[7]
+      end
       -- merge (index by key; the array keeps first-insertion order, which no number uses)
       local index = {}
       for j, c in ipairs(contribs) do index[c[1]] = j end
@@ -246,7 +244,7 @@ for i, ev in ipairs(events) do
         old_profile = profile
       end
       if event_asof > asof then asof = event_asof end
-      outcome = settle(key, uscc, old_class, asof, old_profile, contribs)
+      outcome = settle(key, uscc, old_class, old_due, asof, old_profile, contribs)
     end
     redis.call('HSET', ledger, ehash, outcome)
     out[i] = 'applied|' .. outcome
