@@ -253,7 +253,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="send no alerts (default: alerts to the alerts topic when Kafka is configured)",
     )
-    args = parser.parse_args(argv)
+    bench = sub.add_parser(
+        "bench",
+        help="measure throughput, latency, replay, bytes and reclassify time (riskmon bench -h)",
+        add_help=False,
+    )
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER)
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "bench":
+        from benchmarks.bench import main as bench_main
+
+        return bench_main([*extra, *args.bench_args])
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     for noisy in ("kafka", "aiokafka"):  # their INFO is connection chatter
         logging.getLogger(noisy).setLevel(logging.WARNING)

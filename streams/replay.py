@@ -36,7 +36,7 @@ from scoring.store import ApplyRequest, Store
 from streams.handler import Record, validate_record
 from streams.topics import partition_for
 
-__all__ = ["ReplayStats", "file_records", "replay", "topic_batches"]
+__all__ = ["ReplayStats", "file_records", "from_thread", "replay", "topic_batches"]
 
 #: Apply calls per pipelined round trip.
 DEFAULT_BATCH = 2_000
@@ -134,7 +134,7 @@ async def topic_batches(
     return len(parts), read()
 
 
-async def _from_thread(batches: Iterator[list[Record]]) -> AsyncIterator[list[Record]]:
+async def from_thread(batches: Iterator[list[Record]]) -> AsyncIterator[list[Record]]:
     """A blocking iterator read in a thread, one batch ahead of the caller."""
     loop = asyncio.get_running_loop()
     nxt = loop.run_in_executor(None, next, batches, None)
@@ -270,7 +270,7 @@ def cmd_replay(
             await client.aclose()
         n = partitions
         if file is not None:
-            batches = _from_thread(file_records(file, topic, n, batch))
+            batches = from_thread(file_records(file, topic, n, batch))
             source = str(file)
         else:
             assert kafka_bootstrap is not None

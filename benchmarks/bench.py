@@ -1,0 +1,631 @@
+"""``riskmon bench``: every figure of riskmon's speed and size in one run, against baselines.
+
+    riskmon bench [--enterprises 20000] [--state-enterprises 100000]
+                  [--reclassify 100000,1000000] [--latency-seconds 20] [--load 0.5]
+                  [--json bench.json] [--quick]
+
+One embedded Tansu broker and one Redis (127.0.0.1:6379 when it answers, else an embedded one)
+serve every phase, in this order:
+
+1. a topic pre-filled with a synthetic district's history (``--enterprises``);
+2. the ceiling: a Faust agent that only iterates that topic (benchmarks/ceiling.py);
+3. the riskmon worker on the same records: events/s from its first to its last applied event,
+   and the ratio to the ceiling;
+4. end-to-end latency (event produced -> class updated -> alert on the topic) while the live
+   district is offered at ``--load`` of the worker's measured rate, per alert;
+5. ``riskmon replay`` of the topic into a fresh prefix, events/s, and the ratio to
+   ``redis-benchmark`` running the same Lua script pipelined (benchmarks/redis_baseline.py);
+6. Redis bytes per enterprise of a ``--state-enterprises`` district (state, dedup ledger, due
+   index separately), built by the replay path from the generator's events;
+7. seconds to reclassify every enterprise after a threshold change, at each size of
+   ``--reclassify``: the first from the district of step 6; larger ones copy its enterprises
+   under new keys (same states, so the same work per enterprise) to reach the size.
+
+Prints a table and writes the figures, with the machine they ran on, as JSON. Asserts
+nothing: the test suite runs it once with ``--quick`` so that it keeps working.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import redis
+
+from district.generator import DistrictSpec, lines, live_events
+from schemas.codec import encode_event
+from scoring.model import ScoringModel, load_model
+from scoring.store import Keys
+from streams.app import TICKER_SOURCE
+from streams.embedded import EmbeddedKafka, EmbeddedRedis
+from streams.generate import Pacer, keyed_lines, publish
+from streams.replay import file_records, from_thread, replay, topic_batches
+from streams.topics import TopicSpec, ensure_topics
+from streams.worker_process import spawn_worker, stop_worker, wait_ready
+
+__all__ = ["Sizes", "main", "run"]
+
+PARTITIONS = 4
+MAX_EVENT_BYTES = 64 * 1024
+#: The end of the simulated history: fixed, so that a seed gives the same events every day.
+NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class Sizes:
+    enterprises: int = 20_000
+    state_enterprises: int = 100_000
+    reclassify: tuple[int, ...] = (100_000, 1_000_000)
+    latency_seconds: float = 20.0
+    load: float = 0.5
+    redis_benchmark_requests: int = 200_000
+
+
+QUICK = Sizes(
+    enterprises=300,
+    state_enterprises=1_000,
+    reclassify=(1_000, 3_000),
+    latency_seconds=3.0,
+    redis_benchmark_requests=2_000,
+)
+
+
+def _redis_url(stack: contextlib.ExitStack) -> str:
+    try:
+        r = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=0.5)
+        r.ping()
+        r.close()
+        return "redis://127.0.0.1:6379/0"
+    except redis.RedisError:
+        return stack.enter_context(EmbeddedRedis()).url
+
+
+def _drop(r: redis.Redis, prefix: str) -> None:
+    batch: list[bytes] = []
+    for key in r.scan_iter(match=f"{prefix}:*", count=5_000):
+        batch.append(key)
+        if len(batch) >= 5_000:
+            r.unlink(*batch)
+            batch = []
+    if batch:
+        r.unlink(*batch)
+
+
+def memory_usage(r: redis.Redis, pattern: str) -> tuple[int, int]:
+    """(bytes, keys) of MEMORY USAGE summed over the keys matching ``pattern``, pipelined."""
+    total = n = 0
+    page: list[bytes] = []
+
+    def flush() -> None:
+        nonlocal total
+        pipe = r.pipeline(transaction=False)
+        for key in page:
+            pipe.memory_usage(key, samples=0)
+        total += sum(int(v or 0) for v in pipe.execute())
+        page.clear()
+
+    for key in r.scan_iter(match=pattern, count=5_000):
+        page.append(key)
+        n += 1
+        if len(page) >= 5_000:
+            flush()
+    if page:
+        flush()
+    return total, n
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "system": f"{platform.system()} {platform.release()}",
+    }
+
+
+class _Phase:
+    """Prints a phase's name as it starts and its duration as it ends (the run takes minutes)."""
+
+    def __init__(self, name: str, quiet: bool) -> None:
+        self.name, self.quiet = name, quiet
+
+    def __enter__(self) -> None:
+        self.t0 = time.perf_counter()
+        if not self.quiet:
+            print(f"  {self.name} ...", file=sys.stderr, flush=True)
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.quiet:
+            took = time.perf_counter() - self.t0
+            print(f"  {self.name}: {took:.1f}s", file=sys.stderr, flush=True)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def _ceiling(bootstrap: str, topic: str, n: int) -> float:
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.ceiling", bootstrap, topic, str(n)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    lines_ = (out.stdout + out.stderr).splitlines()
+    figure = next((ln[ln.index("{") :] for ln in lines_ if '{"events"' in ln), None)
+    if figure is None:
+        raise RuntimeError("the ceiling run printed no figure:\n" + "\n".join(lines_[-20:]))
+    return float(json.loads(figure)["events_per_second"])
+
+
+def _applied(r: redis.Redis, keys: Keys) -> Callable[[], int]:
+    def applied() -> int:
+        pipe = r.pipeline(transaction=False)
+        for p in range(PARTITIONS):
+            pipe.hget(keys.meta(p), "wm")
+        return sum(int(v if v is not None else -1) + 1 for v in pipe.execute())
+
+    return applied
+
+
+def _wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.005)
+
+
+def _latency(
+    bootstrap: str,
+    topics: dict[str, str],
+    spec: DistrictSpec,
+    offered: float,
+    seconds: float,
+    applied: Callable[[], int],
+    already: int,
+) -> tuple[list[float], int]:
+    """Per alert: its record's timestamp minus the send time of the event that caused it."""
+    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+    count = max(1, int(offered * seconds))
+    # Encoded before the clock starts: the paced loop only sends, so the load generator takes
+    # as little as it can of the CPU the worker, broker and Redis share with it.
+    t0 = dt.datetime.now(dt.UTC)
+    times = (t0 + dt.timedelta(seconds=i / offered) for i in range(count))
+    records = [(ev.id, ev.subject.encode(), encode_event(ev)) for ev in live_events(spec, times)]
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks=1)
+    sent: dict[str, float] = {}
+    start = time.time()
+    for i, (eid, key, value) in enumerate(records):
+        pause = start + i / offered - time.time()
+        if pause > 0:
+            time.sleep(pause)
+        sent[eid] = time.time()
+        producer.send(topics["events"], key=key, value=value)
+    producer.flush()
+    producer.close()
+    _wait(lambda: applied() >= already + len(sent), 300, "the live events to be applied")
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        tps = [TopicPartition(topics["alerts"], p) for p in range(PARTITIONS)]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        out: list[float] = []
+        quiet = 0
+        while quiet < 3:  # until quiet: Tansu's end offsets can stop short
+            polled = consumer.poll(timeout_ms=300)
+            quiet = 0 if polled else quiet + 1
+            for msgs in polled.values():
+                for m in msgs:
+                    cause = orjson.loads(m.value)["data"]["cause"]["id"]
+                    if cause in sent:
+                        out.append(max(0.0, m.timestamp / 1000 - sent[cause]))
+        return out, len(sent)
+    finally:
+        consumer.close()
+
+
+def _threshold_change(model: ScoringModel) -> ScoringModel:
+    """The default model with every class boundary 20% lower: a realistic tightening."""
+    t = model.thresholds
+    lowered = t.model_copy(
+        update={"b_from": t.b_from * 0.8, "c_from": t.c_from * 0.8, "d_from": t.d_from * 0.8}
+    )
+    return model.model_copy(update={"version": f"{model.version}-bench", "thresholds": lowered})
+
+
+def _clone(r: redis.Redis, src: str, dst: str, copies: int) -> int:
+    """Copy every enterprise of prefix ``src`` ``copies`` times under prefix ``dst`` (same
+    partition tag, the USCC suffixed), with the partitions' class counts; returns the count."""
+    n = 0
+    for p in range(PARTITIONS):
+        tag = f"{{p{p:03d}}}"
+        keys = list(r.scan_iter(match=f"{src}:e:{tag}:*", count=5_000))
+        for lo in range(0, len(keys), 2_000):
+            page = keys[lo : lo + 2_000]
+            values = r.mget(page)
+            pipe = r.pipeline(transaction=False)
+            for key, value in zip(page, values, strict=True):
+                if value is None:
+                    continue
+                uscc = key.decode().rsplit(":", 1)[1]
+                for c in range(copies):
+                    pipe.set(f"{dst}:e:{tag}:{uscc}~{c}", value)
+                    n += 1
+            pipe.execute()
+        counts = r.hgetall(f"{src}:m:{tag}")
+        for name, v in counts.items():
+            if name in (b"A", b"B", b"C", b"D"):
+                r.hincrby(f"{dst}:m:{tag}", name.decode(), int(v) * copies)
+    return n
+
+
+def _write_district(path: Path, spec: DistrictSpec) -> int:
+    n = 0
+    with path.open("wb") as f:
+        for line in lines(spec):
+            f.write(line + b"\n")
+            n += 1
+    return n
+
+
+PHASES = ("stream", "replay", "state")
+
+
+@dataclass
+class _Bench:
+    """What every phase shares: one broker, one Redis, one scratch directory, the figures."""
+
+    sizes: Sizes
+    quiet: bool
+    stack: contextlib.ExitStack
+    tmp: Path
+    bootstrap: str
+    url: str
+    r: redis.Redis
+    run_id: str
+    model: ScoringModel
+    figures: dict[str, Any]
+
+    def prefix(self, name: str) -> str:
+        """A fresh key prefix of this run, deleted when the run ends."""
+        prefix = f"bench-{self.run_id}-{name}"
+        self.stack.callback(_drop, self.r, prefix)
+        return prefix
+
+    def phase(self, name: str) -> _Phase:
+        return _Phase(name, self.quiet)
+
+
+def run(sizes: Sizes, quiet: bool = False, phases: tuple[str, ...] = PHASES) -> dict[str, Any]:
+    """Every figure of one run (see the module docstring); ``phases`` selects groups of them:
+    "stream" (ceiling, worker, latency), "replay" (replay and redis-benchmark; it replays the
+    stream phase's topic, or a district of the same size), "state" (bytes and reclassify)."""
+    figures: dict[str, Any] = {"machine": machine(), "sizes": sizes.__dict__}
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="riskmon-bench-")))
+        with _Phase("start the broker and Redis", quiet):
+            bootstrap = stack.enter_context(EmbeddedKafka()).bootstrap
+            url = _redis_url(stack)
+        r = redis.Redis.from_url(url, socket_timeout=120)
+        stack.callback(r.close)
+        figures["machine"]["redis"] = r.info("server").get("redis_version")
+        b = _Bench(
+            sizes, quiet, stack, tmp, bootstrap, url, r, uuid.uuid4().hex[:8], load_model(), figures
+        )
+        if "stream" in phases or "replay" in phases:
+            topic = _fill(b)
+            if "stream" in phases:
+                _stream(b, topic)
+            if "replay" in phases:
+                _replay_phase(b, topic)
+        if "state" in phases:
+            _state(b)
+    return figures
+
+
+def _fill(b: _Bench) -> dict[str, str]:
+    live = b.prefix("live")
+    topics = {k: f"{live}.{k}" for k in ("events", "alerts", "tasks", "dlq")}
+    ensure_topics(b.bootstrap, [TopicSpec(t, PARTITIONS) for t in topics.values()])
+    spec = DistrictSpec(now=NOW, enterprises=b.sizes.enterprises, seed=3)
+    with b.phase(f"fill the topic with a {b.sizes.enterprises:,}-enterprise district"):
+        b.figures["events"] = publish(
+            keyed_lines(spec), bootstrap=b.bootstrap, topic=topics["events"], pacer=Pacer(None)
+        )
+    topics["prefix"] = live
+    return topics
+
+
+def _stream(b: _Bench, topics: dict[str, str]) -> None:
+    n = b.figures["events"]
+    with b.phase("Faust ceiling"):
+        ceiling = _ceiling(b.bootstrap, topics["events"], n)
+    applied = _applied(b.r, Keys(topics["prefix"]))
+    web_port = _free_port()
+    env = {
+        "RISKMON_KAFKA_BOOTSTRAP": b.bootstrap,
+        "RISKMON_REDIS_URL": b.url,
+        "RISKMON_REDIS_PREFIX": topics["prefix"],
+        "RISKMON_GROUP_ID": f"riskmon-{topics['prefix']}",
+        "RISKMON_EVENTS_TOPIC": topics["events"],
+        "RISKMON_ALERTS_TOPIC": topics["alerts"],
+        "RISKMON_TASKS_TOPIC": topics["tasks"],
+        "RISKMON_DLQ_TOPIC": topics["dlq"],
+        "RISKMON_PARTITIONS": str(PARTITIONS),
+        "RISKMON_WEB_PORT": str(web_port),
+        "RISKMON_DATA_DIR": str(b.tmp / "faust-data"),
+        "RISKMON_RUN_FILE": str(b.tmp / "run.json"),
+        "RISKMON_TICK_SECONDS": "3600",  # measure the event path, not the ticker
+        "RISKMON_LOG_LEVEL": "warn",
+    }
+    log = b.tmp / "worker.log"
+    with b.phase("riskmon worker"):
+        proc = spawn_worker(env, log)
+        b.stack.callback(stop_worker, proc)
+        wait_ready(f"http://127.0.0.1:{web_port}", proc, log, timeout=120)
+        _wait(lambda: applied() > 0, 300, "the worker's first event")
+        t0 = time.perf_counter()
+        _wait(lambda: applied() >= n, 900, "the worker to apply the district")
+        rate = n / (time.perf_counter() - t0)
+    b.figures["faust_ceiling_events_per_second"] = ceiling
+    b.figures["worker_events_per_second"] = rate
+    b.figures["worker_ratio_to_ceiling"] = rate / ceiling
+
+    offered = rate * b.sizes.load
+    spec = DistrictSpec(now=NOW, enterprises=b.sizes.enterprises, seed=3)
+    with b.phase(f"latency at {offered:,.0f} events/s"):
+        samples, live_n = _latency(
+            b.bootstrap, topics, spec, offered, b.sizes.latency_seconds, applied, n
+        )
+    b.figures["latency_offered_events_per_second"] = offered
+    b.figures["latency_events"] = live_n
+    b.figures["latency_alerts_sampled"] = len(samples)
+    for q in (50, 95, 99):
+        b.figures[f"latency_p{q}_ms"] = _percentile(samples, q) * 1000
+    stop_worker(proc)
+
+
+def _replay_phase(b: _Bench, topics: dict[str, str]) -> None:
+    from benchmarks import redis_baseline
+
+    with b.phase("replay from the topic"):
+        stats = asyncio.run(
+            _replay_topic(b.bootstrap, topics["events"], b.url, b.prefix("replay"), b.model)
+        )
+    b.figures["replay_events"] = stats.records
+    b.figures["replay_events_per_second"] = stats.events_per_second
+    with b.phase("redis-benchmark of apply.lua"):
+        kwargs = b.r.connection_pool.connection_kwargs
+        try:
+            base = redis_baseline.run(
+                str(kwargs["host"]), int(kwargs["port"]), requests=b.sizes.redis_benchmark_requests
+            )
+        except redis_baseline.NoRedisBenchmarkError as exc:
+            b.figures["redis_benchmark_missing"] = str(exc)
+            return
+    rate = base["redis_benchmark_events_per_second"]
+    b.figures["redis_benchmark_events_per_second"] = rate
+    b.figures["replay_ratio_to_redis_benchmark"] = stats.events_per_second / rate
+
+
+def _state(b: _Bench) -> None:
+    from streams.reclassify import reclassify_prefix
+
+    size = b.sizes.state_enterprises
+    state_prefix = b.prefix("state")
+    with b.phase(f"state of a {size:,}-enterprise district"):
+        path = b.tmp / "district.jsonl"
+        events = _write_district(path, DistrictSpec(now=NOW, enterprises=size, seed=5))
+        batches = from_thread(file_records(path, "district", PARTITIONS))
+        asyncio.run(_replay(batches, b.url, state_prefix, b.model))
+    state, ents = memory_usage(b.r, f"{state_prefix}:e:*")
+    ledger, _ = memory_usage(b.r, f"{state_prefix}:l:*")
+    due, _ = memory_usage(b.r, f"{state_prefix}:due:*")
+    f = b.figures
+    f["state_enterprises"] = ents
+    f["state_events"] = events
+    f["state_bytes_per_enterprise"] = state / ents
+    f["ledger_bytes_per_enterprise"] = ledger / ents
+    f["ledger_bytes_per_event"] = ledger / events
+    f["due_index_bytes_per_enterprise"] = due / ents
+
+    changed = _threshold_change(b.model)
+    copies_prefix = b.prefix("copies")
+    for count in b.sizes.reclassify:
+        prefix = state_prefix
+        if count > ents:
+            copies = -(-count // ents)
+            with b.phase(f"copy the district's states to {ents * copies:,} enterprises"):
+                _drop(b.r, copies_prefix)
+                _clone(b.r, state_prefix, copies_prefix, copies)
+            prefix = copies_prefix
+        with b.phase(f"reclassify {count:,}"):
+            result = asyncio.run(reclassify_prefix(b.url, prefix, changed, PARTITIONS))
+        f[f"reclassify_{count}_enterprises"] = result.scanned
+        f[f"reclassify_{count}_changed"] = result.changed
+        f[f"reclassify_{count}_seconds"] = result.seconds
+        # Back to the old thresholds, so that the next size starts from the same states.
+        asyncio.run(reclassify_prefix(b.url, state_prefix, b.model, PARTITIONS))
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _replay_topic(
+    bootstrap: str, topic: str, url: str, prefix: str, model: ScoringModel
+) -> Any:
+    parts, batches = await topic_batches(bootstrap, topic)
+    return await replay(
+        batches,
+        redis_url=url,
+        prefix=prefix,
+        model=model,
+        partitions=parts,
+        max_event_bytes=MAX_EVENT_BYTES,
+        ticker_source=TICKER_SOURCE,
+    )
+
+
+async def _replay(batches: Any, url: str, prefix: str, model: ScoringModel) -> Any:
+    return await replay(
+        batches,
+        redis_url=url,
+        prefix=prefix,
+        model=model,
+        partitions=PARTITIONS,
+        max_event_bytes=MAX_EVENT_BYTES,
+        ticker_source=TICKER_SOURCE,
+    )
+
+
+_ROWS: tuple[tuple[str, str, str, str], ...] = (
+    # (figure, label, unit / format, target)
+    (
+        "faust_ceiling_events_per_second",
+        "Faust ceiling (agent that only iterates)",
+        "{:,.0f} ev/s",
+        "",
+    ),
+    ("worker_events_per_second", "riskmon worker, same events", "{:,.0f} ev/s", ""),
+    ("worker_ratio_to_ceiling", "  ratio to the ceiling", "{:.2f}", ">= 0.85"),
+    ("latency_offered_events_per_second", "latency: offered load", "{:,.0f} ev/s", ""),
+    ("latency_p50_ms", "  p50 event -> alert on the topic", "{:,.0f} ms", ""),
+    ("latency_p95_ms", "  p95", "{:,.0f} ms", ""),
+    ("latency_p99_ms", "  p99", "{:,.0f} ms", "<= 100 ms"),
+    ("replay_events_per_second", "replay from the topic", "{:,.0f} ev/s", ""),
+    (
+        "redis_benchmark_events_per_second",
+        "redis-benchmark, apply.lua pipelined",
+        "{:,.0f} ev/s",
+        "",
+    ),
+    ("replay_ratio_to_redis_benchmark", "  replay's ratio to it", "{:.2f}", ">= 0.4"),
+    ("state_bytes_per_enterprise", "state, bytes per enterprise", "{:,.0f} B", "<= 300"),
+    ("ledger_bytes_per_enterprise", "dedup ledger, bytes per enterprise", "{:,.0f} B", ""),
+    ("ledger_bytes_per_event", "dedup ledger, bytes per event", "{:,.0f} B", ""),
+    ("due_index_bytes_per_enterprise", "due index, bytes per enterprise", "{:,.0f} B", ""),
+)
+
+
+def table(figures: dict[str, Any]) -> str:
+    """The figures as a Markdown table (what the README shows)."""
+    out = ["| figure | value | target |", "|---|---:|---|"]
+    for key, label, fmt, target in _ROWS:
+        if key in figures:
+            out.append(f"| {label} | {fmt.format(figures[key])} | {target} |")
+    if "redis_benchmark_missing" in figures:
+        out.append(f"| redis-benchmark baseline | n/a: {figures['redis_benchmark_missing']} | |")
+    sizes = figures["sizes"]["reclassify"]
+    for size in sizes:
+        secs = figures.get(f"reclassify_{size}_seconds")
+        if secs is not None:
+            target = "<= 30 s" if size >= 1_000_000 else ""
+            changed = figures[f"reclassify_{size}_changed"]
+            out.append(
+                f"| reclassify {size:,} enterprises ({changed:,} change class) "
+                f"| {secs:.1f} s | {target} |"
+            )
+    m = figures["machine"]
+    what = []
+    if "events" in figures:
+        n, size = figures["events"], figures["sizes"]["enterprises"]
+        what.append(f"{n:,} events of a {size:,}-enterprise district")
+    if "state_enterprises" in figures:
+        what.append(
+            f"state of {figures['state_enterprises']:,} enterprises"
+            f" ({figures['state_events']:,} events)"
+        )
+    out.append("")
+    out.append(
+        "; ".join(what) + f". {m['cpu']}, {m['cores']} cores, Python {m['python']},"
+        f" Redis {m['redis']}, {m['system']}, {m['date']}."
+    )
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="riskmon bench", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    d = Sizes()
+    ap.add_argument("--enterprises", type=int, default=d.enterprises)
+    ap.add_argument("--state-enterprises", type=int, default=d.state_enterprises)
+    ap.add_argument(
+        "--reclassify",
+        default=",".join(str(v) for v in d.reclassify),
+        help="enterprise counts, comma-separated (default 100000,1000000)",
+    )
+    ap.add_argument("--latency-seconds", type=float, default=d.latency_seconds)
+    ap.add_argument("--load", type=float, default=d.load, help="latency: share of the max rate")
+    ap.add_argument("--json", type=Path, default=Path("bench.json"), help="default bench.json")
+    ap.add_argument("--quick", action="store_true", help="tiny sizes: checks that it runs")
+    ap.add_argument(
+        "--phases",
+        default=",".join(PHASES),
+        help="which groups of figures: stream (ceiling, worker, latency), replay, state"
+        " (bytes, reclassify); default all",
+    )
+    a = ap.parse_args(argv)
+    if a.quick:
+        sizes = QUICK
+    else:
+        try:
+            counts = tuple(int(v) for v in a.reclassify.split(",") if v.strip())
+        except ValueError:
+            ap.error(f"--reclassify: not a list of numbers: {a.reclassify!r}")
+        sizes = Sizes(
+            enterprises=a.enterprises,
+            state_enterprises=a.state_enterprises,
+            reclassify=counts,
+            latency_seconds=a.latency_seconds,
+            load=a.load,
+        )
+    phases = tuple(v.strip() for v in a.phases.split(",") if v.strip())
+    if unknown := set(phases) - set(PHASES):
+        ap.error(f"--phases: unknown {', '.join(sorted(unknown))}; choose from {', '.join(PHASES)}")
+    try:
+        figures = run(sizes, phases=phases)
+    except RuntimeError as exc:
+        print(f"riskmon bench: {exc}", file=sys.stderr)
+        return 1
+    a.json.write_text(json.dumps(figures, indent=2) + "\n")
+    print(table(figures))
+    print(f"\nfigures written to {a.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
