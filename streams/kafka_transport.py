@@ -39,7 +39,7 @@ class _Transport(faust_aiokafka.Transport):
 class RiskmonApp(faust.App):
     """A Faust app whose worker consumer waits at most ``fetch_max_wait_ms`` per fetch."""
 
-    def __init__(self, *args: Any, fetch_max_wait_ms: int = 100, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, fetch_max_wait_ms: int = 20, **kwargs: Any) -> None:
         self.riskmon_fetch_max_wait_ms = fetch_max_wait_ms
         super().__init__(*args, **kwargs)
 

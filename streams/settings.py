@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     )
     session_timeout_seconds: float = Field(default=6.0, ge=1, le=300)
     fetch_max_wait_ms: int = Field(
-        default=100,
+        default=20,
         ge=1,
         le=10_000,
         description="longest a fetch waits for records (Faust fixes 1500 ms; latency bound)",
