@@ -73,6 +73,7 @@ class Sizes:
     reclassify: tuple[int, ...] = (100_000, 1_000_000)
     latency_seconds: float = 20.0
     load: float = 0.5
+    rounds: int = 2
     redis_benchmark_requests: int = 200_000
 
 
@@ -81,6 +82,7 @@ QUICK = Sizes(
     state_enterprises=1_000,
     reclassify=(1_000, 3_000),
     latency_seconds=3.0,
+    rounds=1,
     redis_benchmark_requests=2_000,
 )
 
@@ -365,39 +367,26 @@ def _fill(b: _Bench) -> dict[str, str]:
 
 
 def _stream(b: _Bench, topics: dict[str, str]) -> None:
+    # Ceiling and worker take turns, ``rounds`` times each, and the best of each counts: on
+    # a shared machine a neighbour's burst then spoils one turn, not the ratio.
     n = b.figures["events"]
-    with b.phase("Faust ceiling"):
-        ceiling = _ceiling(b.bootstrap, topics["events"], n)
-    applied = _applied(b.r, Keys(topics["prefix"]))
-    web_port = _free_port()
-    env = {
-        "RISKMON_KAFKA_BOOTSTRAP": b.bootstrap,
-        "RISKMON_REDIS_URL": b.url,
-        "RISKMON_REDIS_PREFIX": topics["prefix"],
-        "RISKMON_GROUP_ID": f"riskmon-{topics['prefix']}",
-        "RISKMON_EVENTS_TOPIC": topics["events"],
-        "RISKMON_ALERTS_TOPIC": topics["alerts"],
-        "RISKMON_TASKS_TOPIC": topics["tasks"],
-        "RISKMON_DLQ_TOPIC": topics["dlq"],
-        "RISKMON_PARTITIONS": str(PARTITIONS),
-        "RISKMON_WEB_PORT": str(web_port),
-        "RISKMON_DATA_DIR": str(b.tmp / "faust-data"),
-        "RISKMON_RUN_FILE": str(b.tmp / "run.json"),
-        "RISKMON_TICK_SECONDS": "3600",  # measure the event path, not the ticker
-        "RISKMON_LOG_LEVEL": "warn",
-    }
-    log = b.tmp / "worker.log"
-    with b.phase("riskmon worker"):
-        proc = spawn_worker(env, log)
-        b.stack.callback(stop_worker, proc)
-        wait_ready(f"http://127.0.0.1:{web_port}", proc, log, timeout=120)
-        _wait(lambda: applied() > 0, 300, "the worker's first event")
-        t0 = time.perf_counter()
-        _wait(lambda: applied() >= n, 900, "the worker to apply the district")
-        rate = n / (time.perf_counter() - t0)
+    ceilings: list[float] = []
+    rates: list[float] = []
+    for i in range(b.sizes.rounds):
+        with b.phase(f"Faust ceiling, round {i + 1}"):
+            ceilings.append(_ceiling(b.bootstrap, topics["events"], n))
+        prefix = topics["prefix"] if i == 0 else b.prefix(f"live{i}")
+        with b.phase(f"riskmon worker, round {i + 1}"):
+            proc, applied = _start_worker(b, topics, prefix)
+            rates.append(_rate(applied, n))
+        if i < b.sizes.rounds - 1:
+            stop_worker(proc)  # the next ceiling runs alone
+    ceiling, rate = max(ceilings), max(rates)
     b.figures["faust_ceiling_events_per_second"] = ceiling
     b.figures["worker_events_per_second"] = rate
     b.figures["worker_ratio_to_ceiling"] = rate / ceiling
+    b.figures["faust_ceiling_rounds"] = ceilings
+    b.figures["worker_rounds"] = rates
 
     offered = rate * b.sizes.load
     spec = DistrictSpec(now=NOW, enterprises=b.sizes.enterprises, seed=3)
@@ -411,6 +400,42 @@ def _stream(b: _Bench, topics: dict[str, str]) -> None:
     for q in (50, 95, 99):
         b.figures[f"latency_p{q}_ms"] = _percentile(samples, q) * 1000
     stop_worker(proc)
+
+
+def _rate(applied: Callable[[], int], n: int) -> float:
+    """Events/s of a worker from its first applied event to its ``n``-th."""
+    _wait(lambda: applied() > 0, 300, "the worker's first event")
+    t0 = time.perf_counter()
+    _wait(lambda: applied() >= n, 900, "the worker to apply the district")
+    return n / (time.perf_counter() - t0)
+
+
+def _start_worker(
+    b: _Bench, topics: dict[str, str], prefix: str
+) -> tuple[subprocess.Popen[bytes], Callable[[], int]]:
+    """A worker (its own prefix and group) reading the district topic from its beginning."""
+    web_port = _free_port()
+    env = {
+        "RISKMON_KAFKA_BOOTSTRAP": b.bootstrap,
+        "RISKMON_REDIS_URL": b.url,
+        "RISKMON_REDIS_PREFIX": prefix,
+        "RISKMON_GROUP_ID": f"riskmon-{prefix}",
+        "RISKMON_EVENTS_TOPIC": topics["events"],
+        "RISKMON_ALERTS_TOPIC": topics["alerts"],
+        "RISKMON_TASKS_TOPIC": topics["tasks"],
+        "RISKMON_DLQ_TOPIC": topics["dlq"],
+        "RISKMON_PARTITIONS": str(PARTITIONS),
+        "RISKMON_WEB_PORT": str(web_port),
+        "RISKMON_DATA_DIR": str(b.tmp / f"faust-data-{prefix}"),
+        "RISKMON_RUN_FILE": str(b.tmp / "run.json"),
+        "RISKMON_TICK_SECONDS": "3600",  # measure the event path, not the ticker
+        "RISKMON_LOG_LEVEL": "warn",
+    }
+    log = b.tmp / f"worker-{prefix}.log"
+    proc = spawn_worker(env, log)
+    b.stack.callback(stop_worker, proc)
+    wait_ready(f"http://127.0.0.1:{web_port}", proc, log, timeout=120)
+    return proc, _applied(b.r, Keys(prefix))
 
 
 def _replay_phase(b: _Bench, topics: dict[str, str]) -> None:
@@ -590,6 +615,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--latency-seconds", type=float, default=d.latency_seconds)
     ap.add_argument("--load", type=float, default=d.load, help="latency: share of the max rate")
+    ap.add_argument(
+        "--rounds", type=int, default=d.rounds, help="ceiling and worker turns; best counts"
+    )
     ap.add_argument("--json", type=Path, default=Path("bench.json"), help="default bench.json")
     ap.add_argument("--quick", action="store_true", help="tiny sizes: checks that it runs")
     ap.add_argument(
@@ -612,6 +640,7 @@ def main(argv: list[str] | None = None) -> int:
             reclassify=counts,
             latency_seconds=a.latency_seconds,
             load=a.load,
+            rounds=max(1, a.rounds),
         )
     phases = tuple(v.strip() for v in a.phases.split(",") if v.strip())
     if unknown := set(phases) - set(PHASES):
