@@ -40,7 +40,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -315,10 +315,13 @@ class _Bench:
     run_id: str
     model: ScoringModel
     figures: dict[str, Any]
+    prefixes: list[str] = field(default_factory=list)
 
     def prefix(self, name: str) -> str:
-        """A fresh key prefix of this run, deleted when the run ends."""
-        prefix = f"bench-{self.run_id}-{name}"
+        """A fresh key prefix of this run, deleted when the run ends. Seven characters, as
+        long as the default ``riskmon``, so that bytes per enterprise are production's."""
+        self.prefixes.append(name)
+        prefix = f"b{self.run_id[:4]}{len(self.prefixes):02d}"
         self.stack.callback(_drop, self.r, prefix)
         return prefix
 
