@@ -167,11 +167,13 @@ def _wire(rt: Runtime) -> None:
 
     @app.agent(events, concurrency=1, name="riskmon.score")
     async def score(stream: Any) -> None:
-        # Batches overlap: while one is applied to Redis and its alerts sent, the next is
-        # decoded in the decode process and Faust fetches and iterates the one after. A
-        # message is acked only once its batch is done, and batches finish in log order, so
-        # a committed offset never passes an event whose effect is not in Redis.
+        # Batches overlap: while one waits for Kafka to ack its alerts, the next is applied
+        # to Redis, the one after is decoded in the decode process, and Faust fetches and
+        # iterates further. Batches apply in the log's order; a message is acked only once
+        # its batch is in Redis and its outputs are acked, and Faust commits only up to the
+        # first offset not acked, so a commit never passes an event whose effect is missing.
         inflight: collections.deque[asyncio.Future[None]] = collections.deque()
+        last_applied: asyncio.Future[None] | None = None
         async for batch in stream.take_events(s.batch_max_events, within=s.batch_within_seconds):
             # take_events acks a batch as soon as the next one is asked for; the reference
             # taken here keeps each message uncommitted until _process acks it.
@@ -189,8 +191,10 @@ def _wire(rt: Runtime) -> None:
                 )
                 for e in batch
             ]
-            previous = inflight[-1] if inflight else None
-            inflight.append(asyncio.ensure_future(_process(rt, records, batch, previous)))
+            applied: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            task = _process(rt, records, batch, last_applied, applied)
+            inflight.append(asyncio.ensure_future(task))
+            last_applied = applied
             while inflight and (inflight[0].done() or len(inflight) > s.pipeline_batches):
                 await inflight.popleft()
 
@@ -248,14 +252,24 @@ def _wire(rt: Runtime) -> None:
 
 
 async def _process(
-    rt: Runtime, records: list[Record], events: Sequence[Any], previous: asyncio.Future[None] | None
+    rt: Runtime,
+    records: list[Record],
+    events: Sequence[Any],
+    previous: asyncio.Future[None] | None,
+    applied: asyncio.Future[None],
 ) -> None:
-    """One batch: decode (may overlap the previous batch), then apply and send after it."""
+    """One batch: decode (overlapping earlier batches), apply to Redis once the batch before
+    has been applied (the log's order), queue its outputs, then wait for Kafka's acks (while
+    the next batch applies) and only then ack its messages."""
     try:
         planned = await rt.handler.plan_batch(records)
         if previous is not None:
             await previous
-        await rt.handler.finish_batch(records, planned)
+        results = await rt.handler.apply_planned(planned)
+        outputs = rt.handler.start_outputs(records, planned, results)
+        await asyncio.sleep(0)  # the sends reach the producer's queue before the next batch's
+        applied.set_result(None)
+        await outputs
     except FatalError:
         # Faust would commit past this batch if we let it go (RELIABILITY #1): stop the
         # process instead; everything unacked is redelivered and deduplicated.

@@ -276,14 +276,25 @@ class Handler:
         batch is done (may be committed) only when this returns. Raises FatalError."""
         if not records:
             return
+        results = await self.apply_planned(planned)
+        await self.start_outputs(records, planned, results)
+
+    async def apply_planned(self, planned: Planned) -> list[StoreResult]:
+        """The Redis half of a batch (retried while Redis is unavailable)."""
         results = await self._retry("redis", functools.partial(self.store.execute, planned.calls))
         if self._crash_countdown:
             self._crash_countdown -= 1
             if not self._crash_countdown:
                 raise FatalError("fault injection: crash after the Redis write, before the commit")
+        return results
+
+    def start_outputs(
+        self, records: Sequence[Record], planned: Planned, results: Sequence[StoreResult]
+    ) -> asyncio.Future[None]:
+        """The Kafka half: every outgoing record is queued to the producer now, in order, and
+        the returned future is done when Kafka has acked them all (only then may the batch be
+        committed). Each is retried on its own, so a partial failure re-sends nothing twice."""
         messages = self._messages(planned, results)
-        # Every outgoing record is acked by Kafka before this batch may be committed; each is
-        # retried on its own, so a partial failure re-sends nothing twice.
         sends: list[Callable[[], Awaitable[None]]] = [
             functools.partial(self._dead_letter, records[i], InvalidEventError(reason, detail))
             for i, reason, detail in planned.dead
@@ -292,8 +303,13 @@ class Handler:
             topic = self.topics.alerts if msg.kind == "alert" else self.topics.tasks
             headers = [("ce_id", msg.id.encode()), ("ce_type", msg.type.encode())]
             sends.append(functools.partial(self.sink.send, topic, msg.key, msg.value, headers))
-        await asyncio.gather(*(self._retry("kafka", send) for send in sends))
-        self._observe(records, planned, results, messages)
+        acked = asyncio.gather(*(self._retry("kafka", send) for send in sends))
+
+        async def done() -> None:
+            await acked
+            self._observe(records, planned, results, messages)
+
+        return asyncio.ensure_future(done())
 
     def _messages(self, planned: Planned, results: Sequence[StoreResult]) -> list[Message]:
         out: list[Message] = []
