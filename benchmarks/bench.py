@@ -52,7 +52,7 @@ from schemas.codec import encode_event
 from scoring.model import ScoringModel, load_model
 from scoring.store import Keys
 from streams.app import TICKER_SOURCE
-from streams.embedded import EmbeddedKafka, EmbeddedRedis
+from streams.embedded import EmbeddedKafka, EmbeddedRedis, free_port
 from streams.generate import Pacer, keyed_lines, publish
 from streams.replay import file_records, from_thread, replay, topic_batches
 from streams.topics import TopicSpec, ensure_topics
@@ -417,7 +417,7 @@ def _start_worker(
     b: _Bench, topics: dict[str, str], prefix: str
 ) -> tuple[subprocess.Popen[bytes], Callable[[], int]]:
     """A worker (its own prefix and group) reading the district topic from its beginning."""
-    web_port = _free_port()
+    web_port = free_port()
     env = {
         "RISKMON_KAFKA_BOOTSTRAP": b.bootstrap,
         "RISKMON_REDIS_URL": b.url,
@@ -473,7 +473,7 @@ def _state(b: _Bench) -> None:
         path = b.tmp / "district.jsonl"
         events = _write_district(path, DistrictSpec(now=NOW, enterprises=size, seed=5))
         batches = from_thread(file_records(path, "district", PARTITIONS))
-        asyncio.run(_replay(batches, b.url, state_prefix, b.model))
+        asyncio.run(_replay(batches, b.url, state_prefix, b.model, PARTITIONS))
     state, ents = memory_usage(b.r, f"{state_prefix}:e:*")
     ledger, _ = memory_usage(b.r, f"{state_prefix}:l:*")
     due, _ = memory_usage(b.r, f"{state_prefix}:due:*")
@@ -504,18 +504,7 @@ def _state(b: _Bench) -> None:
         asyncio.run(reclassify_prefix(b.url, state_prefix, b.model, PARTITIONS))
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _replay_topic(
-    bootstrap: str, topic: str, url: str, prefix: str, model: ScoringModel
-) -> Any:
-    parts, batches = await topic_batches(bootstrap, topic)
+async def _replay(batches: Any, url: str, prefix: str, model: ScoringModel, parts: int) -> Any:
     return await replay(
         batches,
         redis_url=url,
@@ -527,16 +516,11 @@ async def _replay_topic(
     )
 
 
-async def _replay(batches: Any, url: str, prefix: str, model: ScoringModel) -> Any:
-    return await replay(
-        batches,
-        redis_url=url,
-        prefix=prefix,
-        model=model,
-        partitions=PARTITIONS,
-        max_event_bytes=MAX_EVENT_BYTES,
-        ticker_source=TICKER_SOURCE,
-    )
+async def _replay_topic(
+    bootstrap: str, topic: str, url: str, prefix: str, model: ScoringModel
+) -> Any:
+    parts, batches = await topic_batches(bootstrap, topic)
+    return await _replay(batches, url, prefix, model, parts)
 
 
 _ROWS: tuple[tuple[str, str, str, str], ...] = (
