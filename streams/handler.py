@@ -20,6 +20,7 @@ import functools
 import logging
 import multiprocessing
 import os
+import signal
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -195,6 +196,9 @@ def _init_decoder(planner: Planner, parent: int) -> None:
     global _PLANNER
     _PLANNER = planner
     die_with(parent)
+    # A Ctrl-C reaches the whole process group; the worker alone decides when this ends
+    # (it shuts the pool down, or its death kills this process).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _plan_in_decoder(records: list[WireRecord]) -> Planned:
