@@ -254,10 +254,6 @@ class Handler:
         if self._pool is not None:
             await self._plan([])
 
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-
     async def _plan(self, wire: list[WireRecord]) -> Planned:
         if self._pool is None:
             return plan(wire, self.planner)
