@@ -196,9 +196,6 @@ def _init_decoder(planner: Planner, parent: int) -> None:
     global _PLANNER
     _PLANNER = planner
     die_with(parent)
-    # A Ctrl-C reaches the whole process group; the worker alone decides when this ends
-    # (it shuts the pool down, or its death kills this process).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _plan_in_decoder(records: list[WireRecord]) -> Planned:
@@ -248,6 +245,7 @@ class Handler:
             model, store.keys, params_arg(store.params), partitions, max_event_bytes, ticker_source
         )
         self._pool = decode_pool(self.planner) if decode_processes > 0 else None
+        self._spawned = False
 
     async def start(self) -> None:
         """Start the decode process now (a spawned interpreter takes a second to import)."""
@@ -259,7 +257,18 @@ class Handler:
             return plan(wire, self.planner)
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._pool, _plan_in_decoder, wire)
+            if self._spawned:
+                return await loop.run_in_executor(self._pool, _plan_in_decoder, wire)
+            # The first submit spawns the decode process. A Ctrl-C reaches the whole process
+            # group, and the worker alone decides when the decode process ends: it is born
+            # ignoring SIGINT (inherited through exec), even while it is still importing.
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            try:
+                pending = loop.run_in_executor(self._pool, _plan_in_decoder, wire)
+            finally:
+                signal.signal(signal.SIGINT, previous)
+            self._spawned = True
+            return await pending
         except concurrent.futures.process.BrokenProcessPool as exc:
             raise FatalError(f"the decode process died: {exc!r}") from exc
 
