@@ -1,10 +1,10 @@
 """``riskmon replay``: rebuild all state from the event log into a fresh Redis key prefix.
 
 The bulk path: records are read in large batches (the topic from its beginning to its end, or a
-JSON-lines file), validated exactly as the worker validates them (:func:`validate_record`, so
-the ticker's ``riskmon.reevaluate`` records count only from the ticker's source), turned into
-changes by :func:`change_for`, and applied by :meth:`Store.apply_batch` in large pipelined
-batches per partition in offset order, through the same Lua script as the live path. The result
+JSON-lines file), validated, scored and planned by the worker's own :func:`plan` (so the
+ticker's ``riskmon.reevaluate`` records count only from the ticker's source), and applied by
+:meth:`Store.execute`, one script call per partition in offset order, through the same Lua
+script as the live path. The result
 is the state the live worker built from the same records. Nothing is sent: no alerts, no tasks;
 dead letters are counted by reason, not re-sent.
 
@@ -27,13 +27,11 @@ from aiokafka.errors import KafkaError
 from redis.exceptions import RedisError
 
 from schemas.codec import loads
-from schemas.exceptions import InvalidEventError
-from scoring.changes import change_for
 from scoring.exceptions import StoreError
 from scoring.fold import Params
 from scoring.model import ScoringModel
-from scoring.store import ApplyRequest, Store
-from streams.handler import Record, validate_record
+from scoring.store import Store, params_arg
+from streams.handler import Planner, Record, plan
 from streams.topics import partition_for
 
 __all__ = ["ReplayStats", "file_records", "from_thread", "replay", "topic_batches"]
@@ -159,6 +157,14 @@ async def replay(
     try:
         await _ensure_fresh(client, prefix)
         store = Store(client, prefix=prefix, params=Params.of(model), partitions=partitions)
+        planner = Planner(
+            model,
+            store.keys,
+            params_arg(store.params),
+            partitions,
+            max_event_bytes,
+            ticker_source,
+        )
         stats = ReplayStats()
         started = time.perf_counter()
         # Lanes own disjoint sets of partitions, each applying its records in offset order on
@@ -169,7 +175,7 @@ async def replay(
 
         async def lane(q: asyncio.Queue[list[Record] | None]) -> None:
             while (recs := await q.get()) is not None:
-                await _apply(store, model, recs, partitions, max_event_bytes, ticker_source, stats)
+                await _apply(store, planner, recs, stats)
 
         tasks = [asyncio.create_task(lane(q)) for q in queues]
         try:
@@ -200,25 +206,15 @@ async def _ensure_fresh(client: aioredis.Redis, prefix: str) -> None:
 
 
 async def _apply(
-    store: Store,
-    model: ScoringModel,
-    records: Sequence[Record],
-    partitions: int,
-    max_event_bytes: int,
-    ticker_source: str,
-    stats: ReplayStats,
+    store: Store, planner: Planner, records: Sequence[Record], stats: ReplayStats
 ) -> None:
-    # Records of a partition keep their offset order; partitions are independent in Redis.
-    requests: list[ApplyRequest] = []
-    for rec in records:
-        stats.records += 1
-        try:
-            ev = validate_record(rec, partitions, max_event_bytes, ticker_source)
-        except InvalidEventError as exc:
-            stats.dead_letters[exc.reason] += 1
-            continue
-        requests.append(ApplyRequest(ev.subject, rec.partition, rec.offset, change_for(ev, model)))
-    for result in await store.apply_batch(requests):
+    # The worker's own planning (validate, score, one script call per partition in offset
+    # order), so replay and the live path cannot drift apart.
+    planned = plan([(r.topic, r.partition, r.offset, r.key, r.value) for r in records], planner)
+    stats.records += len(records)
+    for _i, reason, _detail in planned.dead:
+        stats.dead_letters[reason] += 1
+    for result in await store.execute(planned.calls):
         if result.duplicate:
             stats.duplicates += 1
         else:
