@@ -40,6 +40,7 @@ __all__ = [
     "Store",
     "StoreResult",
     "decode_state",
+    "encode_state",
     "events_arg",
     "params_arg",
     "plan_calls",
@@ -217,6 +218,20 @@ def decode_state(raw: bytes | None) -> EnterpriseState | None:
         profile=profile,
         version=str(version),
     )
+
+
+def encode_state(state: EnterpriseState) -> bytes:
+    """The stored value of ``state``, as apply.lua writes it (the inverse of decode_state)."""
+    contribs = [
+        [c.key, c.dimension, c.time, c.points, c.half_life, c.expires, c.floor, c.tiebreak,
+         int(c.cancelled), c.ref]
+        for c in state.contributions.values()
+    ]
+    profile: list[Any] | bool = False
+    if (p := state.profile) is not None:
+        profile = [p.division, p.industry, int(p.new_economy), p.entity_type, p.time, p.tiebreak]
+    value = [state.version, state.asof, state.klass, state.score, state.due, profile, contribs]
+    return cast(bytes, msgpack.packb(value))
 
 
 class Store:

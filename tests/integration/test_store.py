@@ -9,10 +9,10 @@ import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scoring.changes import change_for
-from scoring.fold import EnterpriseState, Params, apply
+from scoring.changes import Contribution, change_for
+from scoring.fold import EnterpriseState, Params, apply, reevaluate
 from scoring.model import load_model
-from scoring.store import ApplyRequest, Store
+from scoring.store import ApplyRequest, Store, encode_state
 from streams.topics import partition_for
 from tests.builders import at, event
 from tests.unit.test_fold import histories
@@ -123,5 +123,81 @@ async def test_class_counts_follow_transitions(redis_url, key_prefix) -> None:
         part = partition_for(uscc.encode(), PARTITIONS)
         await store.apply_batch([ApplyRequest(uscc, part, 100, change_for(removed, MODEL))])
         assert await store.class_counts() == {"A": 1, "B": 0, "C": 3, "D": 0}
+    finally:
+        await client.aclose()
+
+
+# --- reclassify: any state, any thresholds and caps -------------------------------------------
+
+DAY = 86_400
+
+
+@st.composite
+def contributions(draw: st.DrawFn, i: int) -> Contribution:
+    """Any contribution the model could make: credits never fade, listings set floors."""
+    points = draw(st.sampled_from([-8.0, -3.5, 2.0, 3.0, 10.0, 15.0, 37.5, 45.0, 65.0]))
+    t = draw(st.integers(0, 900)) * DAY + draw(st.integers(0, DAY - 1))
+    fades = points > 0 and draw(st.booleans())
+    return Contribution(
+        key=f"k{i}",
+        dimension=draw(st.integers(1, 5)),
+        time=t,
+        points=points,
+        half_life=draw(st.sampled_from([90, 180, 365])) * DAY if fades else 0,
+        expires=t + draw(st.sampled_from([0, 30, 365, 730, 1095])) * DAY,
+        floor=draw(st.sampled_from([0, 0, 0, 3, 4])),
+        tiebreak=i,
+        cancelled=draw(st.integers(0, 9)) == 0,
+    )
+
+
+@st.composite
+def stored_states(draw: st.DrawFn) -> EnterpriseState:
+    n = draw(st.integers(1, 12))
+    contribs = [draw(contributions(i)) for i in range(n)]
+    latest = max(c.time for c in contribs)
+    return EnterpriseState(
+        contributions={c.key: c for c in contribs},
+        asof=latest + draw(st.integers(0, 400)) * DAY,
+        klass=draw(st.integers(1, 4)),
+        version="before",
+    )
+
+
+@st.composite
+def params(draw: st.DrawFn) -> Params:
+    cuts = sorted(draw(st.lists(st.integers(1, 120), min_size=3, max_size=3, unique=True)))
+    caps = draw(st.lists(st.integers(5, 100), min_size=5, max_size=5))
+    return Params(
+        version="after",
+        thresholds=tuple(v * 1_000_000 for v in cuts),
+        caps=tuple(v * 1_000_000 for v in caps),
+        horizon=draw(st.sampled_from([365, 36_500])) * DAY,
+    )
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(stored_states(), min_size=1, max_size=20), params())
+async def test_reclassify_finds_what_the_fold_finds_for_any_state_and_model(
+    redis_url, key_prefix, states, p
+) -> None:
+    """apply.lua searches for the next change its own way (Newton steps, then bisection); the
+    fold bisects. On any state and any thresholds, caps and horizon they agree on the class,
+    the score and the second of the next change."""
+    prefix = f"{key_prefix}:{uuid.uuid4().hex[:8]}"
+    client = aioredis.Redis.from_url(redis_url)
+    store = Store(client, prefix=prefix, params=p, partitions=PARTITIONS)
+    try:
+        usccs = [f"U{i:04d}" for i in range(len(states))]
+        for uscc, state in zip(usccs, states, strict=True):
+            await client.set(store.keys.enterprise(0, uscc), encode_state(state))
+        results = await store.reclassify([store.keys.enterprise(0, u).encode() for u in usccs])
+        got = {r.uscc: r.outcome for r in results}
+        for uscc, state in zip(usccs, states, strict=True):
+            expected_state, expected = reevaluate(state, p)
+            assert got[uscc] == expected
+            assert await store.get(0, uscc) == expected_state
     finally:
         await client.aclose()
