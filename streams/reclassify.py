@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sys
 import time
-from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections import Counter, deque
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol
@@ -161,8 +162,9 @@ async def reclassify(
     stats: ReclassifyStats | None = None,
 ) -> ReclassifyStats:
     """Re-evaluate every enterprise of ``store``'s prefix under ``store.params``, a SCAN page
-    at a time (the next page is fetched while the current one is re-evaluated); skip those
-    already at the params' version unless ``force``. Idempotent: a second run changes nothing.
+    at a time, skipping those already at the params' version unless ``force``. Idempotent: a
+    second run changes nothing. Redis is the bottleneck, so it is kept busy: the next page is
+    re-evaluated while the replies (and alerts) of the current one are handled.
 
     Counts go into ``stats`` (a new one by default) page by page, so a caller whose run failed
     sees how far it got. Raises StoreError (StoreUnavailableError: Redis cannot be reached) or
@@ -171,31 +173,38 @@ async def reclassify(
     stats = stats if stats is not None else ReclassifyStats()
     version = store.params.version
     started = time.perf_counter()
-    pages: AsyncIterator[list[bytes]] = store.scan_enterprises(page_size)
-    nxt: asyncio.Future[list[bytes] | None] = asyncio.ensure_future(anext(pages, None))
+    in_flight: deque[tuple[int, asyncio.Future[list[ReclassifyResult]]]] = deque()
+
+    async def handle(scanned: int, work: asyncio.Future[list[ReclassifyResult]]) -> None:
+        # Every enterprise re-evaluated, its class changed or not (apply.lua's reply).
+        results = await work
+        stats.scanned += scanned
+        stats.reevaluated += len(results)
+        changed = [r for r in results if r.outcome.old_class != r.outcome.new_class]
+        stats.changed += len(changed)
+        stats.transitions.update(
+            (CLASS_NAMES[r.outcome.old_class], CLASS_NAMES[r.outcome.new_class]) for r in changed
+        )
+        if alerts is not None and changed:
+            messages = alerts_for(changed, version)
+            await alerts.publish(messages)
+            stats.alerts += len(messages)
+
+    evaluate = functools.partial(store.reclassify, force=force)
     try:
-        while (page := await nxt) is not None:
-            nxt = asyncio.ensure_future(anext(pages, None))
-            # Every enterprise re-evaluated, its class changed or not (apply.lua's reply).
-            results = await store.reclassify(page, force=force)
-            stats.scanned += len(page)
-            stats.reevaluated += len(results)
-            changed = [r for r in results if r.outcome.old_class != r.outcome.new_class]
-            stats.changed += len(changed)
-            stats.transitions.update(
-                (CLASS_NAMES[r.outcome.old_class], CLASS_NAMES[r.outcome.new_class])
-                for r in changed
-            )
-            if alerts is not None and changed:
-                messages = alerts_for(changed, version)
-                await alerts.publish(messages)
-                stats.alerts += len(messages)
+        async for page in store.scan_enterprises(page_size):
+            in_flight.append((len(page), asyncio.ensure_future(evaluate(page))))
+            if len(in_flight) > 1:
+                await handle(*in_flight.popleft())
+        while in_flight:
+            await handle(*in_flight.popleft())
     finally:
-        if not nxt.done():
-            nxt.cancel()
-        # Collect the prefetch (its own error, if any, is secondary to the one in flight).
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await nxt
+        for _, pending in in_flight:
+            pending.cancel()
+        # Collect what was cut short (its own error, if any, is secondary to the one in flight).
+        for _, pending in in_flight:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pending
         stats.seconds += time.perf_counter() - started
     stats.classes = await store.class_counts()
     return stats

@@ -160,6 +160,25 @@ async def test_every_state_is_the_pure_reevaluation_and_the_indexes_follow(
     _assert_indexes(redis_url, key_prefix, after)
 
 
+async def test_small_pages_in_flight_together_reach_every_enterprise_once(
+    redis_url: str, key_prefix: str, new_model: tuple[Path, ScoringModel]
+) -> None:
+    """The next page is re-evaluated while the current one's replies are handled: with pages
+    of 3 keys, every enterprise is still counted and re-evaluated exactly once."""
+    _, model = new_model
+    before = await _build(redis_url, key_prefix)
+    expected = {k: reevaluate(s, Params.of(model))[0] for k, s in before.items()}
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        store = Store(client, prefix=key_prefix, params=Params.of(model), partitions=PARTITIONS)
+        stats = await reclassify(store, page_size=3)
+    finally:
+        await client.aclose()
+    assert _states(redis_url, key_prefix) == expected
+    assert stats.scanned == stats.reevaluated == len(before)
+    assert stats.classes == _counts(expected)
+
+
 async def test_a_second_run_does_nothing_and_force_changes_nothing(
     redis_url: str, key_prefix: str, new_model: tuple[Path, ScoringModel]
 ) -> None:
