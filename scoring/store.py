@@ -28,6 +28,7 @@ from redis import exceptions as rexc
 from scoring.changes import Change, Contribution, Profile
 from scoring.exceptions import StoreError, StoreUnavailableError
 from scoring.fold import EnterpriseState, Outcome, Params
+from scoring.words import decode_word, encode_word
 
 __all__ = [
     "CLASS_NAMES",
@@ -115,6 +116,19 @@ def params_arg(params: Params) -> str:
     )
 
 
+def _profile_wire(p: Profile) -> list[Any]:
+    # A division code is six digits, the first 1-8 (GB/T 2260): an int of 5 bytes, not 7.
+    division: int | str = int(p.division) if p.division.isdigit() else p.division
+    return [
+        division,
+        p.industry,
+        int(p.new_economy),
+        encode_word(p.entity_type),
+        p.time,
+        p.tiebreak,
+    ]
+
+
 def _event_wire(req: ApplyRequest) -> list[Any]:
     ch = req.change
     contribution: list[Any] | bool = False
@@ -128,11 +142,11 @@ def _event_wire(req: ApplyRequest) -> list[Any]:
             c.expires,
             c.floor,
             c.tiebreak,
-            c.ref,
+            encode_word(c.ref),
         ]
     profile: list[Any] | bool = False
     if (p := ch.profile) is not None:
-        profile = [p.division, p.industry, int(p.new_economy), p.entity_type, p.time, p.tiebreak]
+        profile = _profile_wire(p)
     return [req.uscc, ch.event_hash, req.offset, ch.asof, contribution, ch.cancel or "", profile]
 
 
@@ -203,12 +217,12 @@ def decode_state(raw: bytes | None) -> EnterpriseState | None:
             floor=int(floor),
             tiebreak=int(tb),
             cancelled=bool(cancelled),
-            ref=str(ref),
+            ref=decode_word(ref),
         )
     profile = None
     if prof:
         div, ind, ne, et, pt, ptb = prof
-        profile = Profile(str(div), str(ind), bool(ne), str(et), int(pt), int(ptb))
+        profile = Profile(str(div), str(ind), bool(ne), decode_word(et), int(pt), int(ptb))
     return EnterpriseState(
         contributions=contribs,
         asof=int(asof),
@@ -223,13 +237,21 @@ def decode_state(raw: bytes | None) -> EnterpriseState | None:
 def encode_state(state: EnterpriseState) -> bytes:
     """The stored value of ``state``, as apply.lua writes it (the inverse of decode_state)."""
     contribs = [
-        [c.key, c.dimension, c.time, c.points, c.half_life, c.expires, c.floor, c.tiebreak,
-         int(c.cancelled), c.ref]
+        [
+            c.key,
+            c.dimension,
+            c.time,
+            c.points,
+            c.half_life,
+            c.expires,
+            c.floor,
+            c.tiebreak,
+            int(c.cancelled),
+            encode_word(c.ref),
+        ]
         for c in state.contributions.values()
     ]
-    profile: list[Any] | bool = False
-    if (p := state.profile) is not None:
-        profile = [p.division, p.industry, int(p.new_economy), p.entity_type, p.time, p.tiebreak]
+    profile = _profile_wire(state.profile) if state.profile is not None else False
     value = [state.version, state.asof, state.klass, state.score, state.due, profile, contribs]
     return cast(bytes, msgpack.packb(value))
 

@@ -16,6 +16,8 @@
 --          contribution = {key, dimension, time, points, half_life, expires, floor,
 --                          tiebreak, cancelled 0/1, ref}
 --          profile      = {division, industry, new_economy 0/1, entity_type, time, tiebreak}
+--          (ref and entity_type are a word's number in scoring/words.py, or the word; this
+--          script only keeps them)
 --
 -- ARGV[1]  model parameters, space-separated: version, thresholds b c d (micro), the five
 --          dimension caps (micro), scheduling horizon (s)
