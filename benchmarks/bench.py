@@ -265,27 +265,25 @@ def _threshold_change(model: ScoringModel) -> ScoringModel:
 
 def _clone(r: redis.Redis, src: str, dst: str, copies: int) -> int:
     """Copy every enterprise of prefix ``src`` ``copies`` times under prefix ``dst`` (same
-    partition tag, the USCC suffixed), with the partitions' class counts; returns the count."""
+    partition, the USCC suffixed), with the partitions' class counts; returns the count."""
     n = 0
+    into = Keys(dst)
     for p in range(PARTITIONS):
-        tag = f"{{p{p:03d}}}"
-        keys = list(r.scan_iter(match=f"{src}:e:{tag}:*", count=5_000))
-        for lo in range(0, len(keys), 2_000):
-            page = keys[lo : lo + 2_000]
-            values = r.mget(page)
+        for bucket in Keys(src).buckets(p):
             pipe = r.pipeline(transaction=False)
-            for key, value in zip(page, values, strict=True):
-                if value is None:
-                    continue
-                uscc = key.decode().rsplit(":", 1)[1]
+            for name, value in r.hscan_iter(bucket, count=2_000):
+                uscc = name.decode()
                 for c in range(copies):
-                    pipe.set(f"{dst}:e:{tag}:{uscc}~{c}", value)
+                    copy = f"{uscc}~{c}"
+                    pipe.hset(into.states(p, copy), copy, value)
                     n += 1
+                if len(pipe) >= 10_000:
+                    pipe.execute()
             pipe.execute()
-        counts = r.hgetall(f"{src}:m:{tag}")
+        counts = r.hgetall(Keys(src).meta(p))
         for name, v in counts.items():
             if name in (b"A", b"B", b"C", b"D"):
-                r.hincrby(f"{dst}:m:{tag}", name.decode(), int(v) * copies)
+                r.hincrby(into.meta(p), name.decode(), int(v) * copies)
     return n
 
 
@@ -474,7 +472,8 @@ def _state(b: _Bench) -> None:
         events = _write_district(path, DistrictSpec(now=NOW, enterprises=size, seed=5))
         batches = from_thread(file_records(path, "district", PARTITIONS))
         asyncio.run(_replay(batches, b.url, state_prefix, b.model, PARTITIONS))
-    state, ents = memory_usage(b.r, f"{state_prefix}:e:*")
+    state, _ = memory_usage(b.r, f"{state_prefix}:s:*")
+    ents = sum(b.r.hlen(h) for p in range(PARTITIONS) for h in Keys(state_prefix).buckets(p))
     ledger, _ = memory_usage(b.r, f"{state_prefix}:l:*")
     due, _ = memory_usage(b.r, f"{state_prefix}:due:*")
     f = b.figures

@@ -3,7 +3,7 @@
 Key layout (every key of one Kafka partition shares the hash tag ``{pNNN}``, so one Lua call
 touches one Redis Cluster slot, and a crash loses a consistent suffix of a partition):
 
-    <prefix>:e:{pNNN}:<uscc>   string the enterprise, MessagePack (see scoring/lua/apply.lua)
+    <prefix>:s:{pNNN}:<bucket> hash   uscc -> the enterprise, MessagePack (scoring/lua/apply.lua)
     <prefix>:l:{pNNN}          hash   ledger: event hash -> outcome when first applied
     <prefix>:m:{pNNN}          hash   wm (highest applied offset), A/B/C/D counts
     <prefix>:due:{pNNN}        zset   uscc -> time of its next time-driven class change
@@ -14,14 +14,17 @@ one MessagePack argument, so neither the client nor Redis pays per-command costs
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import AsyncIterator, Iterable, Sequence
-from dataclasses import dataclass
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal, cast
 
 import msgpack
 import orjson
+import redis
 import redis.asyncio as aioredis
 from redis import exceptions as rexc
 
@@ -33,16 +36,20 @@ from scoring.words import decode_word, encode_word
 __all__ = [
     "CLASS_NAMES",
     "SCRIPT",
+    "STATE_BUCKETS",
     "ApplyRequest",
     "Call",
     "Keys",
+    "ReclassifyPage",
     "ReclassifyResult",
     "Status",
     "Store",
     "StoreResult",
+    "bucket_of",
     "decode_state",
     "encode_state",
     "events_arg",
+    "iter_states",
     "params_arg",
     "plan_calls",
 ]
@@ -56,6 +63,23 @@ MAX_CALL_EVENTS = 1_000
 _UNAVAILABLE = (rexc.ConnectionError, rexc.TimeoutError, rexc.BusyLoadingError)
 
 
+#: The enterprises of a partition are spread over this many hashes, by CRC-32 of the USCC. A
+#: field of a hash costs about 40 bytes less than a key of its own; 64 hashes per partition
+#: keep each small enough to move between Redis Cluster nodes at 50 million enterprises over
+#: 12 partitions (65,000 fields, some 16 MB). Stored data: never change it for a prefix.
+STATE_BUCKETS = 64
+
+
+def bucket_of(uscc: str) -> int:
+    """The state hash of ``uscc`` within its partition."""
+    return zlib.crc32(uscc.encode()) % STATE_BUCKETS
+
+
+@functools.lru_cache(maxsize=4096)
+def _buckets(prefix: str, partition: int) -> tuple[str, ...]:
+    return tuple(f"{prefix}:s:{{p{partition:03d}}}:{b}" for b in range(STATE_BUCKETS))
+
+
 @dataclass(frozen=True, slots=True)
 class Keys:
     prefix: str
@@ -63,11 +87,13 @@ class Keys:
     def tag(self, partition: int) -> str:
         return f"{{p{partition:03d}}}"
 
-    def enterprise(self, partition: int, uscc: str) -> str:
-        return f"{self.prefix}:e:{self.tag(partition)}:{uscc}"
+    def states(self, partition: int, uscc: str) -> str:
+        """The hash that holds ``uscc``'s state (field: the USCC)."""
+        return _buckets(self.prefix, partition)[bucket_of(uscc)]
 
-    def enterprise_pattern(self) -> str:
-        return f"{self.prefix}:e:*"
+    def buckets(self, partition: int) -> tuple[str, ...]:
+        """Every state hash of ``partition``."""
+        return _buckets(self.prefix, partition)
 
     def ledger(self, partition: int) -> str:
         return f"{self.prefix}:l:{self.tag(partition)}"
@@ -107,6 +133,16 @@ class ReclassifyResult:
 
     uscc: str
     outcome: Outcome
+
+
+@dataclass(slots=True)
+class ReclassifyPage:
+    """What re-evaluating some state hashes did: enterprises scanned, re-evaluated (the rest
+    were already under the model's version), and those whose class changed."""
+
+    scanned: int = 0
+    reevaluated: int = 0
+    changed: list[ReclassifyResult] = field(default_factory=list)
 
 
 def params_arg(params: Params) -> str:
@@ -174,7 +210,7 @@ def plan_calls(
         for lo in range(0, len(idx), MAX_CALL_EVENTS):
             part = idx[lo : lo + MAX_CALL_EVENTS]
             chunk = [requests[i] for i in part]
-            call_keys = keys.shared(p) + [keys.enterprise(p, r.uscc) for r in chunk]
+            call_keys = keys.shared(p) + [keys.states(p, r.uscc) for r in chunk]
             calls.append((call_keys, [params, "apply", events_arg(chunk)]))
             order.extend(part)
     return calls, order
@@ -256,6 +292,17 @@ def encode_state(state: EnterpriseState) -> bytes:
     return cast(bytes, msgpack.packb(value))
 
 
+def iter_states(
+    client: redis.Redis, keys: Keys, partitions: int
+) -> Iterator[tuple[int, str, EnterpriseState]]:
+    """Every enterprise stored under ``keys``, as (partition, uscc, state), read a page at a
+    time with a synchronous client (for tools and tests; it never blocks Redis)."""
+    for p in range(partitions):
+        for bucket in keys.buckets(p):
+            for uscc, raw in client.hscan_iter(bucket, count=1_000):
+                yield p, uscc.decode(), cast(EnterpriseState, decode_state(raw))
+
+
 class Store:
     """Async access to enterprise state. Every write goes through apply.lua (exactly once)."""
 
@@ -315,54 +362,48 @@ class Store:
             return []
         return [_result(raw) for reply in await self._calls(calls) for raw in reply]
 
-    async def reclassify(
-        self, keys: Sequence[bytes], *, force: bool = False
-    ) -> list[ReclassifyResult]:
-        """Re-evaluate the enterprises stored at ``keys`` under this store's parameters (each
-        at its own asof), skipping those already evaluated under this model version unless
-        ``force``. Returns every enterprise re-evaluated (``outcome.old_class`` and
-        ``new_class`` say whether its class changed). Idempotent."""
-        groups: dict[int, list[str]] = {}
-        for key in keys:
-            text = key.decode()
-            tag = text.index("{p")
-            groups.setdefault(int(text[tag + 2 : text.index("}", tag)]), []).append(text)
-        calls: list[Call] = []
-        for p, members in groups.items():
-            for lo in range(0, len(members), MAX_CALL_EVENTS):
-                chunk = members[lo : lo + MAX_CALL_EVENTS]
-                mode_arg = "force" if force else ""
-                calls.append(
-                    (self.keys.shared(p) + chunk, [self._params_arg, "reclassify", mode_arg])
-                )
-        if not calls:
-            return []
-        out = []
-        for (call_keys, _), reply in zip(calls, await self._calls(calls), strict=True):
-            for member, raw in zip(call_keys[3:], reply, strict=True):
-                if raw:
-                    uscc = member.rsplit(":", 1)[1]
-                    out.append(ReclassifyResult(uscc, _outcome(raw.split(b"|", 5))))
-        return out
+    def state_hashes(self) -> list[tuple[int, int]]:
+        """(partition, bucket) of every hash that can hold an enterprise's state."""
+        return [(p, b) for p in range(self.partitions) for b in range(STATE_BUCKETS)]
 
-    async def scan_enterprises(self, count: int = 5_000) -> AsyncIterator[list[bytes]]:
-        """The keys of every stored enterprise, a SCAN page at a time (never blocks Redis)."""
-        cursor = 0
-        while True:
-            try:
-                cursor, page = await self._client.scan(
-                    cursor, match=self.keys.enterprise_pattern(), count=count, _type="string"
+    async def reclassify(
+        self, hashes: Sequence[tuple[int, int]], *, force: bool = False
+    ) -> ReclassifyPage:
+        """Re-evaluate every enterprise in the state ``hashes`` (from :meth:`state_hashes`)
+        under this store's parameters, each at its own asof, skipping those already evaluated
+        under this model version unless ``force``. Redis walks each hash itself (HSCAN in
+        apply.lua, up to MAX_CALL_EVENTS enterprises a call; the calls of all hashes in one
+        round trip) and answers only with counts and the class changes, so neither keys nor
+        states travel to Python. Idempotent."""
+        mode = "force" if force else ""
+        page = ReclassifyPage()
+        todo = [(p, b, "0") for p, b in hashes]
+        while todo:
+            calls: list[Call] = [
+                (
+                    [*self.keys.shared(p), self.keys.buckets(p)[b]],
+                    [self._params_arg, "reclassify", mode, cursor, str(MAX_CALL_EVENTS)],
                 )
-            except _UNAVAILABLE as exc:
-                raise StoreUnavailableError(f"redis unavailable: {exc}") from exc
-            if page:
-                yield cast(list[bytes], page)
-            if cursor == 0:
-                return
+                for p, b, cursor in todo
+            ]
+            replies = await self._calls(calls)
+            more = []
+            for (p, b, _), reply in zip(todo, replies, strict=True):
+                page.scanned += int(reply[1])
+                page.reevaluated += int(reply[2])
+                for raw in reply[3:]:
+                    uscc, rest = raw.split(b"|", 1)
+                    page.changed.append(
+                        ReclassifyResult(uscc.decode(), _outcome(rest.split(b"|", 5)))
+                    )
+                if reply[0] != b"0":
+                    more.append((p, b, reply[0].decode()))
+            todo = more
+        return page
 
     async def get(self, partition: int, uscc: str) -> EnterpriseState | None:
         try:
-            raw = await self._client.get(self.keys.enterprise(partition, uscc))
+            raw = await self._client.hget(self.keys.states(partition, uscc), uscc)
         except _UNAVAILABLE as exc:
             raise StoreUnavailableError(f"redis unavailable: {exc}") from exc
         return decode_state(cast("bytes | None", raw))

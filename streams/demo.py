@@ -34,7 +34,7 @@ import orjson
 import redis
 
 from district.generator import DistrictSpec, live_events
-from scoring.store import decode_state
+from scoring.store import STATE_BUCKETS, Keys, decode_state
 from streams.generate import Pacer, default_now, keyed, keyed_lines, publish
 from streams.settings import Settings
 from streams.worker_process import spawn_worker, stop_worker, tail, wait_ready
@@ -90,7 +90,7 @@ class Dashboard:
     alert_count: int = 0
     task_count: int = 0
     sample: dict[bytes, tuple[str, str, str]] = field(default_factory=dict)
-    _cursors: dict[int, int] = field(default_factory=dict)
+    _cursors: dict[int, tuple[int, int]] = field(default_factory=dict)
     _last: tuple[float, float] | None = None
 
     def refresh(self) -> None:
@@ -158,21 +158,21 @@ class Dashboard:
                     self.tasks.append(f"{when}  {doc['subject']}  {d.get('trigger', '')}")
 
     def _scan(self) -> None:
-        # A bounded SCAN per partition per refresh, resumed where it left off: the sample of
-        # (class, division, section) is current for a small district, and a rolling sample
-        # of a large one, at a fixed cost to Redis per second.
+        # A bounded HSCAN per partition per refresh, resumed where it left off (one state hash
+        # after another): the sample of (class, division, section) is current for a small
+        # district, and a rolling sample of a large one, at a fixed cost to Redis per second.
         s = self.settings
+        keys = Keys(s.redis_prefix)
         per_partition = max(100, _SCAN_PER_REFRESH // s.partitions)
         for p in range(s.partitions):
-            cursor, keys = self.redis_client.scan(
-                self._cursors.get(p, 0),
-                match=f"{s.redis_prefix}:e:{{p{p:03d}}}:*",
-                count=per_partition,
+            bucket, cursor = self._cursors.get(p, (0, 0))
+            cursor, page = self.redis_client.hscan(
+                keys.buckets(p)[bucket], cursor, count=per_partition
             )
-            self._cursors[p] = int(cursor)
-            if not keys:
-                continue
-            for k, raw in zip(keys, self.redis_client.mget(keys), strict=True):
+            if int(cursor) == 0:
+                bucket = (bucket + 1) % STATE_BUCKETS
+            self._cursors[p] = (bucket, int(cursor))
+            for uscc, raw in page.items():
                 state = decode_state(raw)
                 if state is None or state.profile is None:
                     continue
@@ -181,8 +181,8 @@ class Dashboard:
                     state.profile.division,
                     state.profile.industry[:1],
                 )
-                if k in self.sample or len(self.sample) < _SAMPLE_MAX:
-                    self.sample[k] = row
+                if uscc in self.sample or len(self.sample) < _SAMPLE_MAX:
+                    self.sample[uscc] = row
 
     def riskiest(self, index: int, top: int = 5) -> list[tuple[str, int, int]]:
         """(division or section, C/D enterprises, enterprises) in the sample, most C/D first."""

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import re
 import sys
 import time
 from collections import Counter, deque
@@ -44,7 +45,8 @@ from schemas.alerts import Cause
 from scoring.exceptions import StoreError
 from scoring.fold import Params
 from scoring.model import ScoringModel
-from scoring.store import CLASS_NAMES, ReclassifyResult, Store
+from scoring.store import CLASS_NAMES, ReclassifyPage, ReclassifyResult, Store
+from streams.settings import PREFIX_PATTERN
 
 __all__ = [
     "CAUSE_SOURCE",
@@ -62,8 +64,13 @@ __all__ = [
 #: ``cause.source`` and ``cause.type`` of the alerts of a reclassification.
 CAUSE_SOURCE = "/riskmon/reclassify"
 CAUSE_TYPE = "riskmon.model.changed"
-#: Enterprise keys per SCAN page (one pipelined round trip of script calls per page).
-DEFAULT_PAGE = 5_000
+#: State hashes per page (one pipelined round trip of script calls per page): some 8,000
+#: enterprises at a million over 12 partitions.
+DEFAULT_PAGE = 6
+#: Pages whose script calls are sent before the first one's replies are handled: enough that
+#: Redis never waits for Python to parse a reply or send alerts.
+_AHEAD = 3
+_PREFIX = re.compile(PREFIX_PATTERN)
 
 
 @dataclass
@@ -161,10 +168,10 @@ async def reclassify(
     page_size: int = DEFAULT_PAGE,
     stats: ReclassifyStats | None = None,
 ) -> ReclassifyStats:
-    """Re-evaluate every enterprise of ``store``'s prefix under ``store.params``, a SCAN page
-    at a time, skipping those already at the params' version unless ``force``. Idempotent: a
-    second run changes nothing. Redis is the bottleneck, so it is kept busy: the next page is
-    re-evaluated while the replies (and alerts) of the current one are handled.
+    """Re-evaluate every enterprise of ``store``'s prefix under ``store.params``, a page of
+    state hashes at a time, skipping those already at the params' version unless ``force``.
+    Idempotent: a second run changes nothing. Redis is the bottleneck, so it is kept busy: the
+    next pages are re-evaluated while the replies (and alerts) of the current one are handled.
 
     Counts go into ``stats`` (a new one by default) page by page, so a caller whose run failed
     sees how far it got. Raises StoreError (StoreUnavailableError: Redis cannot be reached) or
@@ -173,36 +180,36 @@ async def reclassify(
     stats = stats if stats is not None else ReclassifyStats()
     version = store.params.version
     started = time.perf_counter()
-    in_flight: deque[tuple[int, asyncio.Future[list[ReclassifyResult]]]] = deque()
+    in_flight: deque[asyncio.Future[ReclassifyPage]] = deque()
 
-    async def handle(scanned: int, work: asyncio.Future[list[ReclassifyResult]]) -> None:
-        # Every enterprise re-evaluated, its class changed or not (apply.lua's reply).
-        results = await work
-        stats.scanned += scanned
-        stats.reevaluated += len(results)
-        changed = [r for r in results if r.outcome.old_class != r.outcome.new_class]
-        stats.changed += len(changed)
+    async def handle(work: asyncio.Future[ReclassifyPage]) -> None:
+        page = await work
+        stats.scanned += page.scanned
+        stats.reevaluated += page.reevaluated
+        stats.changed += len(page.changed)
         stats.transitions.update(
-            (CLASS_NAMES[r.outcome.old_class], CLASS_NAMES[r.outcome.new_class]) for r in changed
+            (CLASS_NAMES[r.outcome.old_class], CLASS_NAMES[r.outcome.new_class])
+            for r in page.changed
         )
-        if alerts is not None and changed:
-            messages = alerts_for(changed, version)
+        if alerts is not None and page.changed:
+            messages = alerts_for(page.changed, version)
             await alerts.publish(messages)
             stats.alerts += len(messages)
 
     evaluate = functools.partial(store.reclassify, force=force)
     try:
-        async for page in store.scan_enterprises(page_size):
-            in_flight.append((len(page), asyncio.ensure_future(evaluate(page))))
-            if len(in_flight) > 1:
-                await handle(*in_flight.popleft())
+        hashes = store.state_hashes()
+        for lo in range(0, len(hashes), page_size):
+            in_flight.append(asyncio.ensure_future(evaluate(hashes[lo : lo + page_size])))
+            if len(in_flight) > _AHEAD:
+                await handle(in_flight.popleft())
         while in_flight:
-            await handle(*in_flight.popleft())
+            await handle(in_flight.popleft())
     finally:
-        for _, pending in in_flight:
+        for pending in in_flight:
             pending.cancel()
         # Collect what was cut short (its own error, if any, is secondary to the one in flight).
-        for _, pending in in_flight:
+        for pending in in_flight:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await pending
         stats.seconds += time.perf_counter() - started
@@ -271,8 +278,7 @@ def cmd_reclassify(
     if not redis_url:
         print("no Redis: set RISKMON_REDIS_URL or start `riskmon run`", file=sys.stderr)
         return 2
-    if not prefix or any(ch in prefix for ch in "*?[]\\"):
-        # SCAN matches <prefix>:e:*; a glob character would reach other prefixes' enterprises.
+    if not _PREFIX.match(prefix):
         print(f"riskmon reclassify: not a key prefix: {prefix!r}", file=sys.stderr)
         return 2
     if not alerts:

@@ -11,10 +11,12 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["ConfigError", "Settings", "load_settings"]
+__all__ = ["PREFIX_PATTERN", "ConfigError", "Settings", "load_settings"]
 
 ENV_PREFIX = "RISKMON_"
 TopicName = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,249}$")]
+#: A Redis key prefix: no glob characters, so tools that match keys by pattern stay inside it.
+PREFIX_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 
 
 class ConfigError(Exception):
@@ -49,7 +51,7 @@ class Settings(BaseSettings):
     instance_id: str | None = Field(
         default=None, description="static group membership id (one per worker) in production"
     )
-    redis_prefix: str = Field(default="riskmon", pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    redis_prefix: str = Field(default="riskmon", pattern=PREFIX_PATTERN)
     model_path: Path | None = Field(default=None, description="scoring model TOML; unset: default")
     max_event_bytes: int = Field(default=65_536, ge=1_024, le=10_485_760)
     batch_max_events: int = Field(default=500, ge=1, le=10_000)

@@ -8,9 +8,10 @@
 -- KEYS[1]  ledger hash         <prefix>:l:{pNNN}   event hash -> stored outcome
 -- KEYS[2]  partition meta hash <prefix>:m:{pNNN}   wm = highest applied offset, A..D = counts
 -- KEYS[3]  due sorted set      <prefix>:due:{pNNN} uscc -> next time-driven class change
--- KEYS[4..] the enterprises    <prefix>:e:{pNNN}:<uscc>, one per event (apply) or per
---          enterprise (reclassify). Each is one string, a MessagePack array (one value, not
---          a hash: a hash of this size would leave Redis' compact encoding and cost 3x):
+-- KEYS[4..] state hashes       <prefix>:s:{pNNN}:<bucket>  uscc -> the enterprise; apply:
+--          one per event, the bucket of its enterprise (scoring/store.py bucket_of);
+--          reclassify: the one bucket to walk. A state is one MessagePack array (one value:
+--          as a hash of its own it would leave Redis' compact encoding and cost 3x):
 --            {version, asof, class 1..4, score (micro), due (0: none), profile or false,
 --             contributions}
 --          contribution = {key, dimension, time, points, half_life, expires, floor,
@@ -26,16 +27,18 @@
 --            {uscc, event hash, offset (-1: not from Kafka), asof (s),
 --             contribution without `cancelled` or false, key to cancel or "", profile or false}
 --          reclassify: "force" to re-evaluate enterprises already under this version, or ""
+-- ARGV[4], ARGV[5]  reclassify: HSCAN cursor and COUNT over KEYS[4]
 --
 -- apply returns one string per event: "status|old_class|new_class|score|asof|due|reasons_json"
 -- (reasons last: they may contain "|"); status is "applied", "redelivered" (offset at or below
 -- the watermark) or "republished" (same source+id seen at another offset). A duplicate returns
 -- the outcome stored when it was first applied, so the caller re-sends the very same alert.
 --
--- reclassify re-evaluates each enterprise at its own asof under ARGV[1] (no ledger entry: it
--- is a function of the state) and returns one string per key: "" when the enterprise is
--- unknown or already evaluated under this model version, else
--- "old_class|new_class|score|asof|due|reasons_json".
+-- reclassify re-evaluates the enterprises of one HSCAN page of KEYS[4], each at its own asof
+-- under ARGV[1] (no ledger entry: it is a function of the state), skipping those already
+-- evaluated under this model version; it returns {next cursor, enterprises scanned,
+-- enterprises re-evaluated, then "uscc|old_class|new_class|score|asof|due|reasons_json" for
+-- each whose class changed}.
 --
 -- The events are decoded before the first write, and each event writes its state, ledger
 -- entry, class counts and watermark together: a failure part-way leaves a consistent prefix of
@@ -91,79 +94,99 @@ local function class_at(contribs, t)
   return k, s
 end
 
--- class_at and the slope of the score at t (micro-points per second): the fading of live
--- contributions in dimensions under their cap (what expires later is not in it).
+-- class_at, and how the score moves after t: the fading part of the score (micro-points of
+-- live contributions with a half-life, in dimensions under their cap), its slope (micro-points
+-- per second), and the next moment a live contribution expires (0: none), where it jumps.
 local LN2 = math.log(2)
-local function class_slope_at(contribs, t)
+local function class_fade_at(contribs, t)
   local p1, p2, p3, p4, p5 = 0, 0, 0, 0, 0
+  local f1, f2, f3, f4, f5 = 0, 0, 0, 0, 0
   local q1, q2, q3, q4, q5 = 0, 0, 0, 0, 0
-  local fl = 0
+  local fl, nexp = 0, 0
   for _, c in ipairs(contribs) do
     local v = current_micro(c, t)
     local d = c[2]
-    local q = 0
-    if v ~= 0 and c[5] ~= 0 and t > c[3] then q = v * LN2 / c[5] end
-    if d == 1 then p1 = p1 + v; q1 = q1 + q elseif d == 2 then p2 = p2 + v; q2 = q2 + q
-    elseif d == 3 then p3 = p3 + v; q3 = q3 + q elseif d == 4 then p4 = p4 + v; q4 = q4 + q
-    else p5 = p5 + v; q5 = q5 + q end
+    local f, q = 0, 0
+    local e = c[6]
+    if e > t and c[9] ~= 1 and (nexp == 0 or e < nexp) then nexp = e end
+    if v ~= 0 and c[5] ~= 0 and t >= c[3] then f = v; q = v * LN2 / c[5] end
+    if d == 1 then p1 = p1 + v; f1 = f1 + f; q1 = q1 + q
+    elseif d == 2 then p2 = p2 + v; f2 = f2 + f; q2 = q2 + q
+    elseif d == 3 then p3 = p3 + v; f3 = f3 + f; q3 = q3 + q
+    elseif d == 4 then p4 = p4 + v; f4 = f4 + f; q4 = q4 + q
+    else p5 = p5 + v; f5 = f5 + f; q5 = q5 + q end
     if c[7] > fl and c[9] ~= 1 and not (c[6] ~= 0 and t >= c[6]) then fl = c[7] end
   end
-  local s, fall = 0, 0
-  if p1 < caps[1] then s = s + p1; fall = fall + q1 else s = s + caps[1] end
-  if p2 < caps[2] then s = s + p2; fall = fall + q2 else s = s + caps[2] end
-  if p3 < caps[3] then s = s + p3; fall = fall + q3 else s = s + caps[3] end
-  if p4 < caps[4] then s = s + p4; fall = fall + q4 else s = s + caps[4] end
-  if p5 < caps[5] then s = s + p5; fall = fall + q5 else s = s + caps[5] end
+  local s, fading, fall = 0, 0, 0
+  if p1 < caps[1] then s = s + p1; fading = fading + f1; fall = fall + q1 else s = s + caps[1] end
+  if p2 < caps[2] then s = s + p2; fading = fading + f2; fall = fall + q2 else s = s + caps[2] end
+  if p3 < caps[3] then s = s + p3; fading = fading + f3; fall = fall + q3 else s = s + caps[3] end
+  if p4 < caps[4] then s = s + p4; fading = fading + f4; fall = fall + q4 else s = s + caps[4] end
+  if p5 < caps[5] then s = s + p5; fading = fading + f5; fall = fall + q5 else s = s + caps[5] end
   if s < 0 then s = 0 end
   local k = 1
   if s >= th[1] then k = 2 end
   if s >= th[2] then k = 3 end
   if s >= th[3] then k = 4 end
   if fl > k then k = fl end
-  return k, s, fall
+  return k, s, fading, fall, nexp
 end
 
 -- The first second in (lo, hi] whose class is not k0, given that the class is k0 at lo, is
 -- not at hi, and only falls in between (so that second is unique). fold.py finds it by
--- bisection; this takes Newton steps on the score from the last second known to be in k0
--- (a sum of fading points is convex, so a step from the left lands short of the threshold,
--- or past it only where an expiry or a cap intervenes), and bisects when a step would leave
--- the bracket, miss, or make no progress: the same second in a handful of evaluations
--- instead of about 27.
-local function first_change(contribs, lo, hi, k0)
+-- bisection, in about 27 evaluations. This one looks where the class can change first: where
+-- the fading part reaches the threshold, if it were one exponential at its present rate, or
+-- else the next expiry, whichever comes first. Fading points are a sum of exponentials, whose
+-- logarithm is convex, so the first guess falls short (then it guesses again from there) or
+-- is exact, unless a cap intervenes; an expiry is checked on both sides. Each guess is
+-- evaluated, so the answer is the fold's; after 12 guesses, or a guess that overshot, it
+-- bisects. Most searches take two to four evaluations.
+local function first_change(contribs, lo, hi, k0, s, fading, fall, nexp)
   local target = th[k0 - 1] or math.huge
-  local _, s, fall = class_slope_at(contribs, lo)
-  local newton = true
+  local guess, steps = true, 0
   while hi - lo > 1 do
     local mid
-    if newton and s >= target and fall > 0 then
-      mid = lo + math.ceil((s - target) / fall)
-      if mid <= lo then mid = lo + 1 end
-      if mid >= hi then mid = nil end
+    if guess and steps < 12 then
+      local base = s - fading
+      if fall > 0 and s >= target and target > base then
+        mid = lo + math.ceil(fading / fall * math.log(fading / (target - base)))
+      end
+      if nexp > lo and nexp <= hi and (mid == nil or mid >= nexp) then
+        mid = nexp - 1
+        if mid == lo then mid = nexp end
+      end
+      if mid ~= nil and mid <= lo then mid = lo + 1 end
+      if mid ~= nil and mid >= hi then mid = nil end
     end
+    steps = steps + 1
     if mid == nil then mid = floor((lo + hi) / 2) end
-    local k, ms, mfall = class_slope_at(contribs, mid)
+    local k, ms, mfading, mfall, mnexp = class_fade_at(contribs, mid)
     if k == k0 then
-      lo, s, fall, newton = mid, ms, mfall, true
+      lo, s, fading, fall, nexp = mid, ms, mfading, mfall, mnexp
     else
       hi = mid
-      if newton and mid - 1 > lo and class_at(contribs, mid - 1) == k0 then return mid end
-      newton = false
+      if guess and mid - 1 > lo and class_at(contribs, mid - 1) == k0 then return mid end
+      guess = false
     end
   end
   return hi
 end
 
-local function next_change(contribs, asof, k0)
-  local credits, seen = {}, {}
+-- The first second after asof at which the class differs by time alone, 0 if never; s,
+-- fading, fall and nexp are class_fade_at's at asof, where the search most often starts.
+local function next_change(contribs, asof, k0, s, fading, fall, nexp)
+  local credits, seen, _
   local last, fades = asof, false
   for _, c in ipairs(contribs) do
     if c[9] ~= 1 then
       if c[6] > asof then
         if c[6] > last then last = c[6] end
-        if c[4] < 0 and not seen[c[6]] then
-          seen[c[6]] = true
-          credits[#credits + 1] = c[6]
+        if c[4] < 0 then
+          if not credits then credits, seen = {}, {} end
+          if not seen[c[6]] then
+            seen[c[6]] = true
+            credits[#credits + 1] = c[6]
+          end
         end
       end
       if c[5] ~= 0 and c[4] > 0 then fades = true end
@@ -171,18 +194,27 @@ local function next_change(contribs, asof, k0)
   end
   -- In A, time can only change the class where a credit (negative points) ends: fading and
   -- expiring risk points only lower the score further, and A has no floor to lose.
-  if k0 == 1 and #credits == 0 then return 0 end
-  -- Between two moments a credit ends, the class can only fall: one bisection per stretch.
-  table.sort(credits)
+  if k0 == 1 and not credits then return 0 end
+  -- Between two moments a credit ends, the class can only fall: one search per stretch.
   local start = asof
-  for _, e in ipairs(credits) do
-    if class_at(contribs, e - 1) ~= k0 then return first_change(contribs, start, e - 1, k0) end
-    if class_at(contribs, e) ~= k0 then return e end
-    start = e
+  if credits then
+    table.sort(credits)
+    for _, e in ipairs(credits) do
+      if class_at(contribs, e - 1) ~= k0 then
+        if start ~= asof then _, s, fading, fall, nexp = class_fade_at(contribs, start) end
+        return first_change(contribs, start, e - 1, k0, s, fading, fall, nexp)
+      end
+      if class_at(contribs, e) ~= k0 then return e end
+      start = e
+    end
   end
-  if class_at(contribs, last) ~= k0 then return first_change(contribs, start, last, k0) end
+  if class_at(contribs, last) ~= k0 then
+    if start ~= asof then _, s, fading, fall, nexp = class_fade_at(contribs, start) end
+    return first_change(contribs, start, last, k0, s, fading, fall, nexp)
+  end
   if not fades or class_at(contribs, last + horizon) == k0 then return 0 end
-  return first_change(contribs, last, last + horizon, k0)
+  if last ~= asof then _, s, fading, fall, nexp = class_fade_at(contribs, last) end
+  return first_change(contribs, last, last + horizon, k0, s, fading, fall, nexp)
 end
 
 local function top_reasons(contribs, asof)
@@ -206,40 +238,39 @@ end
 
 -- Evaluate at asof, store, keep the due index and class counts; the outcome string.
 local function settle(key, uscc, old_class, old_due, asof, profile, contribs)
-  local k, s = class_at(contribs, asof)
-  local due = next_change(contribs, asof, k)
+  local k, s, fading, fall, nexp = class_fade_at(contribs, asof)
+  local due = next_change(contribs, asof, k, s, fading, fall, nexp)
   local reasons = ''
   if k ~= old_class then
     reasons = top_reasons(contribs, asof)
     redis.call('HINCRBY', meta, names[k], 1)
     if old_class > 0 then redis.call('HINCRBY', meta, names[old_class], -1) end
   end
-  redis.call('SET', key, cmsgpack.pack({version, asof, k, s, due, profile, contribs}))
+  redis.call('HSET', key, uscc, cmsgpack.pack({version, asof, k, s, due, profile, contribs}))
   if due > 0 then
     if due ~= old_due then redis.call('ZADD', dueset, due, uscc) end
   elseif old_due > 0 then
     redis.call('ZREM', dueset, uscc)
   end
-  return string.format('%d|%d|%d|%d|%d|', old_class, k, s, asof, due) .. reasons
-end
-
-local function load(key)
-  local raw = redis.call('GET', key)
-  if not raw then return nil end
-  return cmsgpack.unpack(raw)
+  return string.format('%d|%d|%d|%d|%d|', old_class, k, s, asof, due) .. reasons, k ~= old_class
 end
 
 -- Reclassify --------------------------------------------------------------------------------
 
 if mode == 'reclassify' then
-  local out = {}
-  for i = 4, #KEYS do
-    local st = load(KEYS[i])
-    if st == nil or (st[1] == version and ARGV[3] ~= 'force') then
-      out[#out + 1] = ''
-    else
-      local uscc = string.match(KEYS[i], ':([^:]+)$')
-      out[#out + 1] = settle(KEYS[i], uscc, st[3], st[5], st[2], st[6], st[7])
+  -- Writing the value of a field HSCAN returned neither adds nor removes a field, so the
+  -- scan still returns every field of the hash.
+  local key, force = KEYS[4], ARGV[3] == 'force'
+  local page = redis.call('HSCAN', key, ARGV[4], 'COUNT', ARGV[5])
+  local pairs_ = page[2]
+  local out = {page[1], #pairs_ / 2, 0}
+  for j = 1, #pairs_, 2 do
+    local uscc = pairs_[j]
+    local st = cmsgpack.unpack(pairs_[j + 1])
+    if force or st[1] ~= version then
+      out[3] = out[3] + 1
+      local outcome, changed = settle(key, uscc, st[3], st[5], st[2], st[6], st[7])
+      if changed then out[#out + 1] = uscc .. '|' .. outcome end
     end
   end
   return out
@@ -260,9 +291,10 @@ for i, ev in ipairs(events) do
     if offset >= 0 and offset <= wm then status = 'redelivered' end
     out[i] = status .. '|' .. seen
   else
-    local st = load(key)
+    local raw = redis.call('HGET', key, uscc)
+    local st = raw and cmsgpack.unpack(raw)
     local outcome
-    if st == nil and not incoming and cancel_key == '' and not profile then
+    if not st and not incoming and cancel_key == '' and not profile then
       -- A re-evaluation of an enterprise we have never seen changes nothing.
       outcome = '0|0|0|0|0|'
     else

@@ -10,7 +10,7 @@ from kafka import KafkaProducer
 
 from scoring.fold import EnterpriseState
 from scoring.model import load_model
-from scoring.store import Keys, decode_state
+from scoring.store import Keys, iter_states
 from tests.e2e.harness import Worker, read_topic, wait_for
 from tests.eventlog import seeded_log
 from tests.oracle import Expected, reference
@@ -20,16 +20,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 def redis_states(url: str, prefix: str, partitions: int) -> dict[str, EnterpriseState]:
     r = redis.Redis.from_url(url)
-    keys = Keys(prefix)
-    out: dict[str, EnterpriseState] = {}
-    for p in range(partitions):
-        for key in r.scan_iter(match=f"{keys.enterprise(p, '')}*", count=1000):
-            uscc = key.decode().rsplit(":", 1)[1]
-            state = decode_state(r.get(key))
-            assert state is not None
-            out[uscc] = state
-    r.close()
-    return out
+    try:
+        return {uscc: s for _, uscc, s in iter_states(r, Keys(prefix), partitions)}
+    finally:
+        r.close()
 
 
 def observed(bootstrap: str, env: dict[str, str]) -> tuple[set[str], set[str]]:

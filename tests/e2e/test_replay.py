@@ -18,19 +18,15 @@ from kafka import KafkaProducer
 
 from district.generator import DistrictSpec, lines
 from schemas.codec import loads
-from scoring.store import decode_state
+from scoring.store import Keys, iter_states
 from tests.e2e.harness import ROOT, Worker, read_topic, wait_for
 from tests.eventlog import seeded_log
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 
-def states(client: redis.Redis, prefix: str) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for key in client.scan_iter(match=f"{prefix}:e:*", count=1000):
-        uscc = key.decode().rsplit(":", 1)[1]
-        out[uscc] = decode_state(client.get(key))
-    return out
+def states(client: redis.Redis, prefix: str, partitions: int) -> dict[str, object]:
+    return {uscc: s for _, uscc, s in iter_states(client, Keys(prefix), partitions)}
 
 
 def class_counts(client: redis.Redis, prefix: str, partitions: int) -> dict[str, int]:
@@ -105,9 +101,9 @@ def test_replay_gives_the_live_state(
         assert sum(int(v) for v in dead.values()) == poison
         assert re.search(r"[\d,]+ events/s", done.stdout)
 
-        live = states(client, prefix)
+        live = states(client, prefix, partitions)
         assert len(live) == 250 + 50
-        assert states(client, new) == live
+        assert states(client, new, partitions) == live
         assert class_counts(client, new, partitions) == class_counts(client, prefix, partitions)
         # counted, not re-sent; and a replay alerts no one
         assert len(read_topic(kafka_bootstrap, env["RISKMON_DLQ_TOPIC"])) == dlq_before
@@ -118,7 +114,7 @@ def test_replay_gives_the_live_state(
         path.write_bytes(b"".join((r.value or b"") + b"\n" for r in log if r.value))
         done = replay(env, "--prefix", from_file, "--file", str(path))
         assert done.returncode == 0, done.stderr
-        assert states(client, from_file) == live
+        assert states(client, from_file, partitions) == live
 
         # A prefix that already holds state is refused, not mixed into.
         again = replay(env, "--prefix", new)

@@ -20,7 +20,7 @@ from schemas.codec import decode_event
 from scoring.changes import change_for
 from scoring.fold import EnterpriseState, Params, apply, reevaluate
 from scoring.model import ScoringModel, load_model
-from scoring.store import CLASS_NAMES, ApplyRequest, Keys, Store, decode_state
+from scoring.store import CLASS_NAMES, ApplyRequest, Keys, Store, iter_states
 from streams.cli import main
 from streams.embedded import free_port
 from streams.reclassify import (
@@ -99,14 +99,7 @@ async def _build(redis_url: str, prefix: str, seed: int = 7, enterprises: int = 
 def _states(redis_url: str, prefix: str) -> State:
     r = redis.Redis.from_url(redis_url)
     try:
-        out: State = {}
-        for key in r.scan_iter(match=Keys(prefix).enterprise_pattern(), count=1000):
-            text = key.decode()
-            p = int(text.split("{p", 1)[1].split("}", 1)[0])
-            state = decode_state(r.get(key))
-            assert state is not None
-            out[(p, text.rsplit(":", 1)[1])] = state
-        return out
+        return {(p, uscc): s for p, uscc, s in iter_states(r, Keys(prefix), PARTITIONS)}
     finally:
         r.close()
 

@@ -192,12 +192,15 @@ async def test_reclassify_finds_what_the_fold_finds_for_any_state_and_model(
     try:
         usccs = [f"U{i:04d}" for i in range(len(states))]
         for uscc, state in zip(usccs, states, strict=True):
-            await client.set(store.keys.enterprise(0, uscc), encode_state(state))
-        results = await store.reclassify([store.keys.enterprise(0, u).encode() for u in usccs])
-        got = {r.uscc: r.outcome for r in results}
+            await client.hset(store.keys.states(0, uscc), uscc, encode_state(state))
+        page = await store.reclassify(store.state_hashes())
+        assert (page.scanned, page.reevaluated) == (len(states), len(states))
+        got = {r.uscc: r.outcome for r in page.changed}
         for uscc, state in zip(usccs, states, strict=True):
             expected_state, expected = reevaluate(state, p)
-            assert got[uscc] == expected
+            if expected.new_class != expected.old_class:
+                assert got.pop(uscc) == expected
             assert await store.get(0, uscc) == expected_state
+        assert got == {}, "only enterprises whose class changed are reported"
     finally:
         await client.aclose()
