@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal, cast
@@ -52,6 +52,7 @@ __all__ = [
     "iter_states",
     "params_arg",
     "plan_calls",
+    "version_id",
 ]
 
 CLASS_NAMES = ("", "A", "B", "C", "D")
@@ -104,6 +105,10 @@ class Keys:
     def due(self, partition: int) -> str:
         return f"{self.prefix}:due:{self.tag(partition)}"
 
+    def models(self) -> str:
+        """Hash: version id -> model version, of every model that wrote a state here."""
+        return f"{self.prefix}:models"
+
     def shared(self, partition: int) -> list[str]:
         """apply.lua's KEYS[1..3]: ledger, meta and due index of ``partition``."""
         return [self.ledger(partition), self.meta(partition), self.due(partition)]
@@ -148,7 +153,8 @@ class ReclassifyPage:
 def params_arg(params: Params) -> str:
     """apply.lua's ARGV[1]: the model's numbers in one argument (computed once per store)."""
     return " ".join(
-        str(v) for v in (params.version, *params.thresholds, *params.caps, params.horizon)
+        str(v)
+        for v in (version_id(params.version), *params.thresholds, *params.caps, params.horizon)
     )
 
 
@@ -235,8 +241,31 @@ def _result(raw: bytes) -> StoreResult:
     return StoreResult(cast(Status, v[0].decode()), _outcome(v[1:]))
 
 
-def decode_state(raw: bytes | None) -> EnterpriseState | None:
-    """An enterprise's stored value as the fold's state (``None`` if the enterprise is unknown)."""
+def version_id(version: str) -> int:
+    """What a state stores of its model version: CRC-32 of the name, 5 bytes of MessagePack
+    instead of the name's 15 or more. Two versions of one prefix would have to collide in 32
+    bits to be confused (reclassify would then skip an enterprise); the names are kept in
+    ``<prefix>:models`` for reading states back."""
+    return zlib.crc32(version.encode())
+
+
+def _names(registry: Mapping[Any, Any]) -> dict[int, str]:
+    """``<prefix>:models`` as read (bytes) as version id -> name."""
+    return {int(k): v.decode() if isinstance(v, bytes) else str(v) for k, v in registry.items()}
+
+
+def _version_name(stored: int | str, names: Mapping[int, str]) -> str:
+    if isinstance(stored, str):  # written before versions were stored as ids
+        return stored
+    return names.get(stored, f"#{stored:08x}")
+
+
+def decode_state(
+    raw: bytes | None, names: Mapping[int, str] | None = None
+) -> EnterpriseState | None:
+    """An enterprise's stored value as the fold's state (``None`` if the enterprise is unknown).
+    ``names`` maps version ids to model versions (``<prefix>:models``); an id it lacks reads
+    as ``#`` and the id in hex."""
     if raw is None:
         return None
     version, asof, klass, score, due, prof, items = msgpack.unpackb(raw)
@@ -266,7 +295,7 @@ def decode_state(raw: bytes | None) -> EnterpriseState | None:
         score=int(score),
         due=int(due),
         profile=profile,
-        version=str(version),
+        version=_version_name(version, names or {}),
     )
 
 
@@ -288,7 +317,8 @@ def encode_state(state: EnterpriseState) -> bytes:
         for c in state.contributions.values()
     ]
     profile = _profile_wire(state.profile) if state.profile is not None else False
-    value = [state.version, state.asof, state.klass, state.score, state.due, profile, contribs]
+    version = version_id(state.version)
+    value = [version, state.asof, state.klass, state.score, state.due, profile, contribs]
     return cast(bytes, msgpack.packb(value))
 
 
@@ -297,10 +327,11 @@ def iter_states(
 ) -> Iterator[tuple[int, str, EnterpriseState]]:
     """Every enterprise stored under ``keys``, as (partition, uscc, state), read a page at a
     time with a synchronous client (for tools and tests; it never blocks Redis)."""
+    names = _names(client.hgetall(keys.models()))
     for p in range(partitions):
         for bucket in keys.buckets(p):
             for uscc, raw in client.hscan_iter(bucket, count=1_000):
-                yield p, uscc.decode(), cast(EnterpriseState, decode_state(raw))
+                yield p, uscc.decode(), cast(EnterpriseState, decode_state(raw, names))
 
 
 class Store:
@@ -315,12 +346,23 @@ class Store:
         self._params_arg = params_arg(params)
         self.partitions = partitions
         self._sha = hashlib.sha1(SCRIPT.encode()).hexdigest()
+        self._names = {version_id(params.version): params.version}
+        self._named = False
+
+    async def _name_version(self) -> None:
+        # Before the first state is written under this version: states store only its id.
+        await self._client.hset(
+            self.keys.models(), str(version_id(self.params.version)), self.params.version
+        )
+        self._named = True
 
     async def _calls(self, calls: Sequence[Call]) -> list[Any]:
         """Run apply.lua once per (keys, args), in one round trip; loads the script if Redis
         does not have it (after a restart) and runs the calls again: every call is idempotent."""
         for attempt in (1, 2):
             try:
+                if not self._named:
+                    await self._name_version()
                 if len(calls) == 1:
                     keys, args = calls[0]
                     return [await self._client.evalsha(self._sha, len(keys), *keys, *args)]
@@ -404,9 +446,14 @@ class Store:
     async def get(self, partition: int, uscc: str) -> EnterpriseState | None:
         try:
             raw = await self._client.hget(self.keys.states(partition, uscc), uscc)
+            state = decode_state(cast("bytes | None", raw), self._names)
+            if state is not None and state.version.startswith("#"):
+                # Written under another model: its name is in the registry.
+                self._names.update(_names(await self._client.hgetall(self.keys.models())))
+                state = decode_state(cast(bytes, raw), self._names)
         except _UNAVAILABLE as exc:
             raise StoreUnavailableError(f"redis unavailable: {exc}") from exc
-        return decode_state(cast("bytes | None", raw))
+        return state
 
     async def class_counts(self) -> dict[str, int]:
         """Enterprises per class, summed over partitions (maintained by apply.lua)."""

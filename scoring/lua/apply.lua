@@ -12,15 +12,16 @@
 --          one per event, the bucket of its enterprise (scoring/store.py bucket_of);
 --          reclassify: the one bucket to walk. A state is one MessagePack array (one value:
 --          as a hash of its own it would leave Redis' compact encoding and cost 3x):
---            {version, asof, class 1..4, score (micro), due (0: none), profile or false,
+--            {version id, asof, class 1..4, score (micro), due (0: none), profile or false,
 --             contributions}
+--          (version id: CRC-32 of the model version, whose name is in <prefix>:models)
 --          contribution = {key, dimension, time, points, half_life, expires, floor,
 --                          tiebreak, cancelled 0/1, ref}
 --          profile      = {division, industry, new_economy 0/1, entity_type, time, tiebreak}
 --          (ref and entity_type are a word's number in scoring/words.py, or the word; this
 --          script only keeps them)
 --
--- ARGV[1]  model parameters, space-separated: version, thresholds b c d (micro), the five
+-- ARGV[1]  model parameters, space-separated: version id, thresholds b c d (micro), the five
 --          dimension caps (micro), scheduling horizon (s)
 -- ARGV[2]  "apply" or "reclassify"
 -- ARGV[3]  apply: MessagePack array of events, in log order, event i for KEYS[3 + i]:
@@ -48,7 +49,7 @@
 local ledger, meta, dueset = KEYS[1], KEYS[2], KEYS[3]
 local params = {}
 for word in string.gmatch(ARGV[1], '%S+') do params[#params + 1] = word end
-local version = params[1]
+local version = tonumber(params[1])
 local th = {tonumber(params[2]), tonumber(params[3]), tonumber(params[4])}
 local caps = {tonumber(params[5]), tonumber(params[6]), tonumber(params[7]),
               tonumber(params[8]), tonumber(params[9])}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 import pytest
 import redis.asyncio as aioredis
@@ -97,6 +98,31 @@ async def test_a_duplicate_returns_the_first_outcome_and_changes_nothing(
         # offset 9 committed must not rewind to re-read it.
         assert await store.watermark(part) == 9
         assert (await store.class_counts())["D"] == 1
+    finally:
+        await client.aclose()
+
+
+async def test_a_state_written_under_another_model_reads_back_with_that_models_name(
+    redis_url, key_prefix
+) -> None:
+    """States keep only an id of their model version; its name comes back from the registry,
+    also to a store that runs another model."""
+    store, client = await _store(redis_url, key_prefix)
+    other = Store(
+        client, prefix=key_prefix, params=replace(P, version="next-2027.1"), partitions=PARTITIONS
+    )
+    try:
+        uscc = USCCS[1]
+        part = partition_for(uscc.encode(), PARTITIONS)
+        complaint = event(
+            "complaint.received",
+            {"channel": "12315_hotline", "category": "quality"},
+            when=at(3),
+            subject=uscc,
+        )
+        await store.apply_batch([ApplyRequest(uscc, part, 0, change_for(complaint, MODEL))])
+        state = await other.get(part, uscc)
+        assert state is not None and state.version == MODEL.version
     finally:
         await client.aclose()
 

@@ -1,4 +1,5 @@
-"""Words stored as numbers: every word the model writes has a number, and numbers never move."""
+"""Words stored as numbers: every word the model writes has a number, and numbers never move;
+model versions are stored as ids and read back by name."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from schemas.events import (
 )
 from scoring.changes import Contribution, Profile
 from scoring.fold import EnterpriseState
-from scoring.store import decode_state, encode_state
+from scoring.store import decode_state, encode_state, version_id
 from scoring.words import WORDS, decode_word, encode_word
 
 #: sha256 of the first 60 words, one per line: stored states hold these indexes.
@@ -58,6 +59,14 @@ def test_a_state_reads_back_as_written_with_known_and_unknown_words() -> None:
         version="m-1",
     )
     raw = encode_state(state)
-    assert decode_state(raw) == state
+    assert decode_state(raw, {version_id("m-1"): "m-1"}) == state
     assert b"food/serious" not in raw and b"farmers_cooperative" not in raw
     assert b"new_category" in raw
+    assert b"m-1" not in raw, "the model version is stored as its id"
+
+
+def test_a_version_id_without_a_name_reads_as_the_id() -> None:
+    raw = encode_state(EnterpriseState(asof=1, klass=1, version="m-2"))
+    state = decode_state(raw, {})
+    assert state is not None
+    assert state.version == f"#{version_id('m-2'):08x}"
