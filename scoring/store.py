@@ -244,8 +244,8 @@ def _result(raw: bytes) -> StoreResult:
 def version_id(version: str) -> int:
     """What a state stores of its model version: CRC-32 of the name, 5 bytes of MessagePack
     instead of the name's 15 or more. Two versions of one prefix would have to collide in 32
-    bits to be confused (reclassify would then skip an enterprise); the names are kept in
-    ``<prefix>:models`` for reading states back."""
+    bits to be confused, and a store refuses to write under a version whose id another one
+    holds; the names are kept in ``<prefix>:models`` for reading states back."""
     return zlib.crc32(version.encode())
 
 
@@ -350,10 +350,20 @@ class Store:
         self._named = False
 
     async def _name_version(self) -> None:
-        # Before the first state is written under this version: states store only its id.
-        await self._client.hset(
-            self.keys.models(), str(version_id(self.params.version)), self.params.version
+        # Before the first state is written under this version: states store only its id,
+        # and an id another version already holds would make the two indistinguishable.
+        key, vid, name = (
+            self.keys.models(),
+            str(version_id(self.params.version)),
+            self.params.version,
         )
+        await self._client.hsetnx(key, vid, name)
+        held = await self._client.hget(key, vid)
+        if held is not None and _names({vid: held})[int(vid)] != name:
+            raise StoreError(
+                f"model version {name!r} has the id of version {held!r} in {key}; "
+                "rename the model version"
+            )
         self._named = True
 
     async def _calls(self, calls: Sequence[Call]) -> list[Any]:

@@ -11,9 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scoring.changes import Contribution, change_for
+from scoring.exceptions import StoreError
 from scoring.fold import EnterpriseState, Params, apply, reevaluate
 from scoring.model import load_model
-from scoring.store import ApplyRequest, Store, encode_state
+from scoring.store import ApplyRequest, Store, encode_state, version_id
 from streams.topics import partition_for
 from tests.builders import at, event
 from tests.unit.test_fold import histories
@@ -123,6 +124,27 @@ async def test_a_state_written_under_another_model_reads_back_with_that_models_n
         await store.apply_batch([ApplyRequest(uscc, part, 0, change_for(complaint, MODEL))])
         state = await other.get(part, uscc)
         assert state is not None and state.version == MODEL.version
+    finally:
+        await client.aclose()
+
+
+async def test_a_store_refuses_a_version_whose_id_another_version_holds(
+    redis_url, key_prefix
+) -> None:
+    store, client = await _store(redis_url, key_prefix)
+    try:
+        await client.hset(store.keys.models(), str(version_id(P.version)), "someone-else")
+        uscc = USCCS[2]
+        part = partition_for(uscc.encode(), PARTITIONS)
+        complaint = event(
+            "complaint.received",
+            {"channel": "letter", "category": "price"},
+            when=at(4),
+            subject=uscc,
+        )
+        with pytest.raises(StoreError, match="someone-else"):
+            await store.apply_batch([ApplyRequest(uscc, part, 0, change_for(complaint, MODEL))])
+        assert await store.get(part, uscc) is None, "nothing was written"
     finally:
         await client.aclose()
 
