@@ -60,7 +60,9 @@ def _run_until_it_fails(env: dict[str, str]) -> subprocess.CompletedProcess[str]
 
 
 def test_run_starts_its_own_broker_and_redis_and_ctrl_c_leaves_nothing(tmp_path: Path) -> None:
-    env = _clean_env(tmp_path)
+    # With a decode process: Ctrl-C reaches the whole process group, and riskmon alone must
+    # decide when that process ends (it once exited 1 when the child took the SIGINT).
+    env = {**_clean_env(tmp_path), "RISKMON_DECODE_PROCESSES": "1"}
     worker = Worker(env, tmp_path / "run.log")
     worker.start().wait_ready()
     assert worker.proc is not None

@@ -29,7 +29,11 @@ def publish_with_librdkafka(bootstrap: str, topic: str, records: list[tuple[byte
     assert p.flush(30) == 0
 
 
-def test_story_end_to_end(worker: Worker, env: dict[str, str], kafka_bootstrap: str) -> None:
+@pytest.mark.parametrize("decode_processes", ["0", "1"], ids=["inline", "decode-process"])
+def test_story_end_to_end(
+    worker: Worker, env: dict[str, str], kafka_bootstrap: str, decode_processes: str
+) -> None:
+    worker.env["RISKMON_DECODE_PROCESSES"] = decode_processes
     worker.start().wait_ready()
     story = [line for line in STORY.read_bytes().splitlines() if line.strip()]
     bad_uscc = orjson.dumps({**orjson.loads(story[1]), "id": "x-1", "subject": INVALID_USCC})
