@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,22 +45,25 @@ _RESEND_SECONDS = 30.0
 
 
 class FaustSink:
-    """Sends through the Faust app's producer and waits for the broker's ack."""
+    """Queues records on the Faust app's producer; each ack is a future."""
 
     def __init__(self, app: faust.App) -> None:
         self._app = app
 
-    async def send(
+    async def enqueue(
         self,
         topic: str,
         key: bytes | None,
         value: bytes | None,
         headers: Sequence[tuple[str, bytes]],
-    ) -> None:
+    ) -> Awaitable[object]:
         try:
-            await self._app.producer.send_and_wait(topic, key, value, None, None, list(headers))
+            ack: Awaitable[object] = await self._app.producer.send(
+                topic, key, value, None, None, list(headers)
+            )
         except Exception as exc:  # aiokafka raises KafkaError subclasses and asyncio timeouts
             raise SinkUnavailableError(repr(exc)) from exc
+        return ack
 
 
 @dataclass

@@ -81,15 +81,21 @@ class Record:
     headers: Sequence[tuple[str, bytes]] = ()
 
 
+#: An outgoing record: topic, key, value, headers.
+Outgoing = tuple[str, bytes | None, bytes | None, Sequence[tuple[str, bytes]]]
+
+
 class Sink(Protocol):
-    async def send(
+    async def enqueue(
         self,
         topic: str,
         key: bytes | None,
         value: bytes | None,
         headers: Sequence[tuple[str, bytes]],
-    ) -> None:
-        """Deliver one record and wait for the broker's ack; raise SinkUnavailableError."""
+    ) -> Awaitable[object]:
+        """Hand one record to the producer, in order; the awaitable returned completes when
+        the broker has acked it, or raises if it did not take it. Raises SinkUnavailableError
+        if the record cannot even be queued now."""
 
 
 @dataclass(slots=True)
@@ -304,21 +310,51 @@ class Handler:
         the returned future is done when Kafka has acked them all (only then may the batch be
         committed). Each is retried on its own, so a partial failure re-sends nothing twice."""
         messages = self._messages(planned, results)
-        sends: list[Callable[[], Awaitable[None]]] = [
-            functools.partial(self._dead_letter, records[i], InvalidEventError(reason, detail))
+        items = [
+            self._dead_letter(records[i], InvalidEventError(reason, detail))
             for i, reason, detail in planned.dead
         ]
         for msg in messages:
             topic = self.topics.alerts if msg.kind == "alert" else self.topics.tasks
             headers = [("ce_id", msg.id.encode()), ("ce_type", msg.type.encode())]
-            sends.append(functools.partial(self.sink.send, topic, msg.key, msg.value, headers))
-        acked = asyncio.gather(*(self._retry("kafka", send) for send in sends))
+            items.append((topic, msg.key, msg.value, headers))
 
         async def done() -> None:
-            await acked
+            await self._send_all(items)
             self._observe(records, planned, results, messages)
 
         return asyncio.ensure_future(done())
+
+    async def _send_all(self, items: list[Outgoing]) -> None:
+        """Queue ``items`` to the producer in order, then wait for every ack (one batch, not
+        a task per record). Those Kafka did not take are sent again, and only those, with
+        capped backoff while it is unavailable: lag builds, nothing is skipped."""
+        delay = 0.05
+        pending = items
+        while pending:
+            acks: list[Awaitable[object]] = []
+            for item in pending:
+                try:
+                    acks.append(await self.sink.enqueue(*item))
+                except SinkUnavailableError:
+                    break  # the rest waits for the next round
+                except Exception as exc:
+                    raise FatalError(f"kafka failed: {exc!r}") from exc
+            results = await asyncio.gather(*acks, return_exceptions=True)
+            failed = [
+                it for it, r in zip(pending, results, strict=False) if isinstance(r, Exception)
+            ]
+            pending = failed + pending[len(acks) :]
+            if pending:
+                errors = [r for r in results if isinstance(r, Exception)]
+                log.warning(
+                    "kafka unavailable, re-sending %d record(s) in %.2fs: %r",
+                    len(pending),
+                    delay,
+                    errors[0] if errors else "not queued",
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.retry_max_seconds)
 
     def _messages(self, planned: Planned, results: Sequence[StoreResult]) -> list[Message]:
         out: list[Message] = []
@@ -330,7 +366,7 @@ class Handler:
             out.extend(derive(subject, cause, o, self.model.version))
         return out
 
-    async def _dead_letter(self, rec: Record, err: InvalidEventError) -> None:
+    def _dead_letter(self, rec: Record, err: InvalidEventError) -> Outgoing:
         headers = [
             *rec.headers,
             ("dlq_reason", err.reason.encode()),
@@ -339,8 +375,8 @@ class Handler:
             ("dlq_partition", str(rec.partition).encode()),
             ("dlq_offset", str(rec.offset).encode()),
         ]
-        await self.sink.send(self.topics.dlq, rec.key, rec.value, headers)
-        log.warning("dead-lettered %s[%s]@%s: %s", rec.topic, rec.partition, rec.offset, err)
+        log.warning("dead-lettering %s[%s]@%s: %s", rec.topic, rec.partition, rec.offset, err)
+        return (self.topics.dlq, rec.key, rec.value, headers)
 
     async def _retry(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
         delay = 0.05

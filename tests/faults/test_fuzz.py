@@ -7,7 +7,7 @@ a real Redis (its hash lands in the partition's ledger). Never another exception
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 
 import orjson
 import pytest
@@ -38,14 +38,17 @@ class RecordingSink:
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes | None, bytes | None, dict[str, bytes]]] = []
 
-    async def send(
+    async def enqueue(
         self,
         topic: str,
         key: bytes | None,
         value: bytes | None,
         headers: Sequence[tuple[str, bytes]],
-    ) -> None:
+    ) -> Awaitable[object]:
         self.sent.append((topic, key, value, dict(headers)))
+        acked: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+        acked.set_result(None)
+        return acked
 
 
 json_values = st.recursive(
