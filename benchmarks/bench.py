@@ -64,6 +64,7 @@ PARTITIONS = 4
 MAX_EVENT_BYTES = 64 * 1024
 #: The end of the simulated history: fixed, so that a seed gives the same events every day.
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+_POLL_SECONDS = 0.005
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,7 @@ def _wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
     while not predicate():
         if time.monotonic() > deadline:
             raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.005)
+        time.sleep(_POLL_SECONDS)
 
 
 def _latency(
@@ -213,10 +214,12 @@ def _latency(
     applied: Callable[[], int],
     already: int,
 ) -> tuple[list[float], int]:
-    """Per alert: its record's timestamp minus the send time of the event that caused it."""
+    """Per alert: its record's timestamp minus the send time of the event that caused it.
+    Offers ``offered`` events/s for ``seconds``, or as many events as the district of the
+    throughput phase (``already``) if that is fewer: a tiny district's rate means little."""
     from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-    count = max(1, int(offered * seconds))
+    count = max(1, min(int(offered * seconds), already))
     # Encoded before the clock starts: the paced loop only sends, so the load generator takes
     # as little as it can of the CPU the worker, broker and Redis share with it.
     t0 = dt.datetime.now(dt.UTC)
@@ -404,11 +407,12 @@ def _stream(b: _Bench, topics: dict[str, str]) -> None:
 
 
 def _rate(applied: Callable[[], int], n: int) -> float:
-    """Events/s of a worker from its first applied event to its ``n``-th."""
+    """Events/s of a worker from its first applied event to its ``n``-th (a tiny district can
+    be applied between two polls: the interval is then one poll, not zero)."""
     _wait(lambda: applied() > 0, 300, "the worker's first event")
     t0 = time.perf_counter()
     _wait(lambda: applied() >= n, 900, "the worker to apply the district")
-    return n / (time.perf_counter() - t0)
+    return n / max(time.perf_counter() - t0, _POLL_SECONDS)
 
 
 def _start_worker(

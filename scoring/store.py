@@ -410,9 +410,14 @@ class Store:
 
     async def execute(self, calls: Sequence[Call]) -> list[StoreResult]:
         """Run calls from :func:`plan_calls`; one result per event, in call order."""
+        return [_result(raw) for raw in await self.execute_raw(calls)]
+
+    async def execute_raw(self, calls: Sequence[Call]) -> list[bytes]:
+        """:meth:`execute` with each event's reply as apply.lua gave it (``status|...``), for
+        a caller that only counts them."""
         if not calls:
             return []
-        return [_result(raw) for reply in await self._calls(calls) for raw in reply]
+        return [raw for reply in await self._calls(calls) for raw in reply]
 
     def state_hashes(self) -> list[tuple[int, int]]:
         """(partition, bucket) of every hash that can hold an enterprise's state."""

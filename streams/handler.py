@@ -50,6 +50,7 @@ from streams.metrics import Metrics
 from streams.topics import partition_for
 
 __all__ = [
+    "DecodePool",
     "FatalError",
     "Handler",
     "Record",
@@ -209,15 +210,41 @@ def _plan_in_decoder(records: list[WireRecord]) -> Planned:
     return plan(records, _PLANNER)
 
 
-def decode_pool(planner: Planner) -> concurrent.futures.ProcessPoolExecutor:
-    """A process that validates and scores batches beside the event loop (its own core):
-    Faust's per-record work and this work then overlap instead of taking turns."""
-    return concurrent.futures.ProcessPoolExecutor(
-        max_workers=1,
-        mp_context=multiprocessing.get_context("spawn"),  # no fork of a threaded process
-        initializer=_init_decoder,
-        initargs=(planner, os.getpid()),
-    )
+class DecodePool:
+    """Processes that validate and score batches beside the event loop (their own cores), so
+    that this work and the loop's overlap instead of taking turns. Spawned at the first batch.
+    """
+
+    def __init__(self, planner: Planner, processes: int = 1) -> None:
+        self._pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=processes,
+            mp_context=multiprocessing.get_context("spawn"),  # no fork of a threaded process
+            initializer=_init_decoder,
+            initargs=(planner, os.getpid()),
+        )
+        self._spawned = False
+
+    async def plan(self, wire: list[WireRecord]) -> Planned:
+        """:func:`plan` of ``wire`` in a decode process; FatalError if the process died."""
+        loop = asyncio.get_running_loop()
+        try:
+            if self._spawned:
+                return await loop.run_in_executor(self._pool, _plan_in_decoder, wire)
+            # The first submit spawns the decode processes. A Ctrl-C reaches the whole process
+            # group, and the parent alone decides when they end: they are born ignoring SIGINT
+            # (inherited through exec), even while they are still importing.
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            try:
+                pending = loop.run_in_executor(self._pool, _plan_in_decoder, wire)
+            finally:
+                signal.signal(signal.SIGINT, previous)
+            self._spawned = True
+            return await pending
+        except concurrent.futures.process.BrokenProcessPool as exc:
+            raise FatalError(f"the decode process died: {exc!r}") from exc
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 class Handler:
@@ -250,33 +277,17 @@ class Handler:
         self.planner = Planner(
             model, store.keys, params_arg(store.params), partitions, max_event_bytes, ticker_source
         )
-        self._pool = decode_pool(self.planner) if decode_processes > 0 else None
-        self._spawned = False
+        self._pool = DecodePool(self.planner) if decode_processes > 0 else None
 
     async def start(self) -> None:
         """Start the decode process now (a spawned interpreter takes a second to import)."""
         if self._pool is not None:
-            await self._plan([])
+            await self._pool.plan([])
 
     async def _plan(self, wire: list[WireRecord]) -> Planned:
         if self._pool is None:
             return plan(wire, self.planner)
-        loop = asyncio.get_running_loop()
-        try:
-            if self._spawned:
-                return await loop.run_in_executor(self._pool, _plan_in_decoder, wire)
-            # The first submit spawns the decode process. A Ctrl-C reaches the whole process
-            # group, and the worker alone decides when the decode process ends: it is born
-            # ignoring SIGINT (inherited through exec), even while it is still importing.
-            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-            try:
-                pending = loop.run_in_executor(self._pool, _plan_in_decoder, wire)
-            finally:
-                signal.signal(signal.SIGINT, previous)
-            self._spawned = True
-            return await pending
-        except concurrent.futures.process.BrokenProcessPool as exc:
-            raise FatalError(f"the decode process died: {exc!r}") from exc
+        return await self._pool.plan(wire)
 
     async def handle_batch(self, records: Sequence[Record]) -> None:
         """Process ``records`` (in partition order) to completion, or raise FatalError."""

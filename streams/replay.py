@@ -15,6 +15,7 @@ would be) and its offset is its position among the lines of that partition.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 from collections import Counter, defaultdict
@@ -31,10 +32,14 @@ from scoring.exceptions import StoreError
 from scoring.fold import Params
 from scoring.model import ScoringModel
 from scoring.store import Store, params_arg
-from streams.handler import Planner, Record, plan
+from streams.handler import DecodePool, Planner, Record, plan
 from streams.topics import partition_for
 
 __all__ = ["ReplayStats", "file_records", "from_thread", "replay", "topic_batches"]
+
+#: Processes that validate and score beside the one reading and writing: all but one core
+#: (replay is CPU-bound in Python once Redis' script is fast; Redis takes part of a core).
+DEFAULT_PROCESSES = max(1, (os.cpu_count() or 2) - 1)
 
 #: Apply calls per pipelined round trip.
 DEFAULT_BATCH = 2_000
@@ -151,8 +156,10 @@ async def replay(
     max_event_bytes: int,
     ticker_source: str,
     lanes: int = 4,
+    processes: int = DEFAULT_PROCESSES,
 ) -> ReplayStats:
-    """Apply every record of ``batches`` to ``prefix``; raises ValueError if it has keys."""
+    """Apply every record of ``batches`` to ``prefix``; raises ValueError if it has keys.
+    ``processes`` validate and score beside this one (0: inline)."""
     client = aioredis.Redis.from_url(redis_url, socket_timeout=30, socket_connect_timeout=5)
     try:
         await _ensure_fresh(client, prefix)
@@ -166,6 +173,7 @@ async def replay(
             ticker_source,
         )
         stats = ReplayStats()
+        pool = DecodePool(planner, processes) if processes > 0 else None
         started = time.perf_counter()
         # Lanes own disjoint sets of partitions, each applying its records in offset order on
         # its own connection: while Redis runs one lane's pipeline, Python prepares another's.
@@ -175,7 +183,7 @@ async def replay(
 
         async def lane(q: asyncio.Queue[list[Record] | None]) -> None:
             while (recs := await q.get()) is not None:
-                await _apply(store, planner, recs, stats)
+                await _apply(store, planner, pool, recs, stats)
 
         tasks = [asyncio.create_task(lane(q)) for q in queues]
         try:
@@ -193,6 +201,8 @@ async def replay(
         finally:
             for t in tasks:
                 t.cancel()
+            if pool is not None:
+                pool.close()
         stats.seconds = time.perf_counter() - started
         stats.classes = await store.class_counts()
         return stats
@@ -206,19 +216,24 @@ async def _ensure_fresh(client: aioredis.Redis, prefix: str) -> None:
 
 
 async def _apply(
-    store: Store, planner: Planner, records: Sequence[Record], stats: ReplayStats
+    store: Store,
+    planner: Planner,
+    pool: DecodePool | None,
+    records: Sequence[Record],
+    stats: ReplayStats,
 ) -> None:
     # The worker's own planning (validate, score, one script call per partition in offset
     # order), so replay and the live path cannot drift apart.
-    planned = plan([(r.topic, r.partition, r.offset, r.key, r.value) for r in records], planner)
+    wire = [(r.topic, r.partition, r.offset, r.key, r.value) for r in records]
+    planned = await pool.plan(wire) if pool is not None else plan(wire, planner)
     stats.records += len(records)
     for _i, reason, _detail in planned.dead:
         stats.dead_letters[reason] += 1
-    for result in await store.execute(planned.calls):
-        if result.duplicate:
-            stats.duplicates += 1
-        else:
+    for raw in await store.execute_raw(planned.calls):
+        if raw.startswith(b"applied|"):
             stats.applied += 1
+        else:
+            stats.duplicates += 1
 
 
 def print_stats(stats: ReplayStats, source: str, prefix: str) -> None:
