@@ -171,21 +171,17 @@ def _profile_wire(p: Profile) -> list[Any]:
     ]
 
 
+def _contribution_head(c: Contribution) -> tuple[Any, ...]:
+    # A contribution's fields as apply.lua indexes them, up to the tiebreak (then a stored
+    # one has `cancelled`, and both end with the reference).
+    return (c.key, c.dimension, c.time, c.points, c.half_life, c.expires, c.floor, c.tiebreak)
+
+
 def _event_wire(req: ApplyRequest) -> list[Any]:
     ch = req.change
     contribution: list[Any] | bool = False
     if (c := ch.contribution) is not None:
-        contribution = [
-            c.key,
-            c.dimension,
-            c.time,
-            c.points,
-            c.half_life,
-            c.expires,
-            c.floor,
-            c.tiebreak,
-            encode_word(c.ref),
-        ]
+        contribution = [*_contribution_head(c), encode_word(c.ref)]
     profile: list[Any] | bool = False
     if (p := ch.profile) is not None:
         profile = _profile_wire(p)
@@ -302,18 +298,7 @@ def decode_state(
 def encode_state(state: EnterpriseState) -> bytes:
     """The stored value of ``state``, as apply.lua writes it (the inverse of decode_state)."""
     contribs = [
-        [
-            c.key,
-            c.dimension,
-            c.time,
-            c.points,
-            c.half_life,
-            c.expires,
-            c.floor,
-            c.tiebreak,
-            int(c.cancelled),
-            encode_word(c.ref),
-        ]
+        [*_contribution_head(c), int(c.cancelled), encode_word(c.ref)]
         for c in state.contributions.values()
     ]
     profile = _profile_wire(state.profile) if state.profile is not None else False

@@ -74,6 +74,16 @@ local function current_micro(c, t)
   return floor(v * 1000000 + 0.5)
 end
 
+-- The class of score s (micro) with the highest active floor fl.
+local function class_of(s, fl)
+  local k = 1
+  if s >= th[1] then k = 2 end
+  if s >= th[2] then k = 3 end
+  if s >= th[3] then k = 4 end
+  if fl > k then k = fl end
+  return k
+end
+
 local function class_at(contribs, t)
   local p1, p2, p3, p4, p5 = 0, 0, 0, 0, 0
   local fl = 0
@@ -87,12 +97,7 @@ local function class_at(contribs, t)
   local s = min(caps[1], p1) + min(caps[2], p2) + min(caps[3], p3) + min(caps[4], p4)
     + min(caps[5], p5)
   if s < 0 then s = 0 end
-  local k = 1
-  if s >= th[1] then k = 2 end
-  if s >= th[2] then k = 3 end
-  if s >= th[3] then k = 4 end
-  if fl > k then k = fl end
-  return k, s
+  return class_of(s, fl), s
 end
 
 -- class_at, and how the score moves after t: the fading part of the score (micro-points of
@@ -125,12 +130,7 @@ local function class_fade_at(contribs, t)
   if p4 < caps[4] then s = s + p4; fading = fading + f4; fall = fall + q4 else s = s + caps[4] end
   if p5 < caps[5] then s = s + p5; fading = fading + f5; fall = fall + q5 else s = s + caps[5] end
   if s < 0 then s = 0 end
-  local k = 1
-  if s >= th[1] then k = 2 end
-  if s >= th[2] then k = 3 end
-  if s >= th[3] then k = 4 end
-  if fl > k then k = fl end
-  return k, s, fading, fall, nexp
+  return class_of(s, fl), s, fading, fall, nexp
 end
 
 -- The first second in (lo, hi] whose class is not k0, given that the class is k0 at lo, is
