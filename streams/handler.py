@@ -317,9 +317,10 @@ class Handler:
     def start_outputs(
         self, records: Sequence[Record], planned: Planned, results: Sequence[StoreResult]
     ) -> asyncio.Future[None]:
-        """The Kafka half: every outgoing record is queued to the producer now, in order, and
-        the returned future is done when Kafka has acked them all (only then may the batch be
-        committed). Each is retried on its own, so a partial failure re-sends nothing twice."""
+        """The Kafka half: a task that queues every outgoing record to the producer, in order,
+        as soon as the caller yields to the loop; the returned future is done when Kafka has
+        acked them all (only then may the batch be committed). Only records Kafka refused are
+        sent again, so a partial failure re-sends nothing twice."""
         messages = self._messages(planned, results)
         items = [
             self._dead_letter(records[i], InvalidEventError(reason, detail))
