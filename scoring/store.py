@@ -90,7 +90,7 @@ class Keys:
 
     def states(self, partition: int, uscc: str) -> str:
         """The hash that holds ``uscc``'s state (field: the USCC)."""
-        return _buckets(self.prefix, partition)[bucket_of(uscc)]
+        return self.buckets(partition)[bucket_of(uscc)]
 
     def buckets(self, partition: int) -> tuple[str, ...]:
         """Every state hash of ``partition``."""
@@ -245,9 +245,13 @@ def version_id(version: str) -> int:
     return zlib.crc32(version.encode())
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def _names(registry: Mapping[Any, Any]) -> dict[int, str]:
     """``<prefix>:models`` as read (bytes) as version id -> name."""
-    return {int(k): v.decode() if isinstance(v, bytes) else str(v) for k, v in registry.items()}
+    return {int(k): _text(v) for k, v in registry.items()}
 
 
 def _version_name(stored: int | str, names: Mapping[int, str]) -> str:
@@ -344,7 +348,7 @@ class Store:
         )
         await self._client.hsetnx(key, vid, name)
         held = await self._client.hget(key, vid)
-        if held is not None and _names({vid: held})[int(vid)] != name:
+        if held is not None and _text(held) != name:
             raise StoreError(
                 f"model version {name!r} has the id of version {held!r} in {key}; "
                 "rename the model version"

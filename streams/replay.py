@@ -3,7 +3,7 @@
 The bulk path: records are read in large batches (the topic from its beginning to its end, or a
 JSON-lines file), validated, scored and planned by the worker's own :func:`plan` (so the
 ticker's ``riskmon.reevaluate`` records count only from the ticker's source), and applied by
-:meth:`Store.execute`, one script call per partition in offset order, through the same Lua
+:meth:`Store.execute_raw`, one script call per partition in offset order, through the same Lua
 script as the live path. The result
 is the state the live worker built from the same records. Nothing is sent: no alerts, no tasks;
 dead letters are counted by reason, not re-sent.

@@ -141,8 +141,11 @@ end
 -- logarithm is convex, so the first guess falls short (then it guesses again from there) or
 -- is exact, unless a cap intervenes; an expiry is checked on both sides. Each guess is
 -- evaluated, so the answer is the fold's; after 12 guesses, or a guess that overshot, it
--- bisects. Most searches take two to four evaluations.
+-- bisects. Most searches take two to four evaluations. s, fading, fall and nexp are
+-- class_fade_at's at lo, or s is false and they are evaluated here.
 local function first_change(contribs, lo, hi, k0, s, fading, fall, nexp)
+  local _
+  if not s then _, s, fading, fall, nexp = class_fade_at(contribs, lo) end
   local target = th[k0 - 1] or math.huge
   local guess, steps = true, 0
   while hi - lo > 1 do
@@ -176,7 +179,7 @@ end
 -- The first second after asof at which the class differs by time alone, 0 if never; s,
 -- fading, fall and nexp are class_fade_at's at asof, where the search most often starts.
 local function next_change(contribs, asof, k0, s, fading, fall, nexp)
-  local credits, seen, _
+  local credits, seen
   local last, fades = asof, false
   for _, c in ipairs(contribs) do
     if c[9] ~= 1 then
@@ -202,20 +205,17 @@ local function next_change(contribs, asof, k0, s, fading, fall, nexp)
     table.sort(credits)
     for _, e in ipairs(credits) do
       if class_at(contribs, e - 1) ~= k0 then
-        if start ~= asof then _, s, fading, fall, nexp = class_fade_at(contribs, start) end
-        return first_change(contribs, start, e - 1, k0, s, fading, fall, nexp)
+        return first_change(contribs, start, e - 1, k0, start == asof and s, fading, fall, nexp)
       end
       if class_at(contribs, e) ~= k0 then return e end
       start = e
     end
   end
   if class_at(contribs, last) ~= k0 then
-    if start ~= asof then _, s, fading, fall, nexp = class_fade_at(contribs, start) end
-    return first_change(contribs, start, last, k0, s, fading, fall, nexp)
+    return first_change(contribs, start, last, k0, start == asof and s, fading, fall, nexp)
   end
   if not fades or class_at(contribs, last + horizon) == k0 then return 0 end
-  if last ~= asof then _, s, fading, fall, nexp = class_fade_at(contribs, last) end
-  return first_change(contribs, last, last + horizon, k0, s, fading, fall, nexp)
+  return first_change(contribs, last, last + horizon, k0, last == asof and s, fading, fall, nexp)
 end
 
 local function top_reasons(contribs, asof)
