@@ -308,7 +308,7 @@ class Handler:
     async def apply_planned(self, planned: Planned) -> list[StoreResult]:
         """The Redis half of a batch (retried while Redis is unavailable)."""
         results = await self._retry("redis", functools.partial(self.store.execute, planned.calls))
-        if self._crash_countdown:
+        if self._crash_countdown and self._messages(planned, results):
             self._crash_countdown -= 1
             if not self._crash_countdown:
                 raise FatalError("fault injection: crash after the Redis write, before the commit")

@@ -91,7 +91,8 @@ class Settings(BaseSettings):
         default=0,
         ge=0,
         description="fault injection for tests only: exit after the Redis write of the N-th"
-        " batch, before its alerts are sent and its offsets committed (0: never)",
+        " batch that owes alerts or tasks, before they are sent and its offsets committed"
+        " (0: never)",
     )
     run_file: Path = Field(
         default_factory=lambda: Path.home() / ".riskmon" / "run.json",
