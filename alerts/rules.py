@@ -77,12 +77,12 @@ def _message(
 
 
 def may_warrant(outcome: Outcome) -> bool:
-    """False when :func:`derive` can return nothing whatever the cause: no class change, and
-    not in D (where a serious-violation listing still makes a task). Cheap: the hot path asks
-    it before building a cause."""
-    return outcome.new_class != 0 and (
-        outcome.old_class != outcome.new_class or outcome.new_class == 4
-    )
+    """False when :func:`derive` can return nothing whatever the cause: no class change (a
+    new enterprise starting in A is none either), and not in D (where a serious-violation
+    listing still makes a task). Cheap: the hot path asks it before building a cause, and
+    apply.lua keeps a duplicate's outcome only where it is True (its rule is this one)."""
+    old, new = outcome.old_class, outcome.new_class
+    return new == 4 or (new != old and new != 0 and not (old == 0 and new == 1))
 
 
 def derive(uscc: str, cause: Cause, outcome: Outcome, model_version: str) -> Sequence[Message]:

@@ -5,7 +5,8 @@
 -- All keys share the partition hash tag {pNNN}, so the call is Redis-Cluster safe. One call
 -- per batch, not per event: Redis and its client spend their time on events, not on commands.
 --
--- KEYS[1]  ledger hash         <prefix>:l:{pNNN}   event hash -> stored outcome
+-- KEYS[1]  ledger hash         <prefix>:l:{pNNN}   event hash (8 bytes) -> stored outcome,
+--          or "" when the outcome warranted no alert or task (see NO_NEWS)
 -- KEYS[2]  partition meta hash <prefix>:m:{pNNN}   wm = highest applied offset, A..D = counts
 -- KEYS[3]  due sorted set      <prefix>:due:{pNNN} uscc -> next time-driven class change
 -- KEYS[4..] state hashes       <prefix>:s:{pNNN}:<bucket>  uscc -> the enterprise; apply:
@@ -25,7 +26,7 @@
 --          dimension caps (micro), scheduling horizon (s)
 -- ARGV[2]  "apply" or "reclassify"
 -- ARGV[3]  apply: MessagePack array of events, in log order, event i for KEYS[3 + i]:
---            {uscc, event hash, offset (-1: not from Kafka), asof (s),
+--            {uscc, event hash (8 bytes), offset (-1: not from Kafka), asof (s),
 --             contribution without `cancelled` or false, key to cancel or "", profile or false}
 --          reclassify: "force" to re-evaluate enterprises already under this version, or ""
 -- ARGV[4], ARGV[5]  reclassify: HSCAN cursor and COUNT over KEYS[4]
@@ -33,7 +34,10 @@
 -- apply returns one string per event: "status|old_class|new_class|score|asof|due|reasons_json"
 -- (reasons last: they may contain "|"); status is "applied", "redelivered" (offset at or below
 -- the watermark) or "republished" (same source+id seen at another offset). A duplicate returns
--- the outcome stored when it was first applied, so the caller re-sends the very same alert.
+-- the outcome stored when it was first applied, so the caller re-sends the very same alert;
+-- when that outcome warranted nothing (alerts/rules.py may_warrant: no class change, or a
+-- new enterprise starting in A, and not in D), the ledger keeps only the event hash, and the
+-- duplicate returns NO_NEWS.
 --
 -- reclassify re-evaluates the enterprises of one HSCAN page of KEYS[4], each at its own asof
 -- under ARGV[1] (no ledger entry: it is a function of the state), skipping those already
@@ -56,6 +60,10 @@ local caps = {tonumber(params[5]), tonumber(params[6]), tonumber(params[7]),
 local horizon = tonumber(params[10])
 local mode = ARGV[2]
 local names = {'A', 'B', 'C', 'D'}
+-- The outcome of an event that changed nothing a reader is told about. Most events are such
+-- (a first registration in A, a penalty that leaves the class where it was): storing "" for
+-- them halves their ledger entries.
+local NO_NEWS = '0|0|0|0|0|'
 
 -- Evaluation (integer micro-points; see fold.py) -------------------------------------------
 -- (math functions as locals: the bisection calls class_at some 30 times per enterprise, and
@@ -253,7 +261,7 @@ local function settle(key, uscc, old_class, old_due, asof, profile, contribs)
   elseif old_due > 0 then
     redis.call('ZREM', dueset, uscc)
   end
-  return string.format('%d|%d|%d|%d|%d|', old_class, k, s, asof, due) .. reasons, k ~= old_class
+  return string.format('%d|%d|%d|%d|%d|', old_class, k, s, asof, due) .. reasons, k ~= old_class, k
 end
 
 -- Reclassify --------------------------------------------------------------------------------
@@ -290,15 +298,14 @@ for i, ev in ipairs(events) do
   if seen then
     local status = 'republished'
     if offset >= 0 and offset <= wm then status = 'redelivered' end
+    if seen == '' then seen = NO_NEWS end
     out[i] = status .. '|' .. seen
   else
     local raw = redis.call('HGET', key, uscc)
     local st = raw and cmsgpack.unpack(raw)
-    local outcome
-    if not st and not incoming and cancel_key == '' and not profile then
-      -- A re-evaluation of an enterprise we have never seen changes nothing.
-      outcome = '0|0|0|0|0|'
-    else
+    -- (A re-evaluation of an enterprise we have never seen changes nothing: NO_NEWS.)
+    local outcome, news = NO_NEWS, false
+    if st or incoming or cancel_key ~= '' or profile then
       local old_class, old_due, asof, old_profile, contribs = 0, 0, 0, false, {}
       if st then
         old_class, old_due, asof, old_profile, contribs = st[3], st[5], st[2], st[6], st[7]
@@ -334,9 +341,12 @@ for i, ev in ipairs(events) do
         old_profile = profile
       end
       if event_asof > asof then asof = event_asof end
-      outcome = settle(key, uscc, old_class, old_due, asof, old_profile, contribs)
+      local changed, k
+      outcome, changed, k = settle(key, uscc, old_class, old_due, asof, old_profile, contribs)
+      -- alerts/rules.py may_warrant: a new enterprise starting in A is no news
+      news = k == 4 or (changed and not (old_class == 0 and k == 1))
     end
-    redis.call('HSET', ledger, ehash, outcome)
+    redis.call('HSET', ledger, ehash, news and outcome or '')
     out[i] = 'applied|' .. outcome
   end
   -- A duplicate's effect is in Redis too: the watermark passes it either way. Written with

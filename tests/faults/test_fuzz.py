@@ -20,7 +20,7 @@ from schemas.exceptions import InvalidEventError
 from scoring.changes import change_for
 from scoring.fold import Params
 from scoring.model import load_model
-from scoring.store import Store
+from scoring.store import Store, ledger_field
 from streams.app import TICKER_SOURCE
 from streams.handler import Handler, Record, Topics, validate_record
 from streams.metrics import Metrics
@@ -151,8 +151,8 @@ def test_fuzz_ingestion_dead_letters_or_applies_never_anything_else(
             seen["applied"] += 1
             assert not dead
             ledger = store.keys.ledger(part)
-            event_hash = change_for(ev, model).event_hash
-            assert loop.run_until_complete(client.hexists(ledger, event_hash))
+            field = ledger_field(change_for(ev, model).event_hash)
+            assert loop.run_until_complete(client.hexists(ledger, field))
 
     try:
         run()

@@ -10,11 +10,12 @@ import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from alerts.rules import may_warrant
 from scoring.changes import Contribution, change_for
 from scoring.exceptions import StoreError
 from scoring.fold import EnterpriseState, Params, apply, reevaluate
 from scoring.model import load_model
-from scoring.store import ApplyRequest, Store, encode_state, version_id
+from scoring.store import ApplyRequest, Store, encode_state, ledger_field, version_id
 from streams.topics import partition_for
 from tests.builders import at, event
 from tests.unit.test_fold import histories
@@ -99,6 +100,40 @@ async def test_a_duplicate_returns_the_first_outcome_and_changes_nothing(
         # offset 9 committed must not rewind to re-read it.
         assert await store.watermark(part) == 9
         assert (await store.class_counts())["D"] == 1
+    finally:
+        await client.aclose()
+
+
+async def test_a_duplicate_of_an_event_that_warranted_nothing_costs_the_ledger_no_outcome(
+    redis_url, key_prefix
+) -> None:
+    """The ledger keeps a first outcome only where a duplicate must re-send an alert or task;
+    a duplicate of an event that told nobody anything comes back as warranting nothing."""
+    store, client = await _store(redis_url, key_prefix)
+    try:
+        uscc = USCCS[1]
+        part = partition_for(uscc.encode(), PARTITIONS)
+        complaint = {"channel": "letter", "category": "price"}
+        penalty = {"decision_number": "D1", "domain": "food", "fine_cny": 1, "severity": "grave"}
+        quiet_ch = change_for(
+            event("complaint.received", complaint, when=at(0), subject=uscc), MODEL
+        )
+        news_ch = change_for(event("penalty.imposed", penalty, when=at(1), subject=uscc), MODEL)
+        quiet, news = await store.apply_batch(
+            [ApplyRequest(uscc, part, 0, quiet_ch), ApplyRequest(uscc, part, 1, news_ch)]
+        )
+        assert (quiet.outcome.old_class, quiet.outcome.new_class) == (0, 1)  # a new A: no news
+        assert not may_warrant(quiet.outcome)
+        assert (news.outcome.old_class, news.outcome.new_class) == (1, 4)
+        again_quiet, again_news = await store.apply_batch(
+            [ApplyRequest(uscc, part, 2, quiet_ch), ApplyRequest(uscc, part, 3, news_ch)]
+        )
+        assert again_quiet.status == again_news.status == "republished"
+        assert not may_warrant(again_quiet.outcome)
+        assert again_news.outcome == news.outcome  # its alert and task are re-sent as they were
+        ledger = store.keys.ledger(part)
+        assert await client.hstrlen(ledger, ledger_field(quiet_ch.event_hash)) == 0
+        assert await client.hstrlen(ledger, ledger_field(news_ch.event_hash)) > 0
     finally:
         await client.aclose()
 

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
-from alerts.rules import SOURCE, Message, derive
+from alerts.rules import SOURCE, Message, derive, may_warrant
 from schemas.alerts import Cause, ClassChanged, OutgoingEnvelope, TaskCreated
 from scoring.fold import Outcome
 
@@ -83,6 +83,18 @@ def test_which_outcomes_warrant_messages(
     old: int, new: int, cause: Cause, expected: list[tuple[str, str]]
 ) -> None:
     assert kinds(derive(USCC, cause, outcome(old, new), VERSION)) == expected
+
+
+def test_may_warrant_is_exactly_whether_some_cause_gets_a_message() -> None:
+    # The hot path skips derive where may_warrant is False, and apply.lua keeps a duplicate's
+    # outcome only where it is True: a False with a message would lose that message on
+    # redelivery, a True without one would cost the ledger an outcome for nothing.
+    causes = [PENALTY, COMPLAINT, LISTING, TICK]
+    for old in (0, A, B, C, D):
+        for new in (0, A, B, C, D):
+            o = outcome(old, new)
+            some = any(derive(USCC, cause, o, VERSION) for cause in causes)
+            assert may_warrant(o) == some, (old, new)
 
 
 def test_a_class_change_alert_says_what_changed_and_why() -> None:
