@@ -8,6 +8,8 @@ touches one Redis Cluster slot, and a crash loses a consistent suffix of a parti
                                       it warranted no alert or task)
     <prefix>:m:{pNNN}          hash   wm (highest applied offset), A/B/C/D counts
     <prefix>:due:{pNNN}        zset   uscc -> time of its next time-driven class change
+    <prefix>:o:{pNNN}          hash   reclassify's outbox: uscc -> a class change whose alert
+                                      is not yet acked (see Store.reclassify)
 
 Every write is one call of apply.lua per partition and batch: the events of a batch travel as
 one MessagePack argument, so neither the client nor Redis pays per-command costs per event.
@@ -107,6 +109,10 @@ class Keys:
     def due(self, partition: int) -> str:
         return f"{self.prefix}:due:{self.tag(partition)}"
 
+    def outbox(self, partition: int) -> str:
+        """Hash: uscc -> a class change of ``riskmon reclassify`` whose alert is not yet sent."""
+        return f"{self.prefix}:o:{self.tag(partition)}"
+
     def models(self) -> str:
         """Hash: version id -> model version, of every model that wrote a state here."""
         return f"{self.prefix}:models"
@@ -136,10 +142,12 @@ class StoreResult:
 
 @dataclass(frozen=True, slots=True)
 class ReclassifyResult:
-    """An enterprise re-evaluated under new parameters, and what that did."""
+    """An enterprise re-evaluated under new parameters (``version``), and what that did."""
 
     uscc: str
     outcome: Outcome
+    partition: int = 0
+    version: str = ""
 
 
 @dataclass(slots=True)
@@ -423,21 +431,26 @@ class Store:
         return [(p, b) for p in range(self.partitions) for b in range(STATE_BUCKETS)]
 
     async def reclassify(
-        self, hashes: Sequence[tuple[int, int]], *, force: bool = False
+        self, hashes: Sequence[tuple[int, int]], *, force: bool = False, outbox: bool = False
     ) -> ReclassifyPage:
         """Re-evaluate every enterprise in the state ``hashes`` (from :meth:`state_hashes`)
         under this store's parameters, each at its own asof, skipping those already evaluated
         under this model version unless ``force``. Redis walks each hash itself (HSCAN in
         apply.lua, up to MAX_CALL_EVENTS enterprises a call; the calls of all hashes in one
         round trip) and answers only with counts and the class changes, so neither keys nor
-        states travel to Python. Idempotent."""
+        states travel to Python. Idempotent.
+
+        With ``outbox``, each class change is also kept in its partition's outbox, written
+        with the state, until :meth:`clear_outbox` (once its alert is acked); what a crash
+        left there, :meth:`outbox` returns."""
         mode = "force" if force else ""
         page = ReclassifyPage()
         todo = [(p, b, "0") for p, b in hashes]
         while todo:
             calls: list[Call] = [
                 (
-                    [*self.keys.shared(p), self.keys.buckets(p)[b]],
+                    [*self.keys.shared(p), self.keys.buckets(p)[b]]
+                    + ([self.keys.outbox(p)] if outbox else []),
                     [self._params_arg, "reclassify", mode, cursor, str(MAX_CALL_EVENTS)],
                 )
                 for p, b, cursor in todo
@@ -449,13 +462,50 @@ class Store:
                 page.reevaluated += int(reply[2])
                 for raw in reply[3:]:
                     uscc, rest = raw.split(b"|", 1)
-                    page.changed.append(
-                        ReclassifyResult(uscc.decode(), _outcome(rest.split(b"|", 5)))
-                    )
+                    page.changed.append(self._changed(p, uscc, rest, self.params.version))
                 if reply[0] != b"0":
                     more.append((p, b, reply[0].decode()))
             todo = more
         return page
+
+    @staticmethod
+    def _changed(partition: int, uscc: bytes, outcome: bytes, version: str) -> ReclassifyResult:
+        return ReclassifyResult(uscc.decode(), _outcome(outcome.split(b"|", 5)), partition, version)
+
+    async def outbox(self) -> list[ReclassifyResult]:
+        """The class changes of reclassify runs whose alerts were not acked (a run cut short
+        after its Redis write), each with the model version it was made under."""
+        try:
+            pipe = self._client.pipeline(transaction=False)
+            for p in range(self.partitions):
+                pipe.hgetall(self.keys.outbox(p))
+            pages: list[dict[bytes, bytes]] = await pipe.execute()
+            if any(pages):
+                self._names.update(_names(await self._client.hgetall(self.keys.models())))
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailableError(f"redis unavailable: {exc}") from exc
+        out: list[ReclassifyResult] = []
+        for p, page in enumerate(pages):
+            for uscc, value in sorted(page.items()):
+                vid, outcome = value.split(b"|", 1)
+                name = self._names.get(int(vid), f"#{int(vid)}")
+                out.append(self._changed(p, uscc, outcome, name))
+        return out
+
+    async def clear_outbox(self, results: Iterable[ReclassifyResult]) -> None:
+        """Forget ``results`` in the outbox (their alerts are acked), in one round trip."""
+        by_partition: dict[int, list[str]] = {}
+        for r in results:
+            by_partition.setdefault(r.partition, []).append(r.uscc)
+        if not by_partition:
+            return
+        try:
+            pipe = self._client.pipeline(transaction=False)
+            for p, usccs in by_partition.items():
+                pipe.hdel(self.keys.outbox(p), *usccs)
+            await pipe.execute()
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailableError(f"redis unavailable: {exc}") from exc
 
     async def get(self, partition: int, uscc: str) -> EnterpriseState | None:
         try:

@@ -17,9 +17,10 @@ Operating rule:
 
 Each enterprise whose class changed may get a ``riskmon.alert.class_changed`` alert whose cause
 is the model change (source ``/riskmon/reclassify``, id the new model version), so a re-run
-sends the very same alert ids. Alerts of a page are sent, and acknowledged, after its Redis
-write: a run cut short between the two loses that page's alerts (a re-run skips those
-enterprises), never sends one twice under different ids. No inspection tasks are sent.
+sends the very same alert ids. When alerts are sent, each class change is also written to its
+partition's outbox in Redis with the state, and deleted once Kafka has acked its alert; a run
+cut short between the two leaves it there, and the next run sends it first (consumers drop a
+repeated id). No alert is lost, none is sent under two ids. No inspection tasks are sent.
 """
 
 from __future__ import annotations
@@ -83,6 +84,8 @@ class ReclassifyStats:
     reevaluated: int = 0
     changed: int = 0
     alerts: int = 0
+    #: alerts of an earlier run cut short, found in the outbox and sent first (in ``alerts``)
+    resent: int = 0
     transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
     classes: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -192,11 +195,16 @@ async def reclassify(
             for r in page.changed
         )
         if alerts is not None and page.changed:
-            messages = alerts_for(page.changed, version)
-            await alerts.publish(messages)
-            stats.alerts += len(messages)
+            stats.alerts += await _send(store, alerts, page.changed, version)
 
-    evaluate = functools.partial(store.reclassify, force=force)
+    evaluate = functools.partial(store.reclassify, force=force, outbox=alerts is not None)
+    if alerts is not None and (left := await store.outbox()):
+        by_version: dict[str, list[ReclassifyResult]] = {}
+        for r in left:
+            by_version.setdefault(r.version, []).append(r)
+        for v, results in by_version.items():
+            stats.resent += await _send(store, alerts, results, v)
+        stats.alerts += stats.resent
     try:
         hashes = store.state_hashes()
         for lo in range(0, len(hashes), page_size):
@@ -215,6 +223,16 @@ async def reclassify(
         stats.seconds += time.perf_counter() - started
     stats.classes = await store.class_counts()
     return stats
+
+
+async def _send(
+    store: Store, alerts: AlertSink, changed: Sequence[ReclassifyResult], version: str
+) -> int:
+    """Send the alerts of ``changed``, then clear them from the outbox; their number."""
+    messages = alerts_for(changed, version)
+    await alerts.publish(messages)
+    await store.clear_outbox(changed)
+    return len(messages)
 
 
 async def reclassify_prefix(
@@ -316,6 +334,8 @@ def cmd_reclassify(
         return 1
     if alerts and kafka_bootstrap:
         shown += f": {stats.alerts} sent"
+        if stats.resent:
+            shown += f", {stats.resent} of them left unsent by an earlier run"
     print_stats(stats, prefix, model.version, shown)
     if stats.scanned and not stats.reevaluated and not force:
         print(

@@ -11,8 +11,9 @@
 -- KEYS[3]  due sorted set      <prefix>:due:{pNNN} uscc -> next time-driven class change
 -- KEYS[4..] state hashes       <prefix>:s:{pNNN}:<bucket>  uscc -> the enterprise; apply:
 --          one per event, the bucket of its enterprise (scoring/store.py bucket_of);
---          reclassify: the one bucket to walk. A state is one MessagePack array (one value:
---          as a hash of its own it would leave Redis' compact encoding and cost 3x):
+--          reclassify: the one bucket to walk, then (KEYS[5], when alerts are wanted) the
+--          partition's outbox hash <prefix>:o:{pNNN}. A state is one MessagePack array (one
+--          value: as a hash of its own it would leave Redis' compact encoding and cost 3x):
 --            {version id, asof, class 1..4, score (micro), due (0: none), profile or false,
 --             contributions}
 --          (version id: CRC-32 of the model version, whose name is in <prefix>:models)
@@ -43,7 +44,9 @@
 -- under ARGV[1] (no ledger entry: it is a function of the state), skipping those already
 -- evaluated under this model version; it returns {next cursor, enterprises scanned,
 -- enterprises re-evaluated, then "uscc|old_class|new_class|score|asof|due|reasons_json" for
--- each whose class changed}.
+-- each whose class changed}. With an outbox, each such change is also kept there (uscc ->
+-- "version id|old_class|..."), written with the state, until the caller has sent its alert and
+-- deletes it: a run cut short between the two leaves the alert to be sent by the next run.
 --
 -- The events are decoded before the first write, and each event writes its state, ledger
 -- entry, class counts and watermark together: a failure part-way leaves a consistent prefix of
@@ -269,7 +272,7 @@ end
 if mode == 'reclassify' then
   -- Writing the value of a field HSCAN returned neither adds nor removes a field, so the
   -- scan still returns every field of the hash.
-  local key, force = KEYS[4], ARGV[3] == 'force'
+  local key, force, outbox = KEYS[4], ARGV[3] == 'force', KEYS[5]
   local page = redis.call('HSCAN', key, ARGV[4], 'COUNT', ARGV[5])
   local pairs_ = page[2]
   local out = {page[1], #pairs_ / 2, 0}
@@ -279,7 +282,10 @@ if mode == 'reclassify' then
     if force or st[1] ~= version then
       out[3] = out[3] + 1
       local outcome, changed = settle(key, uscc, st[3], st[5], st[2], st[6], st[7])
-      if changed then out[#out + 1] = uscc .. '|' .. outcome end
+      if changed then
+        out[#out + 1] = uscc .. '|' .. outcome
+        if outbox then redis.call('HSET', outbox, uscc, version .. '|' .. outcome) end
+      end
     end
   end
   return out

@@ -14,6 +14,7 @@ import orjson
 import pytest
 import redis
 import redis.asyncio as aioredis
+from aiokafka.errors import KafkaError
 
 from alerts.rules import Message
 from schemas.codec import decode_event
@@ -269,6 +270,62 @@ async def test_alerts_name_the_model_change_and_keep_their_ids_when_run_again(
     assert sorted((m.id, m.value) for m in second.messages) == sorted(
         (m.id, m.value) for m in first.messages
     )
+
+
+class _Outage(_Recorder):
+    """Kafka goes away after ``acked`` pages: the next page's alerts are never acked."""
+
+    def __init__(self, acked: int) -> None:
+        super().__init__()
+        self.acked = acked
+
+    async def publish(self, messages: Sequence[Message]) -> None:
+        if self.acked == 0:
+            raise KafkaError("broker gone")
+        self.acked -= 1
+        await super().publish(messages)
+
+
+async def test_alerts_a_run_could_not_send_are_sent_by_the_next_run(
+    redis_url: str, key_prefix: str, new_model: tuple[Path, ScoringModel]
+) -> None:
+    _, model = new_model
+    before = await _build(redis_url, key_prefix, enterprises=80)
+    changed = {
+        u for (_, u), s in before.items() if reevaluate(s, Params.of(model))[1].new_class != s.klass
+    }
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        store = Store(client, prefix=key_prefix, params=Params.of(model), partitions=PARTITIONS)
+        cut = _Outage(acked=1)
+        with pytest.raises(KafkaError):
+            await reclassify(store, alerts=cut, page_size=2)
+        # The crashed run's Redis writes are done, so a re-run re-evaluates none of them...
+        unsent = await store.outbox()
+        assert unsent and {r.version for r in unsent} == {model.version}
+        resumed = _Recorder()
+        stats = await reclassify(store, alerts=resumed, page_size=2)
+        # ...yet every class change has its alert, once, and the outbox is empty again.
+        assert stats.resent == len(unsent) > 0
+        sent = [m.key.decode() for m in cut.messages + resumed.messages]
+        assert sorted(sent) == sorted(changed)
+        assert await store.outbox() == []
+    finally:
+        await client.aclose()
+
+
+async def test_a_run_without_alerts_leaves_no_outbox(
+    redis_url: str, key_prefix: str, new_model: tuple[Path, ScoringModel]
+) -> None:
+    _, model = new_model
+    await _build(redis_url, key_prefix)
+    stats = await reclassify_prefix(redis_url, key_prefix, model, PARTITIONS)
+    assert stats.changed > 0
+    r = redis.Redis.from_url(redis_url)
+    try:
+        assert not any(r.exists(Keys(key_prefix).outbox(p)) for p in range(PARTITIONS))
+    finally:
+        r.close()
 
 
 def test_no_alert_for_an_enterprise_whose_class_held() -> None:
