@@ -5,8 +5,10 @@ touches one Redis Cluster slot, and a crash loses a consistent suffix of a parti
 
     <prefix>:s:{pNNN}:<bucket> hash   uscc -> the enterprise, MessagePack (scoring/lua/apply.lua)
     <prefix>:l:{pNNN}          hash   ledger: event hash -> outcome when first applied ("" when
-                                      it warranted no alert or task)
-    <prefix>:m:{pNNN}          hash   wm (highest applied offset), A/B/C/D counts
+                                      it warranted no alert or task); with a ledger window W,
+                                      buckets <prefix>:l:{pNNN}:<offset // W>, newest two kept
+    <prefix>:m:{pNNN}          hash   wm (highest applied offset), lk (newest ledger bucket),
+                                      A/B/C/D counts
     <prefix>:due:{pNNN}        zset   uscc -> time of its next time-driven class change
     <prefix>:o:{pNNN}          hash   reclassify's outbox: uscc -> a class change whose alert
                                       is not yet acked (see Store.reclassify)
@@ -160,12 +162,11 @@ class ReclassifyPage:
     changed: list[ReclassifyResult] = field(default_factory=list)
 
 
-def params_arg(params: Params) -> str:
-    """apply.lua's ARGV[1]: the model's numbers in one argument (computed once per store)."""
-    return " ".join(
-        str(v)
-        for v in (version_id(params.version), *params.thresholds, *params.caps, params.horizon)
-    )
+def params_arg(params: Params, ledger_window: int = 0) -> str:
+    """apply.lua's ARGV[1]: the model's numbers and the ledger window (0: keep every entry)
+    in one argument (computed once per store)."""
+    numbers = (version_id(params.version), *params.thresholds, *params.caps, params.horizon)
+    return " ".join(str(v) for v in (*numbers, ledger_window))
 
 
 def _profile_wire(p: Profile) -> list[Any]:
@@ -345,12 +346,18 @@ class Store:
     """Async access to enterprise state. Every write goes through apply.lua (exactly once)."""
 
     def __init__(
-        self, client: aioredis.Redis, *, prefix: str, params: Params, partitions: int
+        self,
+        client: aioredis.Redis,
+        *,
+        prefix: str,
+        params: Params,
+        partitions: int,
+        ledger_window: int = 0,
     ) -> None:
         self._client = client
         self.keys = Keys(prefix)
         self.params = params
-        self._params_arg = params_arg(params)
+        self.params_arg = params_arg(params, ledger_window)
         self.partitions = partitions
         self._sha = hashlib.sha1(SCRIPT.encode()).hexdigest()
         self._names = {version_id(params.version): params.version}
@@ -409,7 +416,7 @@ class Store:
         """
         if not requests:
             return []
-        calls, order = plan_calls(self.keys, self._params_arg, requests)
+        calls, order = plan_calls(self.keys, self.params_arg, requests)
         out: list[StoreResult | None] = [None] * len(requests)
         for i, result in zip(order, await self.execute(calls), strict=True):
             out[i] = result
@@ -451,7 +458,7 @@ class Store:
                 (
                     [*self.keys.shared(p), self.keys.buckets(p)[b]]
                     + ([self.keys.outbox(p)] if outbox else []),
-                    [self._params_arg, "reclassify", mode, cursor, str(MAX_CALL_EVENTS)],
+                    [self.params_arg, "reclassify", mode, cursor, str(MAX_CALL_EVENTS)],
                 )
                 for p, b, cursor in todo
             ]

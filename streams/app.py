@@ -131,7 +131,13 @@ def build(settings: Settings, *, bootstrap: str, redis_url: str, model: ScoringM
         producer_acks=-1,
     )
     client = aioredis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
-    store = Store(client, prefix=s.redis_prefix, params=Params.of(model), partitions=s.partitions)
+    store = Store(
+        client,
+        prefix=s.redis_prefix,
+        params=Params.of(model),
+        partitions=s.partitions,
+        ledger_window=s.ledger_window,
+    )
     registry = CollectorRegistry()
     snapshot: dict[str, int] = {}
     metrics = Metrics.create(registry, lambda: snapshot)

@@ -317,6 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 partitions=settings.partitions,
                 max_event_bytes=settings.max_event_bytes,
                 batch=args.batch,
+                ledger_window=settings.ledger_window,
             )
         if args.command == "reclassify":
             from streams.reclassify import cmd_reclassify

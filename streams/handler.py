@@ -42,7 +42,6 @@ from scoring.store import (
     Keys,
     Store,
     StoreResult,
-    params_arg,
     plan_calls,
 )
 from streams.embedded import die_with
@@ -275,7 +274,7 @@ class Handler:
         self.progress = Progress()
         self.started_at = clock()
         self.planner = Planner(
-            model, store.keys, params_arg(store.params), partitions, max_event_bytes, ticker_source
+            model, store.keys, store.params_arg, partitions, max_event_bytes, ticker_source
         )
         self._pool = DecodePool(self.planner) if decode_processes > 0 else None
 

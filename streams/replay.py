@@ -31,7 +31,7 @@ from schemas.codec import loads
 from scoring.exceptions import StoreError
 from scoring.fold import Params
 from scoring.model import ScoringModel
-from scoring.store import Store, params_arg
+from scoring.store import Store
 from streams.handler import DecodePool, Planner, Record, plan
 from streams.topics import partition_for
 
@@ -157,17 +157,24 @@ async def replay(
     ticker_source: str,
     lanes: int = 4,
     processes: int = DEFAULT_PROCESSES,
+    ledger_window: int = 0,
 ) -> ReplayStats:
     """Apply every record of ``batches`` to ``prefix``; raises ValueError if it has keys.
     ``processes`` validate and score beside this one (0: inline)."""
     client = aioredis.Redis.from_url(redis_url, socket_timeout=30, socket_connect_timeout=5)
     try:
         await _ensure_fresh(client, prefix)
-        store = Store(client, prefix=prefix, params=Params.of(model), partitions=partitions)
+        store = Store(
+            client,
+            prefix=prefix,
+            params=Params.of(model),
+            partitions=partitions,
+            ledger_window=ledger_window,
+        )
         planner = Planner(
             model,
             store.keys,
-            params_arg(store.params),
+            store.params_arg,
             partitions,
             max_event_bytes,
             ticker_source,
@@ -261,6 +268,7 @@ def cmd_replay(
     partitions: int,
     max_event_bytes: int,
     batch: int,
+    ledger_window: int = 0,
 ) -> int:
     """The ``riskmon replay`` command; returns the exit status."""
     from streams.app import TICKER_SOURCE
@@ -295,6 +303,7 @@ def cmd_replay(
             partitions=n,
             max_event_bytes=max_event_bytes,
             ticker_source=TICKER_SOURCE,
+            ledger_window=ledger_window,
         )
         return source, stats
 

@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     redis_prefix: str = Field(default="riskmon", pattern=PREFIX_PATTERN)
     model_path: Path | None = Field(default=None, description="scoring model TOML; unset: default")
     max_event_bytes: int = Field(default=65_536, ge=1_024, le=10_485_760)
+    ledger_window: int = Field(
+        default=0,
+        ge=0,
+        le=1_000_000_000,
+        description="per partition, how many offsets back the dedup ledger remembers an event"
+        " (between this and twice this; a forgotten duplicate is applied again and changes"
+        " nothing); 0: every event, for ever",
+    )
     batch_max_events: int = Field(default=500, ge=1, le=10_000)
     batch_within_seconds: float = Field(default=0.02, gt=0, le=10)
     decode_processes: int = Field(

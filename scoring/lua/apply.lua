@@ -6,7 +6,8 @@
 -- per batch, not per event: Redis and its client spend their time on events, not on commands.
 --
 -- KEYS[1]  ledger hash         <prefix>:l:{pNNN}   event hash (8 bytes) -> stored outcome,
---          or "" when the outcome warranted no alert or task (see NO_NEWS)
+--          or "" when the outcome warranted no alert or task (see NO_NEWS); with a ledger
+--          window W, the name of W-offset buckets <prefix>:l:{pNNN}:<offset // W> instead
 -- KEYS[2]  partition meta hash <prefix>:m:{pNNN}   wm = highest applied offset, A..D = counts
 -- KEYS[3]  due sorted set      <prefix>:due:{pNNN} uscc -> next time-driven class change
 -- KEYS[4..] state hashes       <prefix>:s:{pNNN}:<bucket>  uscc -> the enterprise; apply:
@@ -24,7 +25,11 @@
 --          script only keeps them)
 --
 -- ARGV[1]  model parameters, space-separated: version id, thresholds b c d (micro), the five
---          dimension caps (micro), scheduling horizon (s)
+--          dimension caps (micro), scheduling horizon (s), then the ledger window W in offsets
+--          (0 or absent: one ledger hash, kept for ever). With W, the partition keeps the
+--          buckets of the newest offset and the one before (W to 2W events, the newest in
+--          meta's `lk`); a duplicate whose first copy was forgotten is applied again, which
+--          changes no state (contributions merge by key, profile and asof only move forward)
 -- ARGV[2]  "apply" or "reclassify"
 -- ARGV[3]  apply: MessagePack array of events, in log order, event i for KEYS[3 + i]:
 --            {uscc, event hash (8 bytes), offset (-1: not from Kafka), asof (s),
@@ -61,6 +66,7 @@ local th = {tonumber(params[2]), tonumber(params[3]), tonumber(params[4])}
 local caps = {tonumber(params[5]), tonumber(params[6]), tonumber(params[7]),
               tonumber(params[8]), tonumber(params[9])}
 local horizon = tonumber(params[10])
+local window = tonumber(params[11] or '0')
 local mode = ARGV[2]
 local names = {'A', 'B', 'C', 'D'}
 -- The outcome of an event that changed nothing a reader is told about. Most events are such
@@ -296,11 +302,32 @@ end
 local events = cmsgpack.unpack(ARGV[3])
 local wm = tonumber(redis.call('HGET', meta, 'wm') or '-1')
 local out = {}
+local lk = -1
+if window > 0 then lk = tonumber(redis.call('HGET', meta, 'lk') or '-1') end
+
+-- The ledger hash an event's entry goes to (false: older than the window, not recorded), and
+-- its first copy, if remembered. Reaching a new bucket forgets those more than one behind.
+local function ledger_lookup(ehash, offset)
+  if window == 0 then return ledger, redis.call('HGET', ledger, ehash) end
+  local k = math.max(lk, 0)
+  if offset >= 0 then k = math.floor(offset / window) end
+  if k > lk then
+    for old = math.max(lk - 1, 0), math.min(lk, k - 2) do
+      redis.call('UNLINK', ledger .. ':' .. old)
+    end
+    lk = k
+    redis.call('HSET', meta, 'lk', lk)
+  end
+  local seen = redis.call('HGET', ledger .. ':' .. lk, ehash)
+  if not seen and lk > 0 then seen = redis.call('HGET', ledger .. ':' .. (lk - 1), ehash) end
+  if k < lk - 1 then return false, seen end
+  return ledger .. ':' .. k, seen
+end
 
 for i, ev in ipairs(events) do
   local key, uscc, ehash, offset, event_asof = KEYS[3 + i], ev[1], ev[2], ev[3], ev[4]
   local incoming, cancel_key, profile = ev[5], ev[6], ev[7]
-  local seen = redis.call('HGET', ledger, ehash)
+  local into, seen = ledger_lookup(ehash, offset)
   if seen then
     local status = 'republished'
     if offset >= 0 and offset <= wm then status = 'redelivered' end
@@ -352,7 +379,7 @@ for i, ev in ipairs(events) do
       -- alerts/rules.py may_warrant: a new enterprise starting in A is no news
       news = k == 4 or (changed and not (old_class == 0 and k == 1))
     end
-    redis.call('HSET', ledger, ehash, news and outcome or '')
+    if into then redis.call('HSET', into, ehash, news and outcome or '') end
     out[i] = 'applied|' .. outcome
   end
   -- A duplicate's effect is in Redis too: the watermark passes it either way. Written with
