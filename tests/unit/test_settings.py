@@ -48,6 +48,7 @@ def test_defaults() -> None:
             Path("/etc/riskmon/model.toml"),
         ),
         ("RISKMON_TICK_SECONDS", "0.5", "tick_seconds", 0.5),
+        ("RISKMON_LEDGER_WINDOW", "1000000", "ledger_window", 1_000_000),
         ("RISKMON_LOG_LEVEL", "debug", "log_level", "debug"),
         ("riskmon_web_port", "7071", "web_port", 7071),
     ],
@@ -84,6 +85,7 @@ def test_settings_are_frozen() -> None:
         ("RISKMON_LOG_LEVEL", "verbose"),
         ("RISKMON_TICK_SECONDS", "-1"),
         ("RISKMON_MAX_EVENT_BYTES", "100"),
+        ("RISKMON_LEDGER_WINDOW", "-5"),
     ],
 )
 def test_a_bad_value_fails_naming_the_variable(
