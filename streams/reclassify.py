@@ -86,6 +86,8 @@ class ReclassifyStats:
     alerts: int = 0
     #: alerts of an earlier run cut short, found in the outbox and sent first (in ``alerts``)
     resent: int = 0
+    #: a run without alerts: alerts an earlier run left in the outbox, still unsent
+    unsent: int = 0
     transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
     classes: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -222,6 +224,8 @@ async def reclassify(
                 await pending
         stats.seconds += time.perf_counter() - started
     stats.classes = await store.class_counts()
+    if alerts is None:
+        stats.unsent = len(await store.outbox())
     return stats
 
 
@@ -336,6 +340,11 @@ def cmd_reclassify(
         shown += f": {stats.alerts} sent"
         if stats.resent:
             shown += f", {stats.resent} of them left unsent by an earlier run"
+    elif stats.unsent:
+        shown += (
+            f"; {stats.unsent} alert(s) of an earlier run that was cut short are still unsent:"
+            " run it with Kafka to send them"
+        )
     print_stats(stats, prefix, model.version, shown)
     if stats.scanned and not stats.reevaluated and not force:
         print(

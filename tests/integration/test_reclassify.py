@@ -314,6 +314,28 @@ async def test_alerts_a_run_could_not_send_are_sent_by_the_next_run(
         await client.aclose()
 
 
+async def test_a_run_without_alerts_keeps_what_an_earlier_run_left_unsent(
+    redis_url: str, key_prefix: str, new_model: tuple[Path, ScoringModel]
+) -> None:
+    _, model = new_model
+    await _build(redis_url, key_prefix, enterprises=80)
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        store = Store(client, prefix=key_prefix, params=Params.of(model), partitions=PARTITIONS)
+        with pytest.raises(KafkaError):
+            await reclassify(store, alerts=_Outage(acked=0), page_size=2)
+        unsent = await store.outbox()
+        assert unsent
+        quiet = await reclassify(store, page_size=2)  # --no-alerts: says what waits
+        assert quiet.unsent == len(unsent) and await store.outbox() == unsent
+        later = _Recorder()
+        stats = await reclassify(store, alerts=later, page_size=2)
+        assert stats.resent == len(later.messages) == len(unsent)
+        assert await store.outbox() == []
+    finally:
+        await client.aclose()
+
+
 async def test_a_run_without_alerts_leaves_no_outbox(
     redis_url: str, key_prefix: str, new_model: tuple[Path, ScoringModel]
 ) -> None:
