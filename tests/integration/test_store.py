@@ -10,7 +10,8 @@ import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alerts.rules import may_warrant
+from alerts.rules import derive, may_warrant
+from schemas.alerts import Cause
 from scoring.changes import Contribution, change_for
 from scoring.exceptions import StoreError
 from scoring.fold import EnterpriseState, Params, apply, reevaluate
@@ -69,6 +70,16 @@ async def test_lua_and_fold_agree_event_by_event(redis_url, key_prefix, historie
         for uscc, state in expected_states.items():
             got = await store.get(partition_for(uscc.encode(), PARTITIONS), uscc)
             assert got == state
+        # Re-published, every event re-sends exactly the messages its first outcome warranted
+        # (apply.lua's rule for keeping an outcome is may_warrant's, in Lua).
+        again = [replace(r, offset=r.offset + len(requests)) for r in requests]
+        for ev, first, dup in zip(events, expected, await store.apply_batch(again), strict=True):
+            assert dup.status == "republished"
+            cause = Cause(source=ev.source, id=ev.id, type=str(ev.type))
+            assert derive(ev.subject, cause, dup.outcome, MODEL.version) == derive(
+                ev.subject, cause, first, MODEL.version
+            )
+            assert dup.outcome == first if may_warrant(first) else not may_warrant(dup.outcome)
     finally:
         await client.aclose()
 
