@@ -37,6 +37,12 @@ class Run:
     ledger_entries: dict[str, int] = field(default_factory=dict)
 
 
+def _store(client: aioredis.Redis, prefix: str, window: int) -> Store:
+    return Store(
+        client, prefix=prefix, params=Params.of(MODEL), partitions=PARTITIONS, ledger_window=window
+    )
+
+
 async def _run(redis_url: str, prefix: str, window: int) -> Run:
     """A log with many re-published duplicates, in batches of 25, as the worker would."""
     log = seeded_log(11, enterprises=30, events=900, duplicate_ratio=0.3, poison=False, now=NOW)
@@ -51,13 +57,7 @@ async def _run(redis_url: str, prefix: str, window: int) -> Run:
     client = aioredis.Redis.from_url(redis_url)
     out = Run()
     try:
-        store = Store(
-            client,
-            prefix=prefix,
-            params=Params.of(MODEL),
-            partitions=PARTITIONS,
-            ledger_window=window,
-        )
+        store = _store(client, prefix, window)
         for lo in range(0, len(requests), 25):
             results = await store.apply_batch(requests[lo : lo + 25])
             for ev, res in zip(events[lo : lo + 25], results, strict=True):
@@ -107,13 +107,7 @@ async def test_a_duplicate_inside_the_window_is_still_one(redis_url: str, key_pr
     p = partition_for(ev.subject.encode(), PARTITIONS)
     client = aioredis.Redis.from_url(redis_url)
     try:
-        store = Store(
-            client,
-            prefix=key_prefix,
-            params=Params.of(MODEL),
-            partitions=PARTITIONS,
-            ledger_window=WINDOW,
-        )
+        store = _store(client, key_prefix, WINDOW)
         ch = change_for(ev, MODEL)
         first = (await store.apply_batch([ApplyRequest(ev.subject, p, 100, ch)]))[0]
         again = await store.apply_batch(
