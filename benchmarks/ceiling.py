@@ -1,9 +1,10 @@
 """Faust's own ceiling: an agent that only iterates a topic (no decoding, no I/O).
 
-    python -m benchmarks.ceiling BOOTSTRAP TOPIC EVENTS
+    python -m benchmarks.ceiling BOOTSTRAP TOPIC EVENTS [asyncio|uvloop]
 
-Prints one JSON line {"events": N, "seconds": s, "events_per_second": r} once it has seen
-EVENTS records (timed from the first record), then exits.
+On asyncio's standard loop unless told otherwise (streams/event_loop.py). Prints one JSON
+line {"events": N, "seconds": s, "events_per_second": r} once it has seen EVENTS records
+(timed from the first record), then exits.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from typing import Any
 
 import faust
 
+from streams.event_loop import install
+
 
 def main() -> None:
     bootstrap, topic, total = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    install("uvloop" if sys.argv[4:] == ["uvloop"] else "asyncio")
     app = faust.App(
         f"ceiling-{os.getpid()}",
         broker=f"kafka://{bootstrap}",

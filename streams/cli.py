@@ -43,9 +43,11 @@ def cmd_run(s: Settings) -> int:
 
     from streams.app import build
     from streams.embedded import EmbeddedKafka, EmbeddedRedis
+    from streams.event_loop import install
     from streams.topics import ensure_topics
 
     model = load_model(s.model_path)
+    loop = install(s.event_loop)  # before build(): nothing may have made a loop yet
     with contextlib.ExitStack() as stack:
         bootstrap = s.kafka_bootstrap
         if bootstrap is None:
@@ -62,6 +64,7 @@ def cmd_run(s: Settings) -> int:
             "api": web + "/enterprises/{uscc}   " + web + "/metrics",
             "topics": f"{s.events_topic} -> {s.alerts_topic}, {s.tasks_topic}, {s.dlq_topic}",
             "model": model.version,
+            "loop": loop,
         }
         print("riskmon is starting:", flush=True)
         for k, v in where.items():

@@ -50,6 +50,7 @@ def test_defaults() -> None:
         ("RISKMON_TICK_SECONDS", "0.5", "tick_seconds", 0.5),
         ("RISKMON_LEDGER_WINDOW", "1000000", "ledger_window", 1_000_000),
         ("RISKMON_LOG_LEVEL", "debug", "log_level", "debug"),
+        ("RISKMON_EVENT_LOOP", "asyncio", "event_loop", "asyncio"),
         ("riskmon_web_port", "7071", "web_port", 7071),
     ],
 )
@@ -86,6 +87,7 @@ def test_settings_are_frozen() -> None:
         ("RISKMON_TICK_SECONDS", "-1"),
         ("RISKMON_MAX_EVENT_BYTES", "100"),
         ("RISKMON_LEDGER_WINDOW", "-5"),
+        ("RISKMON_EVENT_LOOP", "trio"),
     ],
 )
 def test_a_bad_value_fails_naming_the_variable(
