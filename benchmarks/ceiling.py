@@ -1,10 +1,12 @@
 """Faust's own ceiling: an agent that only iterates a topic (no decoding, no I/O).
 
-    python -m benchmarks.ceiling BOOTSTRAP TOPIC EVENTS [asyncio|uvloop]
+    python -m benchmarks.ceiling BOOTSTRAP TOPIC EVENTS [stock|riskmon]
 
-On asyncio's standard loop unless told otherwise (streams/event_loop.py). Prints one JSON
-line {"events": N, "seconds": s, "events_per_second": r} once it has seen EVENTS records
-(timed from the first record), then exits.
+``stock`` (the default): faust.App on asyncio's standard loop, Faust as installed. ``riskmon``:
+the same agent on the worker's runtime, its event loop (streams/event_loop.py) and its Faust
+transport (streams/kafka_transport.py), so that the gap to the worker is riskmon's own work.
+Prints one JSON line {"events": N, "seconds": s, "events_per_second": r} once it has seen
+EVENTS records (timed from the first record), then exits.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from typing import Any
 import faust
 
 from streams.event_loop import install
+from streams.kafka_transport import RiskmonApp
 
 
 def main() -> None:
     bootstrap, topic, total = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    install("uvloop" if sys.argv[4:] == ["uvloop"] else "asyncio")
-    app = faust.App(
+    runtime = sys.argv[4] if len(sys.argv) > 4 else "stock"
+    install("auto" if runtime == "riskmon" else "asyncio")
+    app = (RiskmonApp if runtime == "riskmon" else faust.App)(
         f"ceiling-{os.getpid()}",
         broker=f"kafka://{bootstrap}",
         store="memory://",

@@ -24,6 +24,7 @@ def test_bench_quick_reports_every_figure_and_writes_json(tmp_path: Path) -> Non
     assert figures["state_enterprises"] == sizes["state_enterprises"]
     for name in (
         "faust_ceiling_events_per_second",
+        "faust_ceiling_riskmon_runtime_events_per_second",
         "worker_events_per_second",
         "replay_events_per_second",
         "state_bytes_per_enterprise",
@@ -32,6 +33,10 @@ def test_bench_quick_reports_every_figure_and_writes_json(tmp_path: Path) -> Non
         assert figures[name] > 0, name
     assert figures["worker_ratio_to_ceiling"] == pytest.approx(
         figures["worker_events_per_second"] / figures["faust_ceiling_events_per_second"]
+    )
+    assert figures["worker_ratio_to_riskmon_runtime_ceiling"] == pytest.approx(
+        figures["worker_events_per_second"]
+        / figures["faust_ceiling_riskmon_runtime_events_per_second"]
     )
     if shutil.which("redis-benchmark"):
         assert figures["redis_benchmark_events_per_second"] > 0
