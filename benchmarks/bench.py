@@ -8,7 +8,8 @@ One embedded Tansu broker and one Redis (127.0.0.1:6379 when it answers, else an
 serve every phase, in this order:
 
 1. a topic pre-filled with a synthetic district's history (``--enterprises``);
-2. the ceiling: a Faust agent that only iterates that topic (benchmarks/ceiling.py);
+2. the ceiling: a Faust agent that only iterates that topic (benchmarks/ceiling.py), on stock
+   Faust (the target's reference) and on the worker's runtime (its loop and transport);
 3. the riskmon worker on the same records: events/s from its first to its last applied event,
    and the ratio to the ceiling;
 4. end-to-end latency (event produced -> class updated -> alert on the topic) while the live
