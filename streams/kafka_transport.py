@@ -82,7 +82,8 @@ class _Transport(faust_aiokafka.Transport):
 
 
 class RiskmonApp(faust.App):
-    """A Faust app whose worker consumer waits at most ``fetch_max_wait_ms`` per fetch."""
+    """A Faust app whose worker consumer waits at most ``fetch_max_wait_ms`` per fetch and
+    hands records to its streams without a task each (see :class:`_Consumer`)."""
 
     def __init__(self, *args: Any, fetch_max_wait_ms: int = 20, **kwargs: Any) -> None:
         self.riskmon_fetch_max_wait_ms = fetch_max_wait_ms
