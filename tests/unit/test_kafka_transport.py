@@ -61,9 +61,10 @@ async def test_a_hand_off_that_need_not_wait_returns_its_result() -> None:
     assert not result.stopped and result.results == [7]
 
 
-async def test_a_waiting_hand_off_is_abandoned_when_flow_is_suspended() -> None:
-    # What Faust does in a rebalance: the record waiting for room never enters the buffer.
-    consumer = _consumer()
+async def _hand_off_into_a_full_buffer(
+    consumer: Any,
+) -> tuple[asyncio.Queue[int], asyncio.Future[Any]]:
+    """The buffer holds 0 and has no room; the hand-off of 1 is left waiting for room."""
     buffer: asyncio.Queue[int] = asyncio.Queue(maxsize=1)
     buffer.put_nowait(0)
     waiting = asyncio.ensure_future(
@@ -71,6 +72,13 @@ async def test_a_waiting_hand_off_is_abandoned_when_flow_is_suspended() -> None:
     )
     await asyncio.sleep(0.01)
     assert not waiting.done()
+    return buffer, waiting
+
+
+async def test_a_waiting_hand_off_is_abandoned_when_flow_is_suspended() -> None:
+    # What Faust does in a rebalance: the record waiting for room never enters the buffer.
+    consumer = _consumer()
+    buffer, waiting = await _hand_off_into_a_full_buffer(consumer)
     consumer.suspend_flow.set()
     result = await asyncio.wait_for(waiting, 1)
     assert result.results == [True]  # suspend_flow.wait() won the race
@@ -80,13 +88,7 @@ async def test_a_waiting_hand_off_is_abandoned_when_flow_is_suspended() -> None:
 
 
 async def test_a_waiting_hand_off_completes_when_room_is_made() -> None:
-    consumer = _consumer()
-    buffer: asyncio.Queue[int] = asyncio.Queue(maxsize=1)
-    buffer.put_nowait(0)
-    waiting = asyncio.ensure_future(
-        consumer.wait_first(buffer.put(1), consumer.suspend_flow.wait())
-    )
-    await asyncio.sleep(0.01)
+    buffer, waiting = await _hand_off_into_a_full_buffer(_consumer())
     assert buffer.get_nowait() == 0
     result = await asyncio.wait_for(waiting, 1)
     assert not result.stopped
