@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-from typing import Literal
 
-from streams.settings import ConfigError
+from streams.settings import ConfigError, LoopChoice
 
-__all__ = ["LoopChoice", "install"]
-
-LoopChoice = Literal["auto", "uvloop", "asyncio"]
+__all__ = ["install"]
 
 
 def install(choice: LoopChoice) -> str:

@@ -11,12 +11,14 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["PREFIX_PATTERN", "ConfigError", "Settings", "load_settings"]
+__all__ = ["PREFIX_PATTERN", "ConfigError", "LoopChoice", "Settings", "load_settings"]
 
 ENV_PREFIX = "RISKMON_"
 TopicName = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,249}$")]
 #: A Redis key prefix: no glob characters, so tools that match keys by pattern stay inside it.
 PREFIX_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+#: RISKMON_EVENT_LOOP's values (streams/event_loop.py installs the loop).
+LoopChoice = Literal["auto", "uvloop", "asyncio"]
 
 
 class ConfigError(Exception):
@@ -87,7 +89,7 @@ class Settings(BaseSettings):
         le=10_000,
         description="longest a fetch waits for records (Faust fixes 1500 ms; latency bound)",
     )
-    event_loop: Literal["auto", "uvloop", "asyncio"] = Field(
+    event_loop: LoopChoice = Field(
         default="auto",
         description="the worker's asyncio loop; auto: uvloop where installed (measured: about"
         " 14% more events/s), else the standard one",
