@@ -25,6 +25,7 @@ from schemas.events import EventType
 from schemas.exceptions import DeadLetterReason
 
 __all__ = [
+    "BATCH_STAGES",
     "CLASSES",
     "CONTENT_TYPE",
     "DEAD_LETTER_REASONS",
@@ -53,6 +54,9 @@ CLASSES: Final = ("A", "B", "C", "D")
 FROM_CLASSES: Final = ("none", *CLASSES)
 #: ``type`` label of ``riskmon_events_total`` when the record never decoded to a known type.
 UNKNOWN_TYPE: Final = "unknown"
+
+#: ``stage`` label of ``riskmon_batch_stage_seconds``, in the order a batch passes them.
+BATCH_STAGES: Final = ("queued", "plan", "order", "apply", "acks")
 
 #: Content type of :func:`render`'s output (text format 0.0.4, which every Prometheus parses).
 CONTENT_TYPE: Final = CONTENT_TYPE_PLAIN_0_0_4
@@ -109,6 +113,8 @@ class Metrics:
     * ``alerts`` → ``riskmon_alerts_total`` (``type``: alert CloudEvents type)
     * ``tasks`` → ``riskmon_tasks_total`` (``trigger``: :data:`TASK_TRIGGERS`)
     * ``batch_size`` → ``riskmon_batch_events``: records per processed batch
+    * ``batch_stage`` → ``riskmon_batch_stage_seconds`` (``stage``: :data:`BATCH_STAGES`): where
+      a batch's time goes, from its oldest record's Kafka timestamp to Kafka acking its outputs
     * ``redis_retries`` → ``riskmon_redis_retries_total``
     * ``redis_rewinds`` → ``riskmon_redis_rewinds_total``: events partitions sought back to
       Redis' watermark + 1 because Kafka's committed offset was past it (Redis lost writes)
@@ -132,6 +138,7 @@ class Metrics:
     alerts: Counter
     tasks: Counter
     batch_size: Histogram
+    batch_stage: Histogram
     redis_retries: Counter
     redis_rewinds: Counter
     last_progress: Gauge
@@ -203,6 +210,16 @@ class Metrics:
                 buckets=_BATCH_BUCKETS,
                 registry=r,
             ),
+            batch_stage=Histogram(
+                "riskmon_batch_stage_seconds",
+                "Time a batch spends in each stage: queued (its oldest record's Kafka"
+                " timestamp to the agent taking it), plan (validate and score), order (the"
+                " batch before it being applied), apply (Redis), acks (Kafka acking its"
+                " outputs).",
+                ["stage"],
+                buckets=_LATENCY_BUCKETS,
+                registry=r,
+            ),
             redis_retries=Counter(
                 "riskmon_redis_retries",
                 "Redis calls retried after the store was unavailable.",
@@ -246,6 +263,8 @@ class Metrics:
                 if old != new:
                     self.transitions.labels(from_class=old, to_class=new)
         self.alerts.labels(type=ALERT_CLASS_CHANGED)
+        for stage in BATCH_STAGES:
+            self.batch_stage.labels(stage=stage)
         for trigger in TASK_TRIGGERS:
             self.tasks.labels(trigger=trigger)
 

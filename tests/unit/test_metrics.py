@@ -22,6 +22,7 @@ EXPECTED_TYPES = {
     "riskmon_alerts_total": "counter",
     "riskmon_tasks_total": "counter",
     "riskmon_batch_events": "histogram",
+    "riskmon_batch_stage_seconds": "histogram",
     "riskmon_redis_retries_total": "counter",
     "riskmon_redis_rewinds_total": "counter",
     "riskmon_last_progress_timestamp_seconds": "gauge",
@@ -125,6 +126,8 @@ def test_closed_label_sets_exist_at_zero_before_any_event() -> None:
             key = frozenset({("type", str(etype)), ("outcome", outcome)})
             assert s[("riskmon_events_total", key)] == 0
     assert s[("riskmon_tasks_total", frozenset({("trigger", "serious_violation")}))] == 0
+    for stage in ("queued", "plan", "order", "apply", "acks"):
+        assert s[("riskmon_batch_stage_seconds_count", frozenset({("stage", stage)}))] == 0
     assert (
         s[
             (
