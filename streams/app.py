@@ -20,7 +20,7 @@ from typing import Any
 import faust
 import redis.asyncio as aioredis
 from aiohttp import web
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Histogram
 
 from schemas.codec import dumps
 from schemas.uscc import is_valid
@@ -29,6 +29,7 @@ from scoring.explain import explain
 from scoring.fold import Params
 from scoring.model import ScoringModel
 from scoring.store import Store
+from streams import intake
 from streams.handler import FatalError, Handler, Record, SinkUnavailableError, Topics
 from streams.kafka_transport import RiskmonApp
 from streams.metrics import CONTENT_TYPE, Metrics, render
@@ -42,6 +43,9 @@ log = logging.getLogger(__name__)
 #: ``source`` of the re-evaluation events riskmon's ticker publishes; no one else may.
 TICKER_SOURCE = "/riskmon/ticker"
 _RESEND_SECONDS = 30.0
+#: Batches applied but not yet acked by Kafka that the agent lets wait before it stops taking
+#: more (each holds up to ``batch_max_events`` records).
+_UNACKED_BATCHES = 16
 
 
 class FaustSink:
@@ -177,17 +181,19 @@ def _wire(rt: Runtime) -> None:
     @app.agent(events, concurrency=1, name="riskmon.score")
     async def score(stream: Any) -> None:
         # Batches overlap: while one waits for Kafka to ack its alerts, the next is applied
-        # to Redis, the one after is decoded in the decode process, and Faust fetches and
-        # iterates further. Batches apply in the log's order; a message is acked only once
-        # its batch is in Redis and its outputs are acked, and Faust commits only up to the
-        # first offset not acked, so a commit never passes an event whose effect is missing.
-        inflight: collections.deque[asyncio.Future[None]] = collections.deque()
+        # to Redis, the one after is planned, and the stream is read on into the next batch.
+        # Batches apply in the log's order; a message is acked only once its batch is in
+        # Redis and its outputs are acked, and Faust commits only up to the first offset not
+        # acked, so a commit never passes an event whose effect is missing.
+        unacked: collections.deque[asyncio.Future[None]] = collections.deque()
+        unapplied: collections.deque[asyncio.Future[None]] = collections.deque()
         last_applied: asyncio.Future[None] | None = None
-        async for batch in stream.take_events(s.batch_max_events, within=s.batch_within_seconds):
-            # take_events acks a batch as soon as the next one is asked for; the reference
-            # taken here keeps each message uncommitted until _process acks it.
-            for e in batch:
-                e.message.incref()
+        async for batch in intake.batches(
+            stream.noack().events(),  # acked by _process, once the batch's effect is done
+            max_events=s.batch_max_events,
+            linger_seconds=s.batch_within_seconds,
+            source_idle=stream.channel.queue.empty,
+        ):
             records = [
                 Record(
                     topic=e.message.topic,
@@ -202,10 +208,17 @@ def _wire(rt: Runtime) -> None:
             ]
             applied: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             task = _process(rt, records, batch, last_applied, applied)
-            inflight.append(asyncio.ensure_future(task))
+            unacked.append(asyncio.ensure_future(task))
+            unapplied.append(applied)
             last_applied = applied
-            while inflight and (inflight[0].done() or len(inflight) > s.pipeline_batches):
-                await inflight.popleft()
+            # The next batch is taken only when it can be planned at once: events keep
+            # arriving meanwhile, so the busier the worker, the bigger its batches.
+            while unapplied and (unapplied[0].done() or len(unapplied) >= s.pipeline_batches):
+                await unapplied.popleft()
+            # Batches waiting only for Kafka's acks hold no one up, but their records stay
+            # in memory: bounded in case the broker is slow to ack.
+            while unacked and (unacked[0].done() or len(unacked) > _UNACKED_BATCHES):
+                await unacked.popleft()
 
     @app.task  # type: ignore[untyped-decorator]
     async def start_decoder() -> None:
@@ -267,26 +280,50 @@ async def _process(
     previous: asyncio.Future[None] | None,
     applied: asyncio.Future[None],
 ) -> None:
-    """One batch: decode (overlapping earlier batches), apply to Redis once the batch before
-    has been applied (the log's order), queue its outputs, then wait for Kafka's acks (while
-    the next batch applies) and only then ack its messages."""
+    """One batch: plan it (overlapping earlier batches), apply it to Redis once the batch
+    before has been applied (the log's order), queue its outputs, then wait for Kafka's acks
+    (while the next batch applies) and only then ack its messages. Each stage's time goes to
+    ``riskmon_batch_stage_seconds``."""
+    stage = rt.metrics.batch_stage
+    taken = time.time()
+    stamps = [r.timestamp for r in records if r.timestamp is not None]
+    if stamps:
+        stage.labels(stage="queued").observe(max(0.0, taken - min(stamps)))
     try:
         planned = await rt.handler.plan_batch(records)
+        t = _observe_stage(stage, "plan", taken)
         if previous is not None:
             await previous
+        t = _observe_stage(stage, "order", t)
         results = await rt.handler.apply_planned(planned)
         outputs = rt.handler.start_outputs(records, planned, results)
         await asyncio.sleep(0)  # the sends reach the producer's queue before the next batch's
         applied.set_result(None)
+        t = _observe_stage(stage, "apply", t)
         await outputs
+        _observe_stage(stage, "acks", t)
     except FatalError:
         # Faust would commit past this batch if we let it go (RELIABILITY #1): stop the
         # process instead; everything unacked is redelivered and deduplicated.
         log.critical("fatal error, stopping without commit", exc_info=True)
         logging.shutdown()
         os._exit(70)
+    except BaseException as exc:
+        # The batches after this one wait for it to be applied; they must not wait for ever.
+        if not applied.done():
+            if isinstance(exc, Exception):
+                applied.set_exception(exc)
+            else:
+                applied.cancel()
+        raise
     for event in events:
         event.ack()
+
+
+def _observe_stage(stage: Histogram, name: str, since: float) -> float:
+    now = time.time()
+    stage.labels(stage=name).observe(now - since)
+    return now
 
 
 async def health(rt: Runtime) -> dict[str, Any]:

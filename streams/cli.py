@@ -48,6 +48,8 @@ def cmd_run(s: Settings) -> int:
 
     model = load_model(s.model_path)
     loop = install(s.event_loop)  # before build(): nothing may have made a loop yet
+    # Faust fetches in a thread of its own; it waits for the GIL while the loop plans a batch.
+    sys.setswitchinterval(s.gil_switch_seconds)
     with contextlib.ExitStack() as stack:
         bootstrap = s.kafka_bootstrap
         if bootstrap is None:

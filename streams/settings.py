@@ -65,7 +65,13 @@ class Settings(BaseSettings):
         " nothing); 0: every event, for ever",
     )
     batch_max_events: int = Field(default=500, ge=1, le=10_000)
-    batch_within_seconds: float = Field(default=0.02, gt=0, le=10)
+    batch_within_seconds: float = Field(
+        default=0.05,
+        gt=0,
+        le=10,
+        description="while records keep arriving, longest a batch's first event waits for more;"
+        " a batch closes at once when nothing more is ready",
+    )
     decode_processes: int = Field(
         default=0,
         ge=0,
@@ -77,7 +83,8 @@ class Settings(BaseSettings):
         default=3,
         ge=1,
         le=16,
-        description="batches in flight at once (decoded, applied, sent); offsets commit in order",
+        description="batches being planned or applied at once, each after the one before it;"
+        " the next is taken only when there is room for it",
     )
     tick_seconds: float = Field(
         default=1.0, gt=0, le=3_600, description="how often time-driven class changes are due"
@@ -88,6 +95,13 @@ class Settings(BaseSettings):
         ge=1,
         le=10_000,
         description="longest a fetch waits for records (Faust fixes 1500 ms; latency bound)",
+    )
+    gil_switch_seconds: float = Field(
+        default=0.001,
+        gt=0,
+        le=0.1,
+        description="longest the event loop holds the GIL while Faust's consumer thread waits"
+        " for it with fetched records (Python's default: 0.005)",
     )
     event_loop: LoopChoice = Field(
         default="auto",

@@ -51,6 +51,8 @@ def test_defaults() -> None:
         ("RISKMON_LEDGER_WINDOW", "1000000", "ledger_window", 1_000_000),
         ("RISKMON_LOG_LEVEL", "debug", "log_level", "debug"),
         ("RISKMON_EVENT_LOOP", "asyncio", "event_loop", "asyncio"),
+        ("RISKMON_GIL_SWITCH_SECONDS", "0.005", "gil_switch_seconds", 0.005),
+        ("RISKMON_BATCH_WITHIN_SECONDS", "0.01", "batch_within_seconds", 0.01),
         ("riskmon_web_port", "7071", "web_port", 7071),
     ],
 )
@@ -88,6 +90,8 @@ def test_settings_are_frozen() -> None:
         ("RISKMON_MAX_EVENT_BYTES", "100"),
         ("RISKMON_LEDGER_WINDOW", "-5"),
         ("RISKMON_EVENT_LOOP", "trio"),
+        ("RISKMON_GIL_SWITCH_SECONDS", "0"),
+        ("RISKMON_GIL_SWITCH_SECONDS", "1"),
     ],
 )
 def test_a_bad_value_fails_naming_the_variable(
