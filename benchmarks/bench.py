@@ -40,7 +40,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,8 @@ MAX_EVENT_BYTES = 64 * 1024
 #: The end of the simulated history: fixed, so that a seed gives the same events every day.
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 _POLL_SECONDS = 0.005
+#: The live load is sent in steps of a millisecond: even, and no sleep per event.
+_PACE_SECONDS = 0.001
 
 
 @dataclass(frozen=True)
@@ -206,6 +208,20 @@ def _wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(_POLL_SECONDS)
 
 
+def _cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds (user and system, all threads) each process has used so far; Linux only
+    (/proc), and a process that is gone is left out."""
+    out: dict[str, float] = {}
+    for name, pid in pids.items():
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        out[name] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
 def _latency(
     bootstrap: str,
     topics: dict[str, str],
@@ -214,11 +230,13 @@ def _latency(
     seconds: float,
     applied: Callable[[], int],
     already: int,
-) -> tuple[list[float], int]:
+    pids: dict[str, int],
+) -> tuple[list[float], int, dict[str, float]]:
     """Per alert: its record's timestamp minus the send time of the event that caused it.
     Offers ``offered`` events/s for ``seconds``, or as many events as the district of the
-    throughput phase (``already``) if that is fewer: a tiny district's rate means little."""
-    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+    throughput phase (``already``) if that is fewer: a tiny district's rate means little.
+    Also the cores each of ``pids`` used while the load was sent (where /proc tells)."""
+    from kafka import KafkaConsumer, TopicPartition
 
     count = max(1, min(int(offered * seconds), already))
     # Encoded before the clock starts: the paced loop only sends, so the load generator takes
@@ -226,17 +244,18 @@ def _latency(
     t0 = dt.datetime.now(dt.UTC)
     times = (t0 + dt.timedelta(seconds=i / offered) for i in range(count))
     records = [(ev.id, ev.subject.encode(), encode_event(ev)) for ev in live_events(spec, times)]
-    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, acks=1)
     sent: dict[str, float] = {}
-    start = time.time()
-    for i, (eid, key, value) in enumerate(records):
-        pause = start + i / offered - time.time()
-        if pause > 0:
-            time.sleep(pause)
-        sent[eid] = time.time()
-        producer.send(topics["events"], key=key, value=value)
-    producer.flush()
-    producer.close()
+
+    def stamped() -> Iterator[tuple[bytes, bytes]]:
+        for eid, key, value in records:
+            sent[eid] = time.time()  # as it is handed to the producer
+            yield key, value
+
+    pacer = Pacer(offered, tick_seconds=_PACE_SECONDS)
+    before, started = _cpu_seconds(pids), time.perf_counter()
+    publish(stamped(), bootstrap=bootstrap, topic=topics["events"], pacer=pacer)
+    wall, after = time.perf_counter() - started, _cpu_seconds(pids)
+    cores = {name: (after[name] - before[name]) / wall for name in after.keys() & before.keys()}
     _wait(lambda: applied() >= already + len(sent), 300, "the live events to be applied")
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     try:
@@ -253,7 +272,7 @@ def _latency(
                     cause = orjson.loads(m.value)["data"]["cause"]["id"]
                     if cause in sent:
                         out.append(max(0.0, m.timestamp / 1000 - sent[cause]))
-        return out, len(sent)
+        return out, len(sent), cores
     finally:
         consumer.close()
 
@@ -312,6 +331,7 @@ class _Bench:
     stack: contextlib.ExitStack
     tmp: Path
     bootstrap: str
+    broker_pid: int | None
     url: str
     r: redis.Redis
     run_id: str
@@ -339,13 +359,23 @@ def run(sizes: Sizes, quiet: bool = False, phases: tuple[str, ...] = PHASES) -> 
     with contextlib.ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="riskmon-bench-")))
         with _Phase("start the broker and Redis", quiet):
-            bootstrap = stack.enter_context(EmbeddedKafka()).bootstrap
+            kafka = stack.enter_context(EmbeddedKafka())
             url = _redis_url(stack)
         r = redis.Redis.from_url(url, socket_timeout=120)
         stack.callback(r.close)
         figures["machine"]["redis"] = r.info("server").get("redis_version")
         b = _Bench(
-            sizes, quiet, stack, tmp, bootstrap, url, r, uuid.uuid4().hex[:8], load_model(), figures
+            sizes,
+            quiet,
+            stack,
+            tmp,
+            kafka.bootstrap,
+            kafka.pid,
+            url,
+            r,
+            uuid.uuid4().hex[:8],
+            load_model(),
+            figures,
         )
         if "stream" in phases or "replay" in phases:
             topic = _fill(b)
@@ -404,14 +434,20 @@ def _stream(b: _Bench, topics: dict[str, str]) -> None:
     offered = rate * b.sizes.load
     spec = DistrictSpec(now=NOW, enterprises=b.sizes.enterprises, seed=3)
     with b.phase(f"latency at {offered:,.0f} events/s"):
-        samples, live_n = _latency(
-            b.bootstrap, topics, spec, offered, b.sizes.latency_seconds, applied, n
+        pids = {"worker": proc.pid, "load generator": os.getpid()}
+        if b.broker_pid is not None:
+            pids["broker"] = b.broker_pid
+        pids["redis"] = int(b.r.info("server")["process_id"])
+        samples, live_n, cores = _latency(
+            b.bootstrap, topics, spec, offered, b.sizes.latency_seconds, applied, n, pids
         )
     b.figures["latency_offered_events_per_second"] = offered
     b.figures["latency_events"] = live_n
     b.figures["latency_alerts_sampled"] = len(samples)
     for q in (50, 95, 99):
         b.figures[f"latency_p{q}_ms"] = _percentile(samples, q) * 1000
+    for name, used in cores.items():
+        b.figures[f"latency_cpu_{name.replace(' ', '_')}_cores"] = used
     stop_worker(proc)
 
 
@@ -561,6 +597,15 @@ _ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("latency_p50_ms", "  p50 event -> alert on the topic", "{:,.0f} ms", ""),
     ("latency_p95_ms", "  p95", "{:,.0f} ms", ""),
     ("latency_p99_ms", "  p99", "{:,.0f} ms", "<= 100 ms"),
+    ("latency_cpu_worker_cores", "  CPU meanwhile: the worker", "{:.2f} cores", ""),
+    ("latency_cpu_broker_cores", "  the broker (Tansu)", "{:.2f} cores", ""),
+    ("latency_cpu_redis_cores", "  Redis", "{:.2f} cores", ""),
+    (
+        "latency_cpu_load_generator_cores",
+        "  the load generator (librdkafka, paced)",
+        "{:.2f} cores",
+        "",
+    ),
     ("replay_events_per_second", "replay from the topic", "{:,.0f} ev/s", ""),
     (
         "redis_benchmark_events_per_second",
