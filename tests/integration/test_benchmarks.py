@@ -47,6 +47,10 @@ def test_bench_quick_reports_every_figure_and_writes_json(tmp_path: Path) -> Non
         assert "redis-tools" in figures["redis_benchmark_missing"]
     assert figures["latency_alerts_sampled"] > 0
     assert figures["latency_p50_ms"] <= figures["latency_p99_ms"]
+    if Path("/proc/self/stat").exists():  # the cores each process used under the live load
+        for who in ("worker", "broker", "redis", "load_generator"):
+            assert figures[f"latency_cpu_{who}_cores"] >= 0, who
+        assert "CPU meanwhile: the worker" in bench.table(figures)
     for size in sizes["reclassify"]:
         # Every enterprise of the size was re-evaluated, and a 20% lower threshold moved some.
         assert figures[f"reclassify_{size}_enterprises"] >= size
