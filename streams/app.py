@@ -10,16 +10,18 @@ from __future__ import annotations
 import asyncio
 import collections
 import datetime as dt
+import functools
 import logging
 import os
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import faust
 import redis.asyncio as aioredis
 from aiohttp import web
+from faust.types import Message
 from prometheus_client import CollectorRegistry, Histogram
 
 from schemas.codec import dumps
@@ -29,9 +31,8 @@ from scoring.explain import explain
 from scoring.fold import Params
 from scoring.model import ScoringModel
 from scoring.store import Store
-from streams import intake
 from streams.handler import FatalError, Handler, Record, SinkUnavailableError, Topics
-from streams.kafka_transport import RiskmonApp
+from streams.kafka_transport import BulkTopic, RiskmonApp
 from streams.metrics import CONTENT_TYPE, Metrics, render
 from streams.settings import Settings
 from streams.topics import partition_for
@@ -46,6 +47,8 @@ _RESEND_SECONDS = 30.0
 #: Batches applied but not yet acked by Kafka that the agent lets wait before it stops taking
 #: more (each holds up to ``batch_max_events`` records).
 _UNACKED_BATCHES = 16
+#: Whole batches the intake buffer holds before the consumer waits for the agent.
+_BUFFERED_BATCHES = 2
 
 
 class FaustSink:
@@ -76,7 +79,7 @@ class Runtime:
 
     settings: Settings
     model: ScoringModel
-    app: faust.App
+    app: RiskmonApp
     redis: aioredis.Redis
     store: Store
     handler: Handler
@@ -178,47 +181,21 @@ def _wire(rt: Runtime) -> None:
     for name in (s.alerts_topic, s.tasks_topic, s.dlq_topic):
         app.topic(name, key_serializer="raw", value_serializer="raw", partitions=s.partitions)
 
-    @app.agent(events, concurrency=1, name="riskmon.score")
-    async def score(stream: Any) -> None:
-        # Batches overlap: while one waits for Kafka to ack its alerts, the next is applied
-        # to Redis, the one after is planned, and the stream is read on into the next batch.
-        # Batches apply in the log's order; a message is acked only once its batch is in
-        # Redis and its outputs are acked, and Faust commits only up to the first offset not
-        # acked, so a commit never passes an event whose effect is missing.
-        unacked: collections.deque[asyncio.Future[None]] = collections.deque()
-        unapplied: collections.deque[asyncio.Future[None]] = collections.deque()
-        last_applied: asyncio.Future[None] | None = None
-        async for batch in intake.batches(
-            stream.noack().events(),  # acked by _process, once the batch's effect is done
-            max_events=s.batch_max_events,
-            linger_seconds=s.batch_within_seconds,
-            source_idle=stream.channel.queue.empty,
-        ):
-            records = [
-                Record(
-                    topic=e.message.topic,
-                    partition=e.message.partition,
-                    offset=e.message.offset,
-                    key=e.message.key,
-                    value=e.message.value,
-                    timestamp=e.message.timestamp,
-                    headers=[(k, v) for k, v in (e.message.headers or [])],
-                )
-                for e in batch
-            ]
-            applied: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            task = _process(rt, records, batch, last_applied, applied)
-            unacked.append(asyncio.ensure_future(task))
-            unapplied.append(applied)
-            last_applied = applied
-            # The next batch is taken only when it can be planned at once: events keep
-            # arriving meanwhile, so the busier the worker, the bigger its batches.
-            while unapplied and (unapplied[0].done() or len(unapplied) >= s.pipeline_batches):
-                await unapplied.popleft()
-            # Batches waiting only for Kafka's acks hold no one up, but their records stay
-            # in memory: bounded in case the broker is slow to ack.
-            while unacked and (unacked[0].done() or len(unacked) > _UNACKED_BATCHES):
-                await unacked.popleft()
+    # Read a fetch at a time, not through an agent's stream: see BulkTopic.
+    bulk = app.bulk_topic(
+        events, max_events=s.batch_max_events, capacity=_BUFFERED_BATCHES * s.batch_max_events
+    )
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def score() -> None:
+        try:
+            await _score(rt, bulk)
+        except Exception:
+            # Nothing after this batch may be committed (RELIABILITY #1): stop the process;
+            # everything unacked is redelivered and deduplicated.
+            log.critical("the scoring loop failed, stopping without commit", exc_info=True)
+            logging.shutdown()
+            os._exit(70)
 
     @app.task  # type: ignore[untyped-decorator]
     async def start_decoder() -> None:
@@ -273,10 +250,59 @@ def _wire(rt: Runtime) -> None:
         return view.json({"ready": not reasons, "reasons": reasons}, status=status)
 
 
+async def _score(rt: Runtime, bulk: BulkTopic) -> None:
+    """Batches overlap: while one waits for Kafka to ack its alerts, the next is applied to
+    Redis, the one after is planned, and the consumer reads on into the intake buffer.
+
+    Batches apply in the log's order; a record is acked only once its batch is in Redis and
+    its outputs are acked, and Faust commits only up to the first offset not acked, so a
+    commit never passes an event whose effect is missing.
+    """
+    s = rt.settings
+    unacked: collections.deque[asyncio.Future[None]] = collections.deque()
+    unapplied: collections.deque[asyncio.Future[None]] = collections.deque()
+    last_applied: asyncio.Future[None] | None = None
+    ebb = rt.app.producer.buffer.wait_until_ebb
+    async for messages in bulk.batches():
+        records = [
+            Record(
+                topic=m.topic,
+                partition=m.partition,
+                offset=m.offset,
+                key=m.key,
+                value=m.value,
+                timestamp=m.timestamp,
+                headers=_headers(m),
+            )
+            for m in messages
+        ]
+        applied: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        task = _process(rt, records, functools.partial(bulk.ack, messages), last_applied, applied)
+        unacked.append(asyncio.ensure_future(task))
+        unapplied.append(applied)
+        last_applied = applied
+        # The next batch is taken only when it can be planned at once: records keep
+        # arriving meanwhile, so the busier the worker, the bigger its batches.
+        while unapplied and (unapplied[0].done() or len(unapplied) >= s.pipeline_batches):
+            await unapplied.popleft()
+        # Batches waiting only for Kafka's acks hold no one up, but their records stay in
+        # memory: bounded in case the broker is slow to ack.
+        while unacked and (unacked[0].done() or len(unacked) > _UNACKED_BATCHES):
+            await unacked.popleft()
+        await ebb()  # the producer's own buffer, as Faust's conductor waits for it
+
+
+def _headers(message: Message) -> list[tuple[str, bytes]]:
+    headers = message.headers
+    if isinstance(headers, Mapping):
+        return list(headers.items())
+    return list(headers or ())
+
+
 async def _process(
     rt: Runtime,
     records: list[Record],
-    events: Sequence[Any],
+    ack: Callable[[], None],
     previous: asyncio.Future[None] | None,
     applied: asyncio.Future[None],
 ) -> None:
@@ -316,8 +342,7 @@ async def _process(
             else:
                 applied.cancel()
         raise
-    for event in events:
-        event.ack()
+    ack()
 
 
 def _observe_stage(stage: Histogram, name: str, since: float) -> float:
