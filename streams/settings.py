@@ -65,13 +65,6 @@ class Settings(BaseSettings):
         " nothing); 0: every event, for ever",
     )
     batch_max_events: int = Field(default=500, ge=1, le=10_000)
-    batch_within_seconds: float = Field(
-        default=0.05,
-        gt=0,
-        le=10,
-        description="while records keep arriving, longest a batch's first event waits for more;"
-        " a batch closes at once when nothing more is ready",
-    )
     decode_processes: int = Field(
         default=0,
         ge=0,

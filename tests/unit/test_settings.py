@@ -52,7 +52,6 @@ def test_defaults() -> None:
         ("RISKMON_LOG_LEVEL", "debug", "log_level", "debug"),
         ("RISKMON_EVENT_LOOP", "asyncio", "event_loop", "asyncio"),
         ("RISKMON_GIL_SWITCH_SECONDS", "0.005", "gil_switch_seconds", 0.005),
-        ("RISKMON_BATCH_WITHIN_SECONDS", "0.01", "batch_within_seconds", 0.01),
         ("riskmon_web_port", "7071", "web_port", 7071),
     ],
 )
