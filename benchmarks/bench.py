@@ -1,8 +1,8 @@
 """``riskmon bench``: every figure of riskmon's speed and size in one run, against baselines.
 
     riskmon bench [--enterprises 20000] [--state-enterprises 100000]
-                  [--reclassify 100000,1000000] [--latency-seconds 20] [--load 0.5]
-                  [--json bench.json] [--quick]
+                  [--reclassify 100000,1000000] [--latency-seconds 20]
+                  [--load 0.5 | --rate EVENTS_PER_S] [--json bench.json] [--quick]
 
 One embedded Tansu broker and one Redis (127.0.0.1:6379 when it answers, else an embedded one)
 serve every phase, in this order:
@@ -13,7 +13,8 @@ serve every phase, in this order:
 3. the riskmon worker on the same records: events/s from its first to its last applied event,
    and the ratio to the ceiling;
 4. end-to-end latency (event produced -> class updated -> alert on the topic) while the live
-   district is offered at ``--load`` of the worker's measured rate, per alert;
+   district is offered at ``--load`` of the worker's measured rate (or at ``--rate`` events/s),
+   per alert;
 5. ``riskmon replay`` of the topic into a fresh prefix, events/s, and the ratio to
    ``redis-benchmark`` running the same Lua script pipelined (benchmarks/redis_baseline.py);
 6. Redis bytes per enterprise of a ``--state-enterprises`` district (state, dedup ledger, due
@@ -31,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -59,7 +61,7 @@ from streams.replay import file_records, from_thread, replay, topic_batches
 from streams.topics import TopicSpec, ensure_topics
 from streams.worker_process import spawn_worker, stop_worker, wait_ready
 
-__all__ = ["Sizes", "main", "run"]
+__all__ = ["Sizes", "main", "parse", "run"]
 
 PARTITIONS = 4
 MAX_EVENT_BYTES = 64 * 1024
@@ -77,6 +79,8 @@ class Sizes:
     reclassify: tuple[int, ...] = (100_000, 1_000_000)
     latency_seconds: float = 20.0
     load: float = 0.5
+    #: The latency phase's offered load in events/s, instead of ``load`` of the measured rate.
+    rate: float | None = None
     rounds: int = 2
     redis_benchmark_requests: int = 200_000
 
@@ -431,7 +435,7 @@ def _stream(b: _Bench, topics: dict[str, str]) -> None:
     b.figures["faust_ceiling_riskmon_runtime_rounds"] = ceilings["riskmon"]
     b.figures["worker_rounds"] = rates
 
-    offered = rate * b.sizes.load
+    offered = b.sizes.rate or rate * b.sizes.load
     spec = DistrictSpec(now=NOW, enterprises=b.sizes.enterprises, seed=3)
     with b.phase(f"latency at {offered:,.0f} events/s"):
         pids = {"worker": proc.pid, "load generator": os.getpid()}
@@ -657,7 +661,8 @@ def table(figures: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse(argv: list[str] | None = None) -> tuple[Sizes, tuple[str, ...], Path]:
+    """The sizes, phases and JSON path of a command line; exits with a message if it is bad."""
     ap = argparse.ArgumentParser(
         prog="riskmon bench", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
@@ -672,6 +677,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--latency-seconds", type=float, default=d.latency_seconds)
     ap.add_argument("--load", type=float, default=d.load, help="latency: share of the max rate")
     ap.add_argument(
+        "--rate", type=float, default=None, help="latency: offered events/s, instead of --load"
+    )
+    ap.add_argument(
         "--rounds", type=int, default=d.rounds, help="ceiling and worker turns; best counts"
     )
     ap.add_argument("--json", type=Path, default=Path("bench.json"), help="default bench.json")
@@ -683,8 +691,10 @@ def main(argv: list[str] | None = None) -> int:
         " (bytes, reclassify); default all",
     )
     a = ap.parse_args(argv)
+    if a.rate is not None and not a.rate > 0:
+        ap.error(f"--rate: must be more than 0 events/s, not {a.rate:g}")
     if a.quick:
-        sizes = QUICK
+        sizes = dataclasses.replace(QUICK, rate=a.rate)
     else:
         try:
             counts = tuple(int(v) for v in a.reclassify.split(",") if v.strip())
@@ -696,19 +706,25 @@ def main(argv: list[str] | None = None) -> int:
             reclassify=counts,
             latency_seconds=a.latency_seconds,
             load=a.load,
+            rate=a.rate,
             rounds=max(1, a.rounds),
         )
     phases = tuple(v.strip() for v in a.phases.split(",") if v.strip())
     if unknown := set(phases) - set(PHASES):
         ap.error(f"--phases: unknown {', '.join(sorted(unknown))}; choose from {', '.join(PHASES)}")
+    return sizes, phases, a.json
+
+
+def main(argv: list[str] | None = None) -> int:
+    sizes, phases, json_path = parse(argv)
     try:
         figures = run(sizes, phases=phases)
     except RuntimeError as exc:
         print(f"riskmon bench: {exc}", file=sys.stderr)
         return 1
-    a.json.write_text(json.dumps(figures, indent=2) + "\n")
+    json_path.write_text(json.dumps(figures, indent=2) + "\n")
     print(table(figures))
-    print(f"\nfigures written to {a.json}")
+    print(f"\nfigures written to {json_path}")
     return 0
 
 

@@ -46,6 +46,10 @@ def test_bench_quick_reports_every_figure_and_writes_json(tmp_path: Path) -> Non
     else:  # the table says why the baseline is missing; every other figure is there
         assert "redis-tools" in figures["redis_benchmark_missing"]
     assert figures["latency_alerts_sampled"] > 0
+    # The live load is half the worker's measured rate (--load's default).
+    assert figures["latency_offered_events_per_second"] == pytest.approx(
+        figures["worker_events_per_second"] * sizes["load"]
+    )
     assert figures["latency_p50_ms"] <= figures["latency_p99_ms"]
     if Path("/proc/self/stat").exists():  # the cores each process used under the live load
         for who in ("worker", "broker", "redis", "load_generator"):
