@@ -1,4 +1,4 @@
-"""The composition root of a worker: Faust app, agent, ticker and web API wired to one runtime.
+"""The composition root of a worker: Faust app, scoring loop, ticker and web API on one runtime.
 
 Faust is used for what it is good at (group membership, fetching, committing, the web
 server); state lives in Redis (never in Faust tables) and every record is consumed as raw
@@ -44,10 +44,10 @@ log = logging.getLogger(__name__)
 #: ``source`` of the re-evaluation events riskmon's ticker publishes; no one else may.
 TICKER_SOURCE = "/riskmon/ticker"
 _RESEND_SECONDS = 30.0
-#: Batches applied but not yet acked by Kafka that the agent lets wait before it stops taking
-#: more (each holds up to ``batch_max_events`` records).
+#: Batches applied but not yet acked by Kafka that the scoring loop lets wait before it stops
+#: taking more (each holds up to ``batch_max_events`` records).
 _UNACKED_BATCHES = 16
-#: Whole batches the intake buffer holds before the consumer waits for the agent.
+#: Whole batches the intake buffer holds before the consumer waits for the scoring loop.
 _BUFFERED_BATCHES = 2
 
 
@@ -181,7 +181,8 @@ def _wire(rt: Runtime) -> None:
     for name in (s.alerts_topic, s.tasks_topic, s.dlq_topic):
         app.topic(name, key_serializer="raw", value_serializer="raw", partitions=s.partitions)
 
-    # Read a fetch at a time, not through an agent's stream: see BulkTopic.
+    # Read a fetch at a time by the scoring loop below, not through an agent's stream: see
+    # BulkTopic.
     bulk = app.bulk_topic(
         events, max_events=s.batch_max_events, capacity=_BUFFERED_BATCHES * s.batch_max_events
     )

@@ -1,13 +1,15 @@
 """One batch of Kafka records in, state updated and alerts out: the testable heart of the worker.
 
-No Faust here: the agent decodes Faust's events into :class:`Record` and calls
-:meth:`Handler.handle_batch`. The batch is done only when this returns; the agent then lets
-Faust ack and commit. Error policy (RELIABILITY.md):
+No Faust here: the worker's scoring loop (streams/app.py) turns Faust's messages into
+:class:`Record` and runs each batch through :meth:`Handler.plan_batch`,
+:meth:`Handler.apply_planned` and :meth:`Handler.start_outputs` (:meth:`Handler.handle_batch`
+does all three). The batch is done only when its outputs are acked; the loop then acks its
+records and Faust commits. Error policy (RELIABILITY.md):
 
 * permanent data errors → dead letter (original key and bytes, headers with the reason), go on;
 * Redis or Kafka unavailable → retry the whole batch with capped backoff (it is idempotent),
   letting lag build; nothing is skipped, nothing dead-lettered;
-* anything else (a bug, a script error) → :class:`FatalError`: the agent stops the process
+* anything else (a bug, a script error) → :class:`FatalError`: the scoring loop stops the process
   so that no offset past this batch is committed.
 """
 

@@ -213,8 +213,9 @@ class BulkTopic:
     per event; at 3,200 events/s offered, p99 latency 89 / 158 / 206 ms before, 48 / 155 / 51
     after.
 
-    Here the consumer puts each fetch's records into :attr:`buffer` at once, and the agent
-    takes them with :meth:`batches` and acks them with :meth:`ack` once their effect is done.
+    Here the consumer puts each fetch's records into :attr:`buffer` at once, and the worker's
+    scoring loop takes them with :meth:`batches` and acks them with :meth:`ack` once their
+    effect is done.
     What Faust's streams guarantee is kept: a record taken is tracked as unacked, so a
     rebalance waits for it (and commits after it) before giving its partition up; records
     left in the buffer when a rebalance begins are dropped unacked (Faust's flow control

@@ -213,7 +213,7 @@ class Metrics:
             batch_stage=Histogram(
                 "riskmon_batch_stage_seconds",
                 "Time a batch spends in each stage: queued (its oldest record's Kafka"
-                " timestamp to the agent taking it), plan (validate and score), order (the"
+                " timestamp to the scoring loop taking it), plan (validate and score), order (the"
                 " batch before it being applied), apply (Redis), acks (Kafka acking its"
                 " outputs).",
                 ["stage"],
