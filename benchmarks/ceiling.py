@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -28,6 +29,7 @@ def main() -> None:
     bootstrap, topic, total = sys.argv[1], sys.argv[2], int(sys.argv[3])
     runtime = sys.argv[4] if len(sys.argv) > 4 else "stock"
     install("auto" if runtime == "riskmon" else "asyncio")
+    datadir = tempfile.mkdtemp(prefix="riskmon-ceiling-")
     app = (RiskmonApp if runtime == "riskmon" else faust.App)(
         f"ceiling-{os.getpid()}",
         broker=f"kafka://{bootstrap}",
@@ -37,7 +39,7 @@ def main() -> None:
         broker_session_timeout=6.0,
         broker_heartbeat_interval=1.0,
         consumer_auto_offset_reset="earliest",
-        datadir=tempfile.mkdtemp(prefix="riskmon-ceiling-"),
+        datadir=datadir,
     )
     source = app.topic(topic, key_serializer="raw", value_serializer="raw")
     seen = {"n": 0, "t0": 0.0}
@@ -56,6 +58,7 @@ def main() -> None:
                     ),
                     flush=True,
                 )
+                shutil.rmtree(datadir, ignore_errors=True)
                 os._exit(0)  # the figure is out; skip Faust's slow shutdown
 
     sys.argv = [sys.argv[0], "worker", "-l", "warn", "--without-web"]

@@ -7,6 +7,7 @@ partitions to a new group member.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -201,8 +202,9 @@ def test_embedded_kafka_on_a_taken_port_fails_with_its_log() -> None:
             clash.close()
 
 
-def _run_parent_then_kill_it(code: str) -> list[int]:
-    """Run ``code`` in a child Python that prints server pids, SIGKILL it; return the pids."""
+def _run_parent_then_kill_it(code: str) -> tuple[list[int], list[Path]]:
+    """Run ``code`` in a child Python that prints its servers' pids, then on a second line
+    their directories; SIGKILL it; return both."""
     parent = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(code)],
         cwd=REPO,
@@ -211,8 +213,8 @@ def _run_parent_then_kill_it(code: str) -> list[int]:
     )
     try:
         assert parent.stdout is not None
-        line = parent.stdout.readline()
-        pids = [int(p) for p in line.split()]
+        pids = [int(p) for p in parent.stdout.readline().split()]
+        dirs = [Path(d) for d in parent.stdout.readline().split()]
         assert pids, "the parent printed no pids"
         assert not any(_gone(p) for p in pids)
     finally:
@@ -220,22 +222,25 @@ def _run_parent_then_kill_it(code: str) -> list[int]:
         parent.wait(10)
         if parent.stdout is not None:
             parent.stdout.close()
-    return pids
+    return pids, dirs
 
 
 def test_servers_die_with_the_process_that_started_them() -> None:
-    pids = _run_parent_then_kill_it(
+    pids, dirs = _run_parent_then_kill_it(
         """
         import time
         from streams.embedded import EmbeddedKafka, EmbeddedRedis
         k = EmbeddedKafka().start()
         r = EmbeddedRedis().start()
         print(k.pid, r.pid, flush=True)
+        print(k.dir, r.dir, flush=True)
         time.sleep(120)
         """
     )
     # PR_SET_PDEATHSIG: the kernel kills them; reaped or a zombie of init, they no longer run.
     assert _wait_until(lambda: all(_not_running(p) for p in pids), 10), pids
+    for d in dirs:  # a parent killed outright cannot delete them: the test does
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def _not_running(pid: int) -> bool:
