@@ -51,7 +51,7 @@ def test_defaults() -> None:
         ("RISKMON_LEDGER_WINDOW", "1000000", "ledger_window", 1_000_000),
         ("RISKMON_LOG_LEVEL", "debug", "log_level", "debug"),
         ("RISKMON_EVENT_LOOP", "asyncio", "event_loop", "asyncio"),
-        ("RISKMON_GIL_SWITCH_SECONDS", "0.005", "gil_switch_seconds", 0.005),
+        ("RISKMON_GIL_SWITCH_SECONDS", "0.002", "gil_switch_seconds", 0.002),
         ("riskmon_web_port", "7071", "web_port", 7071),
     ],
 )
