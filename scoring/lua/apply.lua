@@ -217,16 +217,19 @@ local function next_change(contribs, asof, k0, s, fading, fall, nexp)
   -- expiring risk points only lower the score further, and A has no floor to lose.
   if k0 == 1 and not credits then return 0 end
   -- Between two moments a credit ends, the class can only fall: one search per stretch.
+  -- In A it cannot fall, so only the moments credits end are looked at, and after the last
+  -- one nothing can change (fold.py looks everywhere; the parity tests hold the two equal).
   local start = asof
   if credits then
     table.sort(credits)
     for _, e in ipairs(credits) do
-      if class_at(contribs, e - 1) ~= k0 then
+      if k0 ~= 1 and class_at(contribs, e - 1) ~= k0 then
         return first_change(contribs, start, e - 1, k0, start == asof and s, fading, fall, nexp)
       end
       if class_at(contribs, e) ~= k0 then return e end
       start = e
     end
+    if k0 == 1 then return 0 end
   end
   if class_at(contribs, last) ~= k0 then
     return first_change(contribs, start, last, k0, start == asof and s, fading, fall, nexp)
@@ -254,13 +257,34 @@ local function top_reasons(contribs, asof)
   return cjson.encode(top)
 end
 
+-- The contributions that can still count at t or later: a cancelled one never counts again,
+-- nor one expired by t. Everything settle evaluates is at its asof or later, so it evaluates
+-- only these (fold.py evaluates all; the parity tests hold the two equal). A habitual
+-- offender carries many spent ones: 45% of the contributions a live event of the bench's
+-- district falls on. The same table when none is spent.
+local function live_from(contribs, t)
+  local live
+  for i, c in ipairs(contribs) do
+    if c[9] == 1 or (c[6] ~= 0 and t >= c[6]) then
+      if not live then
+        live = {}
+        for j = 1, i - 1 do live[j] = contribs[j] end
+      end
+    elseif live then
+      live[#live + 1] = c
+    end
+  end
+  return live or contribs
+end
+
 -- Evaluate at asof, store, keep the due index and class counts; the outcome string.
 local function settle(key, uscc, old_class, old_due, asof, profile, contribs)
-  local k, s, fading, fall, nexp = class_fade_at(contribs, asof)
-  local due = next_change(contribs, asof, k, s, fading, fall, nexp)
+  local live = live_from(contribs, asof)
+  local k, s, fading, fall, nexp = class_fade_at(live, asof)
+  local due = next_change(live, asof, k, s, fading, fall, nexp)
   local reasons = ''
   if k ~= old_class then
-    reasons = top_reasons(contribs, asof)
+    reasons = top_reasons(live, asof)
     redis.call('HINCRBY', meta, names[k], 1)
     if old_class > 0 then redis.call('HINCRBY', meta, names[old_class], -1) end
   end

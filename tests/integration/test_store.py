@@ -84,6 +84,80 @@ async def test_lua_and_fold_agree_event_by_event(redis_url, key_prefix, historie
         await client.aclose()
 
 
+async def _lua_and_fold(store: Store, uscc: str, events: list) -> list:
+    """Apply ``events`` (in order) through apply.lua and the fold; assert that each outcome
+    and the final state agree; the fold's outcomes."""
+    part = partition_for(uscc.encode(), PARTITIONS)
+    state, expected, requests = EnterpriseState(), [], []
+    for offset, ev in enumerate(events):
+        ch = change_for(ev, MODEL)
+        state, outcome = apply(state, ch, P)
+        expected.append(outcome)
+        requests.append(ApplyRequest(uscc, part, offset, ch))
+    results = await store.apply_batch(requests)
+    assert [r.outcome for r in results] == expected
+    assert await store.get(part, uscc) == state
+    return expected
+
+
+def _inspection(result: str, day: int, uscc: str):
+    return event(
+        "inspection.completed", {"result": result}, when=at(day), subject=uscc, eid=f"i{day}"
+    )
+
+
+async def test_an_enterprise_kept_in_a_by_a_credit_is_scheduled_to_rise_when_it_ends(
+    redis_url, key_prefix
+) -> None:
+    # A clean inspection (-8 for 730 days), then one that found problems (+15): 7 points, A.
+    # When the credit ends the score jumps to 15: B, at that very second.
+    store, client = await _store(redis_url, key_prefix)
+    try:
+        uscc = USCCS[1]
+        events = [_inspection("no_problem", 0, uscc), _inspection("problems_found", 100, uscc)]
+        last = (await _lua_and_fold(store, uscc, events))[-1]
+        assert last.new_class == 1
+        assert last.due == int(at(730).timestamp())
+    finally:
+        await client.aclose()
+
+
+async def test_spent_contributions_change_neither_the_class_nor_its_schedule(
+    redis_url, key_prefix
+) -> None:
+    # A revoked penalty and an expired complaint stay in the state (to be explained) but no
+    # longer count: what is live decides the class and when it falls, as if they never were.
+    store, client = await _store(redis_url, key_prefix)
+    try:
+        uscc, other = USCCS[2], USCCS[3]
+
+        def penalty(decision: str, severity: str, day: int, subject: str = uscc):
+            data = {"decision_number": decision, "domain": "price", "fine_cny": 0}
+            return event(
+                "penalty.imposed", {**data, "severity": severity}, when=at(day), subject=subject
+            )
+
+        def complaint(day: int, subject: str = uscc):
+            data = {"channel": "letter", "category": "price"}
+            return event("complaint.received", data, when=at(day), subject=subject)
+
+        events = [
+            penalty("D1", "grave", 0),
+            event("penalty.revoked", {"decision_number": "D1"}, when=at(20), subject=uscc),
+            complaint(30),  # counts for 365 days
+            complaint(400),  # still counts at day 500, for 265 days more
+            penalty("D2", "serious", 500),
+        ]
+        spent = await _lua_and_fold(store, uscc, events)
+        live = [complaint(400, other), penalty("D2", "serious", 500, other)]
+        live_only = await _lua_and_fold(store, other, live)
+        assert spent[-1].new_class == live_only[-1].new_class == 2
+        assert spent[-1].score == live_only[-1].score
+        assert spent[-1].due == live_only[-1].due > int(at(500).timestamp())
+    finally:
+        await client.aclose()
+
+
 async def test_a_duplicate_returns_the_first_outcome_and_changes_nothing(
     redis_url, key_prefix
 ) -> None:
