@@ -5,15 +5,27 @@ A bad value fails at start with a message naming the variable (:class:`ConfigErr
 
 from __future__ import annotations
 
+import difflib
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["PREFIX_PATTERN", "ConfigError", "LoopChoice", "Settings", "load_settings"]
+__all__ = [
+    "PREFIX_PATTERN",
+    "ConfigError",
+    "LoopChoice",
+    "Settings",
+    "load_settings",
+    "unknown_variables",
+]
 
 ENV_PREFIX = "RISKMON_"
+#: Variables the test suite passes to its fixtures; not settings, never read by riskmon.
+TEST_PREFIX = "RISKMON_TEST_"
 TopicName = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,249}$")]
 #: A Redis key prefix: no glob characters, so tools that match keys by pattern stay inside it.
 PREFIX_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
@@ -123,13 +135,33 @@ class Settings(BaseSettings):
     )
 
 
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """A problem for each ``RISKMON_*`` variable that is no setting, naming the closest one.
+
+    pydantic-settings reads only the variables of declared fields, so a misspelt one would
+    be ignored and its setting left at the default without a word."""
+    known = [ENV_PREFIX + name.upper() for name in Settings.model_fields]
+    problems = []
+    for var in sorted(environ):
+        name = var.upper()  # as pydantic-settings matches them
+        if not name.startswith(ENV_PREFIX) or name in known or name.startswith(TEST_PREFIX):
+            continue
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        problems.append(f"{var}: not a setting{hint}")
+    return problems
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Read ``RISKMON_*``; ``overrides`` (from CLI flags) win. Raises :class:`ConfigError`."""
+    """Read ``RISKMON_*``; ``overrides`` (from CLI flags) win. Raises :class:`ConfigError`,
+    naming every variable that is invalid or no setting at all."""
+    problems = unknown_variables(os.environ)
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = []
         for err in exc.errors(include_url=False):
             name = str(err["loc"][0]) if err["loc"] else "?"
             problems.append(f"{ENV_PREFIX}{name.upper()}: {err['msg']} (got {err.get('input')!r})")
-        raise ConfigError("invalid configuration: " + "; ".join(problems)) from exc
+    if problems:
+        raise ConfigError("invalid configuration: " + "; ".join(problems))
+    return settings

@@ -111,13 +111,28 @@ def test_every_bad_variable_is_named_at_once(monkeypatch: pytest.MonkeyPatch) ->
         assert name in str(info.value)
 
 
-def test_an_unknown_riskmon_variable_does_not_crash(monkeypatch: pytest.MonkeyPatch) -> None:
-    # pydantic-settings reads only the variables of declared fields, so extra="forbid" does not
-    # apply to the environment: a stray (or misspelt) RISKMON_ variable is ignored.
-    monkeypatch.setenv("RISKMON_NO_SUCH_SETTING", "1")
+def test_a_misspelt_variable_fails_at_start_naming_it_and_the_setting_meant(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Ignored, it would leave the API on the default port without a word.
     monkeypatch.setenv("RISKMON_WEB_PROT", "7070")
-    s = load_settings()
-    assert s.web_port == 6066
+    monkeypatch.setenv("RISKMON_NO_SUCH_SETTING", "1")
+    monkeypatch.setenv("RISKMON_PARTITIONS", "0")
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    message = str(info.value)
+    assert "RISKMON_WEB_PROT: not a setting (did you mean RISKMON_WEB_PORT?)" in message
+    assert "RISKMON_NO_SUCH_SETTING: not a setting" in message
+    assert "RISKMON_PARTITIONS" in message  # reported together with invalid values
+
+
+def test_the_test_suites_own_variables_and_other_programs_are_left_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RISKMON_TEST_KAFKA_BOOTSTRAP", "127.0.0.1:1")
+    monkeypatch.setenv("RISKMONITOR_HOME", "/elsewhere")
+    monkeypatch.setenv("riskmon_web_port", "7070")  # matched case-insensitively, as it is read
+    assert load_settings().web_port == 7070
 
 
 def test_the_environment_is_read_when_loading_not_at_import(
