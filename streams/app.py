@@ -33,7 +33,7 @@ from scoring.model import ScoringModel
 from scoring.store import Store
 from streams.handler import FatalError, Handler, Record, SinkUnavailableError, Topics
 from streams.kafka_transport import BulkTopic, RiskmonApp
-from streams.metrics import CONTENT_TYPE, Metrics, render
+from streams.metrics import CONTENT_TYPE, BatchStage, Metrics, render
 from streams.settings import Settings
 from streams.topics import partition_for
 
@@ -315,7 +315,7 @@ async def _process(
     taken = time.time()
     stamps = [r.timestamp for r in records if r.timestamp is not None]
     if stamps:
-        stage.labels(stage="queued").observe(max(0.0, taken - min(stamps)))
+        _observe_stage(stage, "queued", min(stamps), taken)
     try:
         planned = await rt.handler.plan_batch(records)
         t = _observe_stage(stage, "plan", taken)
@@ -346,9 +346,13 @@ async def _process(
     ack()
 
 
-def _observe_stage(stage: Histogram, name: str, since: float) -> float:
-    now = time.time()
-    stage.labels(stage=name).observe(now - since)
+def _observe_stage(
+    stage: Histogram, name: BatchStage, since: float, now: float | None = None
+) -> float:
+    """Observe ``now - since`` (never negative: a producer's clock may run ahead) as
+    ``name``'s time; returns ``now``, the next stage's start."""
+    now = time.time() if now is None else now
+    stage.labels(stage=name).observe(max(0.0, now - since))
     return now
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "OUTCOMES",
     "TASK_TRIGGERS",
     "UNKNOWN_TYPE",
+    "BatchStage",
     "Metrics",
     "Outcome",
     "TaskTrigger",
@@ -56,7 +57,9 @@ FROM_CLASSES: Final = ("none", *CLASSES)
 UNKNOWN_TYPE: Final = "unknown"
 
 #: ``stage`` label of ``riskmon_batch_stage_seconds``, in the order a batch passes them.
-BATCH_STAGES: Final = ("queued", "plan", "order", "apply", "acks")
+#: The stages of a batch, in order; the composition root observes them by these names only.
+BatchStage = Literal["queued", "plan", "order", "apply", "acks"]
+BATCH_STAGES: Final[tuple[BatchStage, ...]] = get_args(BatchStage)
 
 #: Content type of :func:`render`'s output (text format 0.0.4, which every Prometheus parses).
 CONTENT_TYPE: Final = CONTENT_TYPE_PLAIN_0_0_4
