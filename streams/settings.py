@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
@@ -26,6 +27,16 @@ __all__ = [
 ENV_PREFIX = "RISKMON_"
 #: Variables the test suite passes to its fixtures; not settings, never read by riskmon.
 TEST_PREFIX = "RISKMON_TEST_"
+#: What Kubernetes puts in every pod for each Service of its namespace (and Docker for each
+#: link), e.g. RISKMON_SERVICE_HOST and RISKMON_PORT_6066_TCP for a Service named riskmon:
+#: not settings, and not the operator's to remove.
+_SERVICE_LINK = re.compile(
+    r"^RISKMON(_[A-Z0-9_]+)?_(SERVICE_(HOST|PORT)(_[A-Z0-9_]+)?"
+    r"|PORT_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)$"
+)
+#: ... and <SERVICE>_PORT=tcp://host:port, told from a misspelt setting by its value.
+_SERVICE_LINK_PORT = re.compile(r"^RISKMON(_[A-Z0-9_]+)?_PORT$")
+_LINK_URL = ("tcp://", "udp://", "sctp://")
 TopicName = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,249}$")]
 #: A Redis key prefix: no glob characters, so tools that match keys by pattern stay inside it.
 PREFIX_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
@@ -146,6 +157,11 @@ def unknown_variables(environ: Mapping[str, str]) -> list[str]:
         name = var.upper()  # as pydantic-settings matches them
         if not name.startswith(ENV_PREFIX) or name in known or name.startswith(TEST_PREFIX):
             continue
+        value = environ[var]
+        if _SERVICE_LINK.match(name) or (
+            _SERVICE_LINK_PORT.match(name) and value.startswith(_LINK_URL)
+        ):
+            continue
         close = difflib.get_close_matches(name, known, n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
         problems.append(f"{var}: not a setting{hint}")
@@ -161,7 +177,15 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
             name = str(err["loc"][0]) if err["loc"] else "?"
-            problems.append(f"{ENV_PREFIX}{name.upper()}: {err['msg']} (got {err.get('input')!r})")
+            got = err.get("input")
+            problem = f"{ENV_PREFIX}{name.upper()}: {err['msg']} (got {got!r})"
+            if isinstance(got, str) and got.startswith(_LINK_URL):
+                # A Service named riskmon-web makes Kubernetes set RISKMON_WEB_PORT=tcp://...
+                problem += (
+                    "; this looks like a Kubernetes service link: set enableServiceLinks: false"
+                    " in the pod spec, or rename the Service"
+                )
+            problems.append(problem)
     if problems:
         raise ConfigError("invalid configuration: " + "; ".join(problems))
     return settings

@@ -126,6 +126,40 @@ def test_a_misspelt_variable_fails_at_start_naming_it_and_the_setting_meant(
     assert "RISKMON_PARTITIONS" in message  # reported together with invalid values
 
 
+def test_kubernetes_service_links_are_not_taken_for_misspelt_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # What a pod gets for Services named riskmon and riskmon-redis in its namespace.
+    links = {
+        "RISKMON_SERVICE_HOST": "10.0.0.7",
+        "RISKMON_SERVICE_PORT": "6066",
+        "RISKMON_SERVICE_PORT_HTTP": "6066",
+        "RISKMON_PORT": "tcp://10.0.0.7:6066",
+        "RISKMON_PORT_6066_TCP": "tcp://10.0.0.7:6066",
+        "RISKMON_PORT_6066_TCP_PROTO": "tcp",
+        "RISKMON_PORT_6066_TCP_PORT": "6066",
+        "RISKMON_PORT_6066_TCP_ADDR": "10.0.0.7",
+        "RISKMON_REDIS_SERVICE_HOST": "10.0.0.8",
+        "RISKMON_REDIS_PORT": "tcp://10.0.0.8:6379",
+        "RISKMON_REDIS_PORT_6379_TCP_ADDR": "10.0.0.8",
+    }
+    for name, value in links.items():
+        monkeypatch.setenv(name, value)
+    assert load_settings().web_port == 6066
+    # Not a link: a port of its own, as someone might guess the variable.
+    monkeypatch.setenv("RISKMON_REDIS_PORT", "6380")
+    with pytest.raises(ConfigError, match="RISKMON_REDIS_PORT: not a setting"):
+        load_settings()
+
+
+def test_a_service_link_that_lands_on_a_setting_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RISKMON_WEB_PORT", "tcp://10.0.0.9:6066")  # a Service named riskmon-web
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    assert "RISKMON_WEB_PORT" in str(info.value)
+    assert "enableServiceLinks: false" in str(info.value)
+
+
 def test_the_test_suites_own_variables_and_other_programs_are_left_alone(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
