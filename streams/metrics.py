@@ -56,8 +56,8 @@ FROM_CLASSES: Final = ("none", *CLASSES)
 #: ``type`` label of ``riskmon_events_total`` when the record never decoded to a known type.
 UNKNOWN_TYPE: Final = "unknown"
 
-#: ``stage`` label of ``riskmon_batch_stage_seconds``, in the order a batch passes them.
-#: The stages of a batch, in order; the composition root observes them by these names only.
+#: ``stage`` label of ``riskmon_batch_stage_seconds``, in the order a batch passes them (a
+#: type, so that mypy checks the names the scoring loop observes).
 BatchStage = Literal["queued", "plan", "order", "apply", "acks"]
 BATCH_STAGES: Final[tuple[BatchStage, ...]] = get_args(BatchStage)
 

@@ -260,7 +260,7 @@ end
 -- The contributions that can still count at t or later: a cancelled one never counts again,
 -- nor one expired by t. Everything settle evaluates is at its asof or later, so it evaluates
 -- only these (fold.py evaluates all; the parity tests hold the two equal). A habitual
--- offender carries many spent ones: 45% of the contributions a live event of the bench's
+-- offender carries many spent ones: a third of the contributions a live event of the bench's
 -- district falls on. The same table when none is spent.
 local function live_from(contribs, t)
   local live
