@@ -266,6 +266,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="send no alerts (default: alerts to the alerts topic when Kafka is configured)",
     )
+    judge = sub.add_parser(
+        "judge",
+        help="how well the classes under a prefix rank a synthetic district's hidden truth",
+        description="Evaluate every enterprise under the prefix at one moment and judge the"
+        " classes against the propensities `riskmon generate --truth` wrote: per class, the mean"
+        " propensity and the share of the riskiest enterprises; the recall of C+D; AUC and"
+        " Spearman's rank correlation.",
+    )
+    judge.add_argument("--truth", type=Path, required=True, help="CSV of riskmon generate --truth")
+    judge.add_argument("--prefix", help="Redis key prefix (default: RISKMON_REDIS_PREFIX)")
+    judge.add_argument(
+        "--model", type=Path, help="thresholds and caps to judge by (default: RISKMON_MODEL_PATH)"
+    )
+    judge.add_argument(
+        "--riskiest",
+        type=float,
+        default=0.1,
+        help="fraction of enterprises, by propensity, that counts as the riskiest (default 0.1)",
+    )
+    judge.add_argument(
+        "--asof",
+        type=_aware_time,
+        help="evaluate every class at this time (default: the newest as-of time under the prefix)",
+    )
+    judge.add_argument("--json", action="store_true", help="print the figures as JSON")
     bench = sub.add_parser(
         "bench",
         help="measure throughput, latency, replay, bytes and reclassify time (riskmon bench -h)",
@@ -344,6 +369,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 partitions=settings.partitions,
                 force=args.force,
                 alerts=not args.no_alerts,
+            )
+        if args.command == "judge":
+            from streams.judge import cmd_judge
+
+            return cmd_judge(
+                redis_url=settings.redis_url or _running(settings).get("redis"),
+                prefix=args.prefix or settings.redis_prefix,
+                truth=args.truth,
+                model=load_model(args.model or settings.model_path),
+                partitions=settings.partitions,
+                riskiest=args.riskiest,
+                asof=int(args.asof.timestamp()) if args.asof else None,
+                as_json=args.json,
             )
         return cmd_schemas(args.check)
     except (ConfigError, ModelError) as exc:
