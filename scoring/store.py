@@ -56,6 +56,7 @@ __all__ = [
     "events_arg",
     "iter_states",
     "ledger_field",
+    "newest_asof",
     "params_arg",
     "plan_calls",
     "version_id",
@@ -330,16 +331,32 @@ def encode_state(state: EnterpriseState) -> bytes:
     return cast(bytes, msgpack.packb(value))
 
 
+def _raw_states(
+    client: redis.Redis, keys: Keys, partitions: int
+) -> Iterator[tuple[int, bytes, bytes]]:
+    for p in range(partitions):
+        for bucket in keys.buckets(p):
+            for uscc, raw in client.hscan_iter(bucket, count=1_000):
+                yield p, uscc, raw
+
+
 def iter_states(
     client: redis.Redis, keys: Keys, partitions: int
 ) -> Iterator[tuple[int, str, EnterpriseState]]:
     """Every enterprise stored under ``keys``, as (partition, uscc, state), read a page at a
     time with a synchronous client (for tools and tests; it never blocks Redis)."""
     names = _names(client.hgetall(keys.models()))
-    for p in range(partitions):
-        for bucket in keys.buckets(p):
-            for uscc, raw in client.hscan_iter(bucket, count=1_000):
-                yield p, uscc.decode(), cast(EnterpriseState, decode_state(raw, names))
+    for p, uscc, raw in _raw_states(client, keys, partitions):
+        yield p, uscc.decode(), cast(EnterpriseState, decode_state(raw, names))
+
+
+def newest_asof(client: redis.Redis, keys: Keys, partitions: int) -> int:
+    """The latest as-of time among the enterprises under ``keys`` (0 if none), read as
+    :func:`iter_states` reads them but without decoding their contributions."""
+    newest = 0
+    for _, _, raw in _raw_states(client, keys, partitions):
+        newest = max(newest, int(msgpack.unpackb(raw)[1]))
+    return newest
 
 
 class Store:

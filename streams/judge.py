@@ -22,7 +22,7 @@ import redis
 from scoring.fold import Params, class_at
 from scoring.judge import Judgement, judge
 from scoring.model import ScoringModel
-from scoring.store import Keys, iter_states
+from scoring.store import Keys, iter_states, newest_asof
 
 __all__ = ["classes_at", "cmd_judge", "read_truth", "render"]
 
@@ -47,12 +47,12 @@ def classes_at(
 ) -> tuple[dict[str, int], int]:
     """uscc -> class of every enterprise under ``prefix``, evaluated at ``asof`` (default:
     the newest as-of time among them, returned too) under ``model``'s thresholds and caps."""
-    states = [(uscc, st) for _, uscc, st in iter_states(client, Keys(prefix), partitions)]
-    if asof is None:
-        asof = max((st.asof for _, st in states), default=0)
+    keys = Keys(prefix)
+    if asof is None:  # a pass of its own: the states are not held (a million is gigabytes)
+        asof = newest_asof(client, keys, partitions)
     p = Params.of(model)
     out = {}
-    for uscc, st in states:
+    for _, uscc, st in iter_states(client, keys, partitions):
         # A state stands at its own as-of time; it never moves back in time.
         out[uscc] = class_at(list(st.contributions.values()), max(asof, st.asof), p)[0]
     return out, asof
