@@ -61,7 +61,7 @@ from streams.replay import file_records, from_thread, replay, topic_batches
 from streams.topics import TopicSpec, ensure_topics
 from streams.worker_process import spawn_worker, stop_worker, wait_ready
 
-__all__ = ["Sizes", "main", "parse", "run"]
+__all__ = ["Sizes", "drop_prefix", "local_redis_url", "main", "parse", "run"]
 
 PARTITIONS = 4
 MAX_EVENT_BYTES = 64 * 1024
@@ -95,7 +95,8 @@ QUICK = Sizes(
 )
 
 
-def _redis_url(stack: contextlib.ExitStack) -> str:
+def local_redis_url(stack: contextlib.ExitStack) -> str:
+    """The Redis on 127.0.0.1:6379 if one answers, else an embedded one for ``stack``'s life."""
     try:
         r = redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=0.5)
         r.ping()
@@ -105,7 +106,8 @@ def _redis_url(stack: contextlib.ExitStack) -> str:
         return stack.enter_context(EmbeddedRedis()).url
 
 
-def _drop(r: redis.Redis, prefix: str) -> None:
+def drop_prefix(r: redis.Redis, prefix: str) -> None:
+    """Unlink every key under ``prefix``."""
     batch: list[bytes] = []
     for key in r.scan_iter(match=f"{prefix}:*", count=5_000):
         batch.append(key)
@@ -348,7 +350,7 @@ class _Bench:
         long as the default ``riskmon``, so that bytes per enterprise are production's."""
         self.prefixes.append(name)
         prefix = f"b{self.run_id[:4]}{len(self.prefixes):02d}"
-        self.stack.callback(_drop, self.r, prefix)
+        self.stack.callback(drop_prefix, self.r, prefix)
         return prefix
 
     def phase(self, name: str) -> _Phase:
@@ -364,7 +366,7 @@ def run(sizes: Sizes, quiet: bool = False, phases: tuple[str, ...] = PHASES) -> 
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="riskmon-bench-")))
         with _Phase("start the broker and Redis", quiet):
             kafka = stack.enter_context(EmbeddedKafka())
-            url = _redis_url(stack)
+            url = local_redis_url(stack)
         r = redis.Redis.from_url(url, socket_timeout=120)
         stack.callback(r.close)
         figures["machine"]["redis"] = r.info("server").get("redis_version")
@@ -544,7 +546,7 @@ def _state(b: _Bench) -> None:
         if count > ents:
             copies = -(-count // ents)
             with b.phase(f"copy the district's states to {ents * copies:,} enterprises"):
-                _drop(b.r, copies_prefix)
+                drop_prefix(b.r, copies_prefix)
                 _clone(b.r, state_prefix, copies_prefix, copies)
             prefix = copies_prefix
         with b.phase(f"reclassify {count:,}"):
