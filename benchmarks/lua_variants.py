@@ -92,6 +92,7 @@ async def _turns(
     client = aioredis.Redis.from_url(url)
     try:
         stores, planned = [], []
+        wire = [(r.topic, r.partition, r.offset, r.key, r.value) for r in live]
         for prefix, v in zip(prefixes, variants, strict=True):
             store = Store(
                 client,
@@ -103,7 +104,6 @@ async def _turns(
             planner = Planner(
                 model, store.keys, store.params_arg, PARTITIONS, MAX_EVENT_BYTES, TICKER_SOURCE
             )
-            wire = [(r.topic, r.partition, r.offset, r.key, r.value) for r in live]
             planned.append(
                 [plan(wire[i : i + batch], planner).calls for i in range(0, len(wire), batch)]
             )
@@ -125,12 +125,7 @@ async def _turns(
 def _states(r: redis.Redis, prefix: str) -> dict[str, object]:
     """Every state hash under ``prefix``, by its name without the prefix."""
     keys = Keys(prefix)
-    return {
-        b[len(prefix) :]: r.hgetall(b)
-        for p in range(PARTITIONS)
-        for b in keys.buckets(p)
-        if r.exists(b)
-    }
+    return {b[len(prefix) :]: r.hgetall(b) for p in range(PARTITIONS) for b in keys.buckets(p)}
 
 
 def run(
