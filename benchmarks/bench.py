@@ -51,15 +51,15 @@ import orjson
 import redis
 
 from district.generator import DistrictSpec, lines, live_events
+from jobs.replay import file_records, from_thread, replay, topic_batches
+from local.embedded import EmbeddedKafka, EmbeddedRedis, free_port
+from local.feed import Pacer, keyed_lines, publish
+from local.worker_process import spawn_worker, stop_worker, wait_ready
 from schemas.codec import encode_event
 from scoring.model import ScoringModel, load_model
 from scoring.store import Keys
 from streams.app import TICKER_SOURCE
-from streams.embedded import EmbeddedKafka, EmbeddedRedis, free_port
-from streams.generate import Pacer, keyed_lines, publish
-from streams.replay import file_records, from_thread, replay, topic_batches
 from streams.topics import TopicSpec, ensure_topics
-from streams.worker_process import spawn_worker, stop_worker, wait_ready
 
 __all__ = ["Sizes", "drop_prefix", "local_redis_url", "main", "parse", "run"]
 
@@ -518,7 +518,7 @@ def _replay_phase(b: _Bench, topics: dict[str, str]) -> None:
 
 
 def _state(b: _Bench) -> None:
-    from streams.reclassify import reclassify_prefix
+    from jobs.reclassify import reclassify_prefix
 
     size = b.sizes.state_enterprises
     state_prefix = b.prefix("state")

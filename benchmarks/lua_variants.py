@@ -31,14 +31,14 @@ import redis.asyncio as aioredis
 
 from benchmarks.bench import MAX_EVENT_BYTES, NOW, PARTITIONS, drop_prefix, local_redis_url
 from district.generator import DistrictSpec, live_events
+from jobs.replay import replay
+from local.feed import keyed_lines
 from schemas.codec import encode_event
 from scoring.fold import Params
 from scoring.model import load_model
 from scoring.store import SCRIPT, Keys, Store
 from streams.app import TICKER_SOURCE
-from streams.generate import keyed_lines
 from streams.handler import Planner, Record, plan
-from streams.replay import replay
 from streams.topics import partition_for
 
 __all__ = ["Variant", "main", "run"]

@@ -1,3 +1,15 @@
-"""The stream processor: settings, Faust app and agents, web API, CLI, embedded servers."""
+"""The worker's runtime: settings, the Faust app and its wiring, the handler, the intake buffer,
+the Kafka transport, the ticker, topics and metrics."""
 
-__all__ = ["app", "cli", "embedded", "handler", "metrics", "settings", "topics"]
+__all__ = [
+    "app",
+    "eager",
+    "event_loop",
+    "handler",
+    "intake",
+    "kafka_transport",
+    "lifetime",
+    "metrics",
+    "settings",
+    "topics",
+]

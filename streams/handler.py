@@ -46,7 +46,7 @@ from scoring.store import (
     StoreResult,
     plan_calls,
 )
-from streams.embedded import die_with
+from streams.lifetime import die_with
 from streams.metrics import Metrics
 from streams.topics import partition_for
 

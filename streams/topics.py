@@ -21,7 +21,9 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError, UnknownTopicOrPart
 from kafka.errors import for_code as kafka_error_for_code
 from kafka.partitioner.default import murmur2
 
-__all__ = ["TopicError", "TopicSpec", "ensure_topics", "partition_for"]
+from streams.settings import Settings
+
+__all__ = ["TopicError", "TopicSpec", "ensure_topics", "partition_for", "topic_specs"]
 
 log = logging.getLogger(__name__)
 
@@ -199,3 +201,14 @@ def _create(admin: Any, specs: Sequence[TopicSpec], timeout_ms: int) -> None:
     if refused:
         raise TopicError("the broker refused to create " + "; ".join(s.strip() for s in refused))
     admin.wait_for_topics([spec.name for spec in specs], timeout_ms=timeout_ms)
+
+
+def topic_specs(s: Settings) -> list[TopicSpec]:
+    """The four topics riskmon reads and writes, as ``riskmon run`` creates them."""
+    rf = s.replication_factor
+    # Production: RF 3 with min.insync.replicas=2 (set RISKMON_REPLICATION_FACTOR=3).
+    config = {"min.insync.replicas": "2"} if rf >= 3 else {}
+    return [
+        TopicSpec(name, s.partitions, rf, config)
+        for name in (s.events_topic, s.alerts_topic, s.tasks_topic, s.dlq_topic)
+    ]

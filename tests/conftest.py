@@ -1,7 +1,7 @@
 """Fixtures for tests that talk to real servers: one broker and one Redis for the session.
 
 ``RISKMON_TEST_KAFKA_BOOTSTRAP`` / ``RISKMON_TEST_REDIS_URL`` point the suite at existing servers.
-Otherwise it starts Tansu (:class:`streams.embedded.EmbeddedKafka`), and uses the redis-server on
+Otherwise it starts Tansu (:class:`local.embedded.EmbeddedKafka`), and uses the redis-server on
 127.0.0.1:6379 if one answers PING, else starts its own. Nothing here is autouse: a unit test that
 requests none of these fixtures starts no server.
 
@@ -14,9 +14,14 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
+
+from streams.settings import Settings
+from streams.topics import TopicSpec, ensure_topics
+from tests.support.harness import Worker, worker_env
 
 _LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -28,7 +33,7 @@ def kafka_bootstrap() -> Iterator[str]:
     if given:
         yield given
         return
-    from streams.embedded import EmbeddedKafka
+    from local.embedded import EmbeddedKafka
 
     with EmbeddedKafka() as kafka:
         yield kafka.bootstrap
@@ -54,7 +59,7 @@ def redis_url() -> Iterator[str]:
     if _answers_ping(_LOCAL_REDIS_URL):
         yield _LOCAL_REDIS_URL
         return
-    from streams.embedded import EmbeddedRedis
+    from local.embedded import EmbeddedRedis
 
     with EmbeddedRedis() as server:
         yield server.url
@@ -102,3 +107,40 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="fast",
         help="fault suite: 'fast' (default, CI) or 'full' (adds R4, R6, R7, R11, long fuzz)",
     )
+
+
+# --- a worker process against the session's servers, on per-test topics and key prefix ---
+
+
+@pytest.fixture
+def env(kafka_bootstrap: str, redis_url: str, key_prefix: str, tmp_path: Path) -> dict[str, str]:
+    e = worker_env(bootstrap=kafka_bootstrap, redis_url=redis_url, prefix=key_prefix, tmp=tmp_path)
+    parts = int(e["RISKMON_PARTITIONS"])
+    ensure_topics(
+        kafka_bootstrap,
+        [
+            TopicSpec(e[name], parts)
+            for name in (
+                "RISKMON_EVENTS_TOPIC",
+                "RISKMON_ALERTS_TOPIC",
+                "RISKMON_TASKS_TOPIC",
+                "RISKMON_DLQ_TOPIC",
+            )
+        ],
+    )
+    return e
+
+
+@pytest.fixture
+def settings(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    return Settings()
+
+
+@pytest.fixture
+def worker(env: dict[str, str], tmp_path: Path) -> Iterator[Worker]:
+    w = Worker(env, tmp_path / "worker.log")
+    yield w
+    if w.proc is not None and w.proc.poll() is None:
+        w.stop()

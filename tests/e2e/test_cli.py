@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.embedded import free_port
-from tests.e2e.harness import ROOT, Worker, wait_for
+from local.embedded import free_port
+from tests.support.harness import ROOT, Worker, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -50,7 +50,7 @@ def _clean_env(tmp_path: Path) -> dict[str, str]:
 def _run_until_it_fails(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """`riskmon run` expected to stop at start-up (a bounded wait if it does not)."""
     return subprocess.run(
-        [sys.executable, "-m", "streams.cli", "run"],
+        [sys.executable, "-m", "cli", "run"],
         env=env,
         cwd=ROOT,
         capture_output=True,

@@ -3,35 +3,18 @@ and the set of alert and task ids equal a single-threaded reference fold over th
 
 from __future__ import annotations
 
-import orjson
 import pytest
 import redis
 from kafka import KafkaProducer
 
-from scoring.fold import EnterpriseState
 from scoring.model import load_model
-from scoring.store import Keys, iter_states
-from tests.e2e.harness import Worker, read_topic, wait_for
-from tests.eventlog import seeded_log
-from tests.oracle import Expected, reference
+from scoring.store import Keys
+from tests.support.eventlog import seeded_log
+from tests.support.harness import Worker, read_topic, wait_for
+from tests.support.observe import observed, redis_states
+from tests.support.oracle import Expected, reference
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
-
-
-def redis_states(url: str, prefix: str, partitions: int) -> dict[str, EnterpriseState]:
-    r = redis.Redis.from_url(url)
-    try:
-        return {uscc: s for _, uscc, s in iter_states(r, Keys(prefix), partitions)}
-    finally:
-        r.close()
-
-
-def observed(bootstrap: str, env: dict[str, str]) -> tuple[set[str], set[str]]:
-    alerts = {
-        orjson.loads(r.value)["id"] for r in read_topic(bootstrap, env["RISKMON_ALERTS_TOPIC"])
-    }
-    tasks = {orjson.loads(r.value)["id"] for r in read_topic(bootstrap, env["RISKMON_TASKS_TOPIC"])}
-    return alerts, tasks
 
 
 def converged(bootstrap: str, redis_url: str, env: dict[str, str]) -> tuple[bool, Expected, str]:

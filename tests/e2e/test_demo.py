@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from district.generator import DistrictSpec, enterprises
-from streams.embedded import free_port
-from streams.generate import default_now
-from tests.e2e.harness import ROOT, read_topic, wait_for
+from local.embedded import free_port
+from local.feed import default_now
+from tests.support.harness import ROOT, read_topic, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -87,7 +87,7 @@ def test_demo_runs_a_live_district_and_ctrl_c_stops_everything(tmp_path: Path) -
     out_path = tmp_path / "demo.out"
     with out_path.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "demo", *DEMO_ARGS],
+            [sys.executable, "-m", "cli", "demo", *DEMO_ARGS],
             cwd=ROOT,
             env=env,
             stdout=out,

@@ -11,8 +11,8 @@ import orjson
 import pytest
 from confluent_kafka import Producer
 
-from tests.builders import STORY_ALERTS
-from tests.e2e.harness import ROOT, Worker, read_topic, wait_for
+from tests.support.builders import STORY_ALERTS
+from tests.support.harness import ROOT, Worker, read_topic, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -90,7 +90,7 @@ def test_story_end_to_end(
     assert 'riskmon_class_transitions_total{from_class="C",to_class="D"} 1.0' in text
 
     lookup = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "lookup", USCC],
+        [sys.executable, "-m", "cli", "lookup", USCC],
         env={**_env_for_cli(env)},
         capture_output=True,
         text=True,
@@ -115,7 +115,7 @@ def test_riskmon_send_publishes_the_story(
 ) -> None:
     worker.start().wait_ready()
     sent = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "send", str(STORY)],
+        [sys.executable, "-m", "cli", "send", str(STORY)],
         env=_env_for_cli(env),
         capture_output=True,
         text=True,
@@ -142,7 +142,7 @@ def test_send_refuses_an_invalid_file_and_sends_nothing(
     bad = tmp_path / "bad.jsonl"
     bad.write_text(STORY.read_text().splitlines()[0] + "\n{not json\n")
     sent = subprocess.run(
-        [sys.executable, "-m", "streams.cli", "send", str(bad)],
+        [sys.executable, "-m", "cli", "send", str(bad)],
         env=_env_for_cli(env),
         capture_output=True,
         text=True,

@@ -19,8 +19,8 @@ from kafka import KafkaProducer
 from district.generator import DistrictSpec, lines
 from schemas.codec import loads
 from scoring.store import Keys, iter_states
-from tests.e2e.harness import ROOT, Worker, read_topic, wait_for
-from tests.eventlog import seeded_log
+from tests.support.eventlog import seeded_log
+from tests.support.harness import ROOT, Worker, read_topic, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -39,7 +39,7 @@ def class_counts(client: redis.Redis, prefix: str, partitions: int) -> dict[str,
 
 def replay(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "streams.cli", "replay", *args],
+        [sys.executable, "-m", "cli", "replay", *args],
         env={**os.environ, **env},
         capture_output=True,
         text=True,

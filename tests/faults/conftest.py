@@ -1,6 +1,6 @@
 """Fixtures and the summary table of the fault-injection suite (RELIABILITY.md R1-R11).
 
-The servers, per-test topics and the worker come from tests/conftest.py and tests/e2e/conftest.py.
+The servers, per-test topics and the worker come from tests/conftest.py.
 Scenarios marked ``slow`` run only with ``python -m pytest --faults=full`` (the option is declared
 in tests/conftest.py: pytest reads options only from the root conftest); without it they are
 skipped with that reason. After a run, a table lists each scenario that ran.
@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import env, settings, worker
-from tests.faults.scenario import ROWS
-
-__all__ = ["env", "settings", "worker"]
+from tests.support.scenario import ROWS
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -22,9 +22,9 @@ import pytest
 from kafka.admin import KafkaAdminClient
 
 from streams.topics import TopicSpec, ensure_topics
-from tests.e2e.harness import Worker, wait_for, worker_env
-from tests.eventlog import seeded_log
-from tests.faults.scenario import ROWS, Row, applied, metric, publish, wait_exact
+from tests.support.eventlog import seeded_log
+from tests.support.harness import Worker, wait_for, worker_env
+from tests.support.scenario import ROWS, Row, applied, metric, publish, wait_exact
 
 CLUSTER = os.environ.get("RISKMON_TEST_KAFKA_CLUSTER", "")
 RESTART = os.environ.get("RISKMON_TEST_KAFKA_RESTART", "")

@@ -12,11 +12,11 @@ import redis
 
 from scoring.model import load_model
 from scoring.store import Keys
-from tests.e2e.harness import Worker, read_topic, wait_for
-from tests.e2e.test_crash import observed
-from tests.eventlog import seeded_log
-from tests.faults.scenario import ROWS, Row, metric, publish, wait_exact
-from tests.oracle import reference
+from tests.support.eventlog import seeded_log
+from tests.support.harness import Worker, read_topic, wait_for
+from tests.support.observe import observed
+from tests.support.oracle import reference
+from tests.support.scenario import ROWS, Row, metric, publish, wait_exact
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 

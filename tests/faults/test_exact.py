@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from streams.app import TICKER_SOURCE
-from tests.e2e.harness import Worker, wait_for
-from tests.eventlog import seeded_log
-from tests.faults.scenario import ROWS, Row, alert_causes, check, metric, publish, wait_exact
+from tests.support.eventlog import seeded_log
+from tests.support.harness import Worker, wait_for
+from tests.support.scenario import ROWS, Row, alert_causes, check, metric, publish, wait_exact
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 

@@ -25,8 +25,8 @@ from streams.app import TICKER_SOURCE
 from streams.handler import Handler, Record, Topics, validate_record
 from streams.metrics import Metrics
 from streams.topics import partition_for
-from tests.eventlog import seeded_log
-from tests.faults.scenario import ROWS, Row
+from tests.support.eventlog import seeded_log
+from tests.support.scenario import ROWS, Row
 
 pytestmark = [pytest.mark.integration]
 

@@ -12,11 +12,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from streams.embedded import free_port
-from tests.e2e.harness import Worker, wait_for
-from tests.eventlog import LogRecord, seeded_log
-from tests.faults.scenario import ROWS, Row, metric, publish, wait_exact
-from tests.faults.test_redis import _committed
+from local.embedded import free_port
+from tests.support.eventlog import LogRecord, seeded_log
+from tests.support.harness import Worker, committed_offsets, wait_for
+from tests.support.scenario import ROWS, Row, metric, publish, wait_exact
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 
@@ -84,7 +83,7 @@ def test_r11_long_run_memory_flat_and_commits_advancing(
         while time.monotonic() - start < LONG_RUN_SECONDS:
             samples.append((time.monotonic() - start, rss_bytes(pid)))
             if time.monotonic() >= next_commit_sample:
-                commits.append(sum(_committed(kafka_bootstrap, group, topic).values()))
+                commits.append(sum(committed_offsets(kafka_bootstrap, group, topic).values()))
                 next_commit_sample += 15
             time.sleep(2)
     finally:
@@ -137,7 +136,9 @@ def test_r4_two_workers_one_joining_one_leaving_is_exact_and_no_partition_sticks
         wait_for(lambda: b.get("/healthz")[1]["lag"] == 0, 60, what="lag 0 on the survivor")
         parts = int(env["RISKMON_PARTITIONS"])
         wait_for(
-            lambda: len(_committed(kafka_bootstrap, env["RISKMON_GROUP_ID"], topic)) == parts,
+            lambda: (
+                len(committed_offsets(kafka_bootstrap, env["RISKMON_GROUP_ID"], topic)) == parts
+            ),
             60,
             what="a committed offset on every partition",
         )

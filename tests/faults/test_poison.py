@@ -8,9 +8,9 @@ import orjson
 import pytest
 
 from streams.topics import partition_for
-from tests.e2e.harness import Worker
-from tests.eventlog import LogRecord, seeded_log
-from tests.faults.scenario import ROWS, Row, metric, publish, wait_exact
+from tests.support.eventlog import LogRecord, seeded_log
+from tests.support.harness import Worker
+from tests.support.scenario import ROWS, Row, metric, publish, wait_exact
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 

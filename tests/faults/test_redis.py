@@ -10,13 +10,12 @@ from pathlib import Path
 
 import pytest
 import redis
-from kafka.admin import KafkaAdminClient
 
+from local.embedded import EmbeddedRedis
 from scoring.store import Keys
-from streams.embedded import EmbeddedRedis
-from tests.e2e.harness import Worker, wait_for
-from tests.eventlog import seeded_log
-from tests.faults.scenario import ROWS, Row, applied, metric, publish, wait_exact
+from tests.support.eventlog import seeded_log
+from tests.support.harness import Worker, committed_offsets, wait_for
+from tests.support.scenario import ROWS, Row, applied, metric, publish, wait_exact
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -55,15 +54,6 @@ def test_r5_redis_down_for_seconds_skips_nothing_and_catches_up(
     finally:
         if worker.proc is not None and worker.proc.poll() is None:
             worker.stop()
-
-
-def _committed(bootstrap: str, group: str, topic: str) -> dict[int, int]:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        offsets = admin.list_group_offsets({group: None})[group]
-    finally:
-        admin.close()
-    return {tp.partition: om.offset for tp, om in offsets.items() if tp.topic == topic}
 
 
 def _resp_commands(data: bytes) -> list[tuple[int, bytes]]:
@@ -127,7 +117,7 @@ def test_r6_redis_losing_its_last_writes_is_detected_and_replayed_from_the_water
         own_redis.kill()
         drop_last_writes(own_redis, 4)
         own_redis.start()
-        committed = _committed(kafka_bootstrap, group, topic)
+        committed = committed_offsets(kafka_bootstrap, group, topic)
         r = redis.Redis.from_url(own_redis.url)
         keys = Keys(env["RISKMON_REDIS_PREFIX"])
         wm = {p: int(r.hget(keys.meta(p), "wm") or -1) for p in range(parts)}

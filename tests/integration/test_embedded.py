@@ -21,7 +21,7 @@ import redis
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
 
-from streams.embedded import EmbeddedError, EmbeddedKafka, EmbeddedRedis, free_port
+from local.embedded import EmbeddedError, EmbeddedKafka, EmbeddedRedis, free_port
 from streams.topics import TopicError, TopicSpec, ensure_topics, partition_for
 
 pytestmark = pytest.mark.integration
@@ -229,7 +229,7 @@ def test_servers_die_with_the_process_that_started_them() -> None:
     pids, dirs = _run_parent_then_kill_it(
         """
         import time
-        from streams.embedded import EmbeddedKafka, EmbeddedRedis
+        from local.embedded import EmbeddedKafka, EmbeddedRedis
         k = EmbeddedKafka().start()
         r = EmbeddedRedis().start()
         print(k.pid, r.pid, flush=True)

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 import redis
 
+from cli.main import main
 from district.generator import DistrictSpec, lines
+from jobs.judge import read_truth
+from jobs.replay import file_records, from_thread, replay
+from local.feed import write_truth
 from scoring.model import load_model
 from scoring.store import Keys, iter_states
 from streams.app import TICKER_SOURCE
-from streams.cli import main
-from streams.generate import write_truth
-from streams.judge import read_truth
-from streams.replay import file_records, from_thread, replay
 
 pytestmark = pytest.mark.integration
 

@@ -19,7 +19,7 @@ from scoring.fold import EnterpriseState, Params
 from scoring.model import load_model
 from scoring.store import ApplyRequest, Keys, Store, iter_states
 from streams.topics import partition_for
-from tests.eventlog import seeded_log
+from tests.support.eventlog import seeded_log
 
 pytestmark = pytest.mark.integration
 

@@ -10,10 +10,10 @@ import time
 import pytest
 
 from district.generator import DistrictSpec
-from streams.embedded import free_port
-from streams.generate import Pacer, PublishError, keyed_lines, publish
+from local.embedded import free_port
+from local.feed import Pacer, PublishError, keyed_lines, publish
 from streams.topics import TopicSpec, ensure_topics, partition_for
-from tests.e2e.harness import read_topic
+from tests.support.harness import read_topic
 
 pytestmark = pytest.mark.integration
 

@@ -17,23 +17,23 @@ import redis.asyncio as aioredis
 from aiokafka.errors import KafkaError
 
 from alerts.rules import Message
-from schemas.codec import decode_event
-from scoring.changes import change_for
-from scoring.fold import EnterpriseState, Params, apply, reevaluate
-from scoring.model import ScoringModel, load_model
-from scoring.store import CLASS_NAMES, ApplyRequest, Keys, Store, iter_states
-from streams.cli import main
-from streams.embedded import free_port
-from streams.reclassify import (
+from cli.main import main
+from jobs.reclassify import (
     CAUSE_SOURCE,
     CAUSE_TYPE,
     alerts_for,
     reclassify,
     reclassify_prefix,
 )
+from local.embedded import free_port
+from schemas.codec import decode_event
+from scoring.changes import change_for
+from scoring.fold import EnterpriseState, Params, apply, reevaluate
+from scoring.model import ScoringModel, load_model
+from scoring.store import CLASS_NAMES, ApplyRequest, Keys, Store, iter_states
 from streams.topics import TopicSpec, ensure_topics, partition_for
-from tests.builders import event
-from tests.eventlog import seeded_log
+from tests.support.builders import event
+from tests.support.eventlog import seeded_log
 
 pytestmark = pytest.mark.integration
 

@@ -18,8 +18,8 @@ from scoring.fold import EnterpriseState, Params, apply, reevaluate
 from scoring.model import load_model
 from scoring.store import ApplyRequest, Store, encode_state, ledger_field, version_id
 from streams.topics import partition_for
-from tests.builders import at, event
-from tests.unit.test_fold import histories
+from tests.support.builders import at, event
+from tests.support.histories import histories
 
 pytestmark = pytest.mark.integration
 

@@ -7,10 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from local.feed import Pacer
 from schemas.codec import decode_event
-from streams.generate import Pacer
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 class FakeClock:
@@ -45,7 +45,7 @@ def test_pacer_without_a_rate_never_sleeps() -> None:
 
 def generate(*args: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [sys.executable, "-m", "streams.cli", "generate", *args],
+        [sys.executable, "-m", "cli", "generate", *args],
         capture_output=True,
         timeout=120,
         cwd=ROOT,

@@ -21,7 +21,6 @@ leaving the ``with`` block) stops it and deletes the directory.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import importlib.util
 import os
 import shutil
@@ -33,7 +32,6 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import ClassVar, Self
@@ -41,17 +39,17 @@ from typing import ClassVar, Self
 from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
 
+from streams.lifetime import die_with_parent_hook
+
 __all__ = [
     "EmbeddedError",
     "EmbeddedKafka",
     "EmbeddedRedis",
-    "die_with_parent_hook",
     "free_port",
     "redis_server_binary",
 ]
 
 _HOST = "127.0.0.1"
-_PR_SET_PDEATHSIG = 1
 _POLL_SECONDS = 0.05
 _LOG_TAIL_LINES = 30
 # Attempts with a fresh port when the server exits at once: a port from free_port() can be taken
@@ -69,37 +67,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((_HOST, 0))
         return int(s.getsockname()[1])
-
-
-def die_with_parent_hook() -> Callable[[], None] | None:
-    """A ``preexec_fn`` that makes the child get SIGKILL when its parent thread ends (Linux).
-
-    libc and ``prctl`` are resolved here, in the parent: between fork and exec the child must not
-    load libraries (another thread of the parent may hold the loader's lock).
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-    parent = os.getpid()
-
-    def preexec() -> None:
-        if prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
-            os._exit(126)
-        if os.getppid() != parent:  # the parent died before prctl took effect
-            os._exit(1)
-
-    return preexec
-
-
-def die_with(parent: int) -> None:
-    """Called in a child of ``parent`` that runs Python (not between fork and exec): it gets
-    SIGKILL when its parent thread ends (Linux; elsewhere nothing)."""
-    if not sys.platform.startswith("linux"):
-        return
-    if ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0):
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(1)
 
 
 class _Server:

@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from schemas.events import EventType
 from streams.metrics import CONTENT_TYPE, DEAD_LETTER_REASONS, Metrics, render
-from tests.promtool import promtool
+from tests.support.promtool import promtool
 
 EXPECTED_TYPES = {
     "riskmon_events_total": "counter",

@@ -21,7 +21,7 @@ from schemas.exceptions import InvalidEventError
 from schemas.jsonschemas import SCHEMA_DIR, stale
 from scoring.fold import Outcome
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 STORY = ROOT / "examples" / "story.jsonl"
 
 #: What producers may send (DOMAIN.md §2 facts riskmon records); riskmon.reevaluate is internal.

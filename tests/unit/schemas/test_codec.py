@@ -26,7 +26,7 @@ from schemas.codec import (
 from schemas.events import EventType, PenaltyImposed
 from schemas.exceptions import InvalidEventError, SchemaError
 
-STORY = Path(__file__).resolve().parents[2] / "examples" / "story.jsonl"
+STORY = Path(__file__).resolve().parents[3] / "examples" / "story.jsonl"
 
 VALID_USCC = "91110108551385082Q"
 INVALID_USCC = "91350203M0001QAY9B"  # check character is wrong (DOMAIN.md §5)

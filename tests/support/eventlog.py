@@ -11,7 +11,7 @@ import orjson
 
 from schemas.codec import CreditEvent, encode_event
 from schemas.uscc import make_uscc
-from tests.builders import event
+from tests.support.builders import event
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from schemas.events import EventType
 from scoring.changes import change_for
 from scoring.fold import Params, fold
 from scoring.model import load_model
-from tests.builders import STORY_ALERTS
+from tests.support.builders import STORY_ALERTS
 
-STORY = Path(__file__).parents[2] / "examples" / "story.jsonl"
+STORY = Path(__file__).parents[3] / "examples" / "story.jsonl"
 MODEL = load_model()
 
 

@@ -15,9 +15,9 @@ from prometheus_client import CollectorRegistry
 
 from streams.metrics import Metrics, render
 from streams.settings import Settings
-from tests.promtool import promtool
+from tests.support.promtool import promtool
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 PROMETHEUS_YML = DEPLOY / "prometheus" / "prometheus.yml"
 RULES = DEPLOY / "prometheus" / "riskmon-rules.yml"
 RULES_TESTS = DEPLOY / "prometheus" / "riskmon-rules.test.yml"

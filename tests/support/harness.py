@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
+from kafka.admin import KafkaAdminClient
 
-from streams.embedded import free_port
+from local.embedded import free_port
 from streams.handler import Record
 
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).parents[2]  # the repository
 
 
 class Worker:
@@ -34,7 +35,7 @@ class Worker:
     def start(self) -> Worker:
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "streams.cli", "run"],
+                [sys.executable, "-m", "cli", "run"],
                 cwd=ROOT,
                 env={**os.environ, **self.env},
                 stdout=log,
@@ -157,3 +158,13 @@ def wait_for(predicate: Any, timeout: float, interval: float = 0.5, what: str = 
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}: last={last!r}")
+
+
+def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
+    """The consumer group's committed offset of each partition of ``topic``."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        offsets = admin.list_group_offsets({group: None})[group]
+    finally:
+        admin.close()
+    return {tp.partition: om.offset for tp, om in offsets.items() if tp.topic == topic}

@@ -19,7 +19,7 @@ import pytest
 from schemas.codec import CreditEvent
 from scoring.changes import KEY_PREFIXES, change_for, event_hash
 from scoring.model import Dimension, RiskClass, load_model
-from tests.builders import at, event
+from tests.support.builders import at, event
 
 MODEL = load_model()
 DAY = 86_400

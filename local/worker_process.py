@@ -23,11 +23,11 @@ _GRACE_SECONDS = 30.0
 
 def spawn_worker(env: Mapping[str, str], log_path: Path) -> subprocess.Popen[bytes]:
     """``riskmon run`` with ``env`` over this process' environment, output to ``log_path``."""
-    from streams.embedded import die_with_parent_hook
+    from streams.lifetime import die_with_parent_hook
 
     with log_path.open("ab") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", "run"],
+            [sys.executable, "-m", "cli", "run"],
             env={**os.environ, **env},
             stdin=subprocess.DEVNULL,
             stdout=log,

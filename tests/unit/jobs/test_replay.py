@@ -8,8 +8,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from district.generator import DistrictSpec, lines
+from jobs.replay import file_records
 from streams.handler import validate_record
-from streams.replay import file_records
 from streams.topics import partition_for
 
 

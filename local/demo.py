@@ -34,10 +34,10 @@ import orjson
 import redis
 
 from district.generator import DistrictSpec, live_events
+from local.feed import Pacer, default_now, keyed, keyed_lines, publish
+from local.worker_process import spawn_worker, stop_worker, tail, wait_ready
 from scoring.store import STATE_BUCKETS, Keys, decode_state
-from streams.generate import Pacer, default_now, keyed, keyed_lines, publish
 from streams.settings import Settings
-from streams.worker_process import spawn_worker, stop_worker, tail, wait_ready
 
 __all__ = ["Dashboard", "cmd_demo"]
 
@@ -284,7 +284,7 @@ def _draw(out: TextIO, board: Dashboard, seconds: float, tty: bool) -> None:
 
 @contextlib.contextmanager
 def _servers(settings: Settings) -> Iterator[tuple[str, str]]:
-    from streams.embedded import EmbeddedKafka, EmbeddedRedis
+    from local.embedded import EmbeddedKafka, EmbeddedRedis
 
     with contextlib.ExitStack() as stack:
         bootstrap = settings.kafka_bootstrap or stack.enter_context(EmbeddedKafka()).bootstrap
@@ -322,8 +322,7 @@ def _demo(
 ) -> int:
     from kafka import KafkaConsumer, TopicPartition
 
-    from streams.cli import topic_specs
-    from streams.topics import ensure_topics
+    from streams.topics import ensure_topics, topic_specs
 
     s = settings
     tty = out.isatty()

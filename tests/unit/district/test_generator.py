@@ -170,7 +170,7 @@ def test_events_per_enterprise_group_by_subject() -> None:
 
 
 def test_the_generator_is_pure() -> None:
-    from tests.unit.test_layout import IMPURE, ROOT, imported, top
+    from tests.support.imports import IMPURE, ROOT, imported, top
 
     for path in sorted((ROOT / "district").glob("*.py")):
         assert [m for _, m in imported(path) if top(m) in IMPURE | {"io", "sys"}] == [], path

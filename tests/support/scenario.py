@@ -21,10 +21,10 @@ from kafka import KafkaProducer
 from scoring.model import load_model
 from scoring.store import Keys
 from streams.handler import Record
-from tests.e2e.harness import Worker, read_topic, wait_for
-from tests.e2e.test_crash import observed, redis_states
-from tests.eventlog import LogRecord
-from tests.oracle import Expected, reference
+from tests.support.eventlog import LogRecord
+from tests.support.harness import Worker, read_topic, wait_for
+from tests.support.observe import observed, redis_states
+from tests.support.oracle import Expected, reference
 
 
 @dataclass

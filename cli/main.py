@@ -13,7 +13,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from schemas.codec import decode_event, loads
 from schemas.exceptions import InvalidEventError
@@ -22,30 +21,18 @@ from scoring.exceptions import ModelError
 from scoring.model import load_model
 from streams.settings import ConfigError, Settings, load_settings
 
-__all__ = ["main", "topic_specs"]
+__all__ = ["main"]
 
 log = logging.getLogger("riskmon")
-
-
-def topic_specs(s: Settings) -> list[Any]:
-    from streams.topics import TopicSpec
-
-    rf = s.replication_factor
-    # Production: RF 3 with min.insync.replicas=2 (set RISKMON_REPLICATION_FACTOR=3).
-    config = {"min.insync.replicas": "2"} if rf >= 3 else {}
-    return [
-        TopicSpec(name, s.partitions, rf, config)
-        for name in (s.events_topic, s.alerts_topic, s.tasks_topic, s.dlq_topic)
-    ]
 
 
 def cmd_run(s: Settings) -> int:
     import faust
 
+    from local.embedded import EmbeddedKafka, EmbeddedRedis
     from streams.app import build
-    from streams.embedded import EmbeddedKafka, EmbeddedRedis
     from streams.event_loop import install
-    from streams.topics import ensure_topics
+    from streams.topics import ensure_topics, topic_specs
 
     model = load_model(s.model_path)
     loop = install(s.event_loop)  # before build(): nothing may have made a loop yet
@@ -317,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "lookup":
             return cmd_lookup(settings, args.uscc, args.json)
         if args.command == "generate":
-            from streams.generate import cmd_generate
+            from local.feed import cmd_generate
 
             return cmd_generate(
                 events_topic=settings.events_topic,
@@ -332,7 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 partitions=settings.partitions,
             )
         if args.command == "demo":
-            from streams.demo import cmd_demo
+            from local.demo import cmd_demo
 
             return cmd_demo(
                 settings,
@@ -343,7 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 live_rate=args.live_rate,
             )
         if args.command == "replay":
-            from streams.replay import cmd_replay
+            from jobs.replay import cmd_replay
 
             return cmd_replay(
                 file=args.file,
@@ -358,7 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ledger_window=settings.ledger_window,
             )
         if args.command == "reclassify":
-            from streams.reclassify import cmd_reclassify
+            from jobs.reclassify import cmd_reclassify
 
             return cmd_reclassify(
                 redis_url=settings.redis_url or _running(settings).get("redis"),
@@ -371,7 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 alerts=not args.no_alerts,
             )
         if args.command == "judge":
-            from streams.judge import cmd_judge
+            from jobs.judge import cmd_judge
 
             return cmd_judge(
                 redis_url=settings.redis_url or _running(settings).get("redis"),

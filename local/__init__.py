@@ -1,0 +1,4 @@
+"""Local infrastructure: the embedded broker and Redis, the worker as a child process, the
+district's feeder and the demo that puts them together. Nothing here runs in production."""
+
+__all__ = ["demo", "embedded", "feed", "worker_process"]
