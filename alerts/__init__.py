@@ -1,3 +1,4 @@
-"""Alerts and trigger-based inspection tasks: pure rules, and the Kafka sink that sends them."""
+"""Alerts and trigger-based inspection tasks: the pure rules that decide them (``rules``), and
+their delivery as outgoing records to the sinks that take them (``delivery``)."""
 
-__all__ = ["rules"]
+__all__ = ["delivery", "rules"]

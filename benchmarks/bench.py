@@ -58,7 +58,7 @@ from local.worker_process import spawn_worker, stop_worker, wait_ready
 from schemas.codec import encode_event
 from scoring.model import ScoringModel, load_model
 from scoring.store import Keys
-from streams.app import TICKER_SOURCE
+from streams.ticker import TICKER_SOURCE
 from streams.topics import TopicSpec, ensure_topics
 
 __all__ = ["Sizes", "drop_prefix", "local_redis_url", "main", "parse", "run"]

@@ -37,8 +37,8 @@ from schemas.codec import encode_event
 from scoring.fold import Params
 from scoring.model import load_model
 from scoring.store import SCRIPT, Keys, Store
-from streams.app import TICKER_SOURCE
-from streams.handler import Planner, Record, plan
+from streams.planning import Planner, Record, plan
+from streams.ticker import TICKER_SOURCE
 from streams.topics import partition_for
 
 __all__ = ["Variant", "main", "run"]

@@ -32,7 +32,7 @@ from scoring.exceptions import StoreError
 from scoring.fold import Params
 from scoring.model import ScoringModel
 from scoring.store import Store
-from streams.handler import DecodePool, Planner, Record, plan
+from streams.planning import DecodePool, Planner, Record, plan
 from streams.topics import partition_for
 
 __all__ = ["ReplayStats", "file_records", "from_thread", "replay", "topic_batches"]
@@ -271,7 +271,7 @@ def cmd_replay(
     ledger_window: int = 0,
 ) -> int:
     """The ``riskmon replay`` command; returns the exit status."""
-    from streams.app import TICKER_SOURCE
+    from streams.ticker import TICKER_SOURCE
 
     if not redis_url:
         print("no Redis: set RISKMON_REDIS_URL or start `riskmon run`", file=sys.stderr)

@@ -2,9 +2,10 @@
 
 The worker's main thread is bound by CPU under load, and a good part of it is the event
 loop's own bookkeeping: Faust hands every record from its consumer to the agent through
-tasks and futures. uvloop runs the same asyncio code on libuv with that bookkeeping in C; on
-the bench's district the worker applies about 14% more events per second on it. Faust and
-aiokafka support it; ``RISKMON_EVENT_LOOP=asyncio`` keeps the standard loop one setting away.
+tasks and futures. uvloop runs the same asyncio code on libuv with that bookkeeping in C, so
+the worker applies more events per second on it (the README's Measured section has the
+figures). Faust and aiokafka support it; ``RISKMON_EVENT_LOOP=asyncio`` keeps the standard
+loop one setting away.
 """
 
 from __future__ import annotations

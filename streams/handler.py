@@ -1,10 +1,11 @@
 """One batch of Kafka records in, state updated and alerts out: the testable heart of the worker.
 
-No Faust here: the worker's scoring loop (streams/app.py) turns Faust's messages into
-:class:`Record` and runs each batch through :meth:`Handler.plan_batch`,
-:meth:`Handler.apply_planned` and :meth:`Handler.start_outputs` (:meth:`Handler.handle_batch`
-does all three). The batch is done only when its outputs are acked; the loop then acks its
-records and Faust commits. Error policy (RELIABILITY.md):
+No Faust here: the worker's scoring loop (streams/scoring_loop.py) turns Faust's messages into
+:class:`Record` and runs each batch through :meth:`Handler.plan_batch` (decode and plan,
+streams/planning.py), :meth:`Handler.apply_planned` and :meth:`Handler.start_outputs`
+(:meth:`Handler.handle_batch` does all three), then the metrics are recorded. The batch is done
+only when its outputs are acked; the loop then acks its records and Faust commits. Error policy
+(RELIABILITY.md):
 
 * permanent data errors → dead letter (original key and bytes, headers with the reason), go on;
 * Redis or Kafka unavailable → retry the whole batch with capped backoff (it is idempotent),
@@ -16,88 +17,36 @@ records and Faust commits. Error policy (RELIABILITY.md):
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import concurrent.futures.process
 import functools
 import logging
-import multiprocessing
-import os
-import signal
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
+from alerts.delivery import (
+    Outgoing,
+    Sink,
+    SinkUnavailableError,
+    Topics,
+    dead_letter,
+    message_record,
+)
 from alerts.rules import Message, derive, may_warrant
 from schemas.alerts import Cause
-from schemas.codec import CreditEvent, decode_event
-from schemas.events import EventType
-from schemas.exceptions import DeadLetterReason, InvalidEventError
-from scoring.changes import change_for
+from schemas.exceptions import DeadLetterReason
 from scoring.exceptions import StoreUnavailableError
 from scoring.model import ScoringModel
-from scoring.store import (
-    CLASS_NAMES,
-    ApplyRequest,
-    Call,
-    Keys,
-    Store,
-    StoreResult,
-    plan_calls,
-)
-from streams.lifetime import die_with
+from scoring.store import CLASS_NAMES, Store, StoreResult
+from streams.exceptions import FatalError
 from streams.metrics import Metrics
-from streams.topics import partition_for
+from streams.planning import DecodePool, Planned, Planner, Record, WireRecord, plan
 
-__all__ = [
-    "DecodePool",
-    "FatalError",
-    "Handler",
-    "Record",
-    "Sink",
-    "SinkUnavailableError",
-    "validate_record",
-]
+__all__ = ["Handler", "Progress", "Record"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-class FatalError(Exception):
-    """Processing cannot go on safely; stop the worker without committing."""
-
-
-class SinkUnavailableError(Exception):
-    """Kafka did not take an outgoing record now (retryable)."""
-
-
-@dataclass(slots=True)
-class Record:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    timestamp: float | None = None
-    headers: Sequence[tuple[str, bytes]] = ()
-
-
-#: An outgoing record: topic, key, value, headers.
-Outgoing = tuple[str, bytes | None, bytes | None, Sequence[tuple[str, bytes]]]
-
-
-class Sink(Protocol):
-    async def enqueue(
-        self,
-        topic: str,
-        key: bytes | None,
-        value: bytes | None,
-        headers: Sequence[tuple[str, bytes]],
-    ) -> Awaitable[object]:
-        """Hand one record to the producer, in order; the awaitable returned completes when
-        the broker has acked it, or raises if it did not take it. Raises SinkUnavailableError
-        if the record cannot even be queued now."""
 
 
 @dataclass(slots=True)
@@ -106,146 +55,6 @@ class Progress:
 
     last_offset: dict[int, int] = field(default_factory=dict)
     last_batch_at: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class Topics:
-    alerts: str
-    tasks: str
-    dlq: str
-
-
-def validate_record(
-    rec: Record, partitions: int, max_event_bytes: int, ticker_source: str
-) -> CreditEvent:
-    """Decode and check one record; raises InvalidEventError (dead-letter it) if it is bad.
-
-    Beyond the schema: the Kafka key must be the subject and the record must sit in the
-    partition Kafka's murmur2 partitioner gives for it, because all state of an enterprise
-    lives under its partition's hash tag; and only riskmon's ticker may ask to re-evaluate.
-    """
-    event = decode_event(rec.value, max_event_bytes)
-    if event.type == EventType.REEVALUATE and event.source != ticker_source:
-        raise InvalidEventError(
-            "unknown_type", f"riskmon.reevaluate is internal; source {event.source!r}"
-        )
-    key = rec.key.decode("utf-8", "replace") if rec.key is not None else None
-    if key != event.subject:
-        raise InvalidEventError(
-            "misrouted", f"Kafka key {key!r} is not the subject {event.subject!r}"
-        )
-    expected = partition_for(event.subject.encode(), partitions)
-    if rec.partition != expected:
-        raise InvalidEventError(
-            "misrouted",
-            f"in partition {rec.partition}, murmur2 of the key gives {expected}:"
-            " the producer must use Kafka's default (murmur2) partitioner",
-        )
-    return event
-
-
-@dataclass(frozen=True, slots=True)
-class Planner:
-    """What turning records into Redis calls needs; sent once to the decode process."""
-
-    model: ScoringModel
-    keys: Keys
-    params: str
-    partitions: int
-    max_event_bytes: int
-    ticker_source: str
-
-
-@dataclass(slots=True)
-class Planned:
-    """A batch validated, scored and planned as apply.lua calls (picklable).
-
-    ``events`` has one row per planned event, in call order: (record index, type, subject,
-    source, id, event time in Unix seconds); ``dead`` one per refused record: (record index,
-    reason, detail).
-    """
-
-    calls: list[Call]
-    events: list[tuple[int, str, str, str, str, int]]
-    dead: list[tuple[int, DeadLetterReason, str]]
-
-
-#: (topic, partition, offset, key, value) of a record: what crosses to the decode process.
-WireRecord = tuple[str, int, int, bytes | None, bytes | None]
-
-
-def plan(records: Sequence[WireRecord], planner: Planner) -> Planned:
-    """Validate, score and plan ``records`` (pure; raises FatalError on a scoring-rule bug)."""
-    pl = planner
-    dead: list[tuple[int, DeadLetterReason, str]] = []
-    requests: list[ApplyRequest] = []
-    rows: list[tuple[int, str, str, str, str, int]] = []
-    for i, (topic, partition, offset, key, value) in enumerate(records):
-        rec = Record(topic, partition, offset, key, value)
-        try:
-            ev = validate_record(rec, pl.partitions, pl.max_event_bytes, pl.ticker_source)
-        except InvalidEventError as exc:
-            dead.append((i, exc.reason, exc.detail))
-            continue
-        try:
-            change = change_for(ev, pl.model)
-        except Exception as exc:  # a rule bug, not bad data: the event validated
-            raise FatalError(f"scoring rule failed: {exc!r}") from exc
-        requests.append(ApplyRequest(ev.subject, partition, offset, change))
-        rows.append((i, str(ev.type), ev.subject, ev.source, ev.id, ev.epoch_seconds))
-    calls, order = plan_calls(pl.keys, pl.params, requests)
-    return Planned(calls, [rows[j] for j in order], dead)
-
-
-_PLANNER: Planner | None = None
-
-
-def _init_decoder(planner: Planner, parent: int) -> None:
-    global _PLANNER
-    _PLANNER = planner
-    die_with(parent)
-
-
-def _plan_in_decoder(records: list[WireRecord]) -> Planned:
-    assert _PLANNER is not None, "the decode process was started without its planner"
-    return plan(records, _PLANNER)
-
-
-class DecodePool:
-    """Processes that validate and score batches beside the event loop (their own cores), so
-    that this work and the loop's overlap instead of taking turns. Spawned at the first batch.
-    """
-
-    def __init__(self, planner: Planner, processes: int = 1) -> None:
-        self._pool = concurrent.futures.ProcessPoolExecutor(
-            max_workers=processes,
-            mp_context=multiprocessing.get_context("spawn"),  # no fork of a threaded process
-            initializer=_init_decoder,
-            initargs=(planner, os.getpid()),
-        )
-        self._spawned = False
-
-    async def plan(self, wire: list[WireRecord]) -> Planned:
-        """:func:`plan` of ``wire`` in a decode process; FatalError if the process died."""
-        loop = asyncio.get_running_loop()
-        try:
-            if self._spawned:
-                return await loop.run_in_executor(self._pool, _plan_in_decoder, wire)
-            # The first submit spawns the decode processes. A Ctrl-C reaches the whole process
-            # group, and the parent alone decides when they end: they are born ignoring SIGINT
-            # (inherited through exec), even while they are still importing.
-            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-            try:
-                pending = loop.run_in_executor(self._pool, _plan_in_decoder, wire)
-            finally:
-                signal.signal(signal.SIGINT, previous)
-            self._spawned = True
-            return await pending
-        except concurrent.futures.process.BrokenProcessPool as exc:
-            raise FatalError(f"the decode process died: {exc!r}") from exc
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 class Handler:
@@ -324,13 +133,9 @@ class Handler:
         sent again, so a partial failure re-sends nothing twice."""
         messages = self._messages(planned, results)
         items = [
-            self._dead_letter(records[i], InvalidEventError(reason, detail))
-            for i, reason, detail in planned.dead
+            self._dead_letter(records[i], reason, detail) for i, reason, detail in planned.dead
         ]
-        for msg in messages:
-            topic = self.topics.alerts if msg.kind == "alert" else self.topics.tasks
-            headers = [("ce_id", msg.id.encode()), ("ce_type", msg.type.encode())]
-            items.append((topic, msg.key, msg.value, headers))
+        items += [message_record(msg, self.topics) for msg in messages]
 
         async def done() -> None:
             await self._send_all(items)
@@ -379,17 +184,11 @@ class Handler:
             out.extend(derive(subject, cause, o, self.model.version))
         return out
 
-    def _dead_letter(self, rec: Record, err: InvalidEventError) -> Outgoing:
-        headers = [
-            *rec.headers,
-            ("dlq_reason", err.reason.encode()),
-            ("dlq_detail", err.detail[:1000].encode()),
-            ("dlq_topic", rec.topic.encode()),
-            ("dlq_partition", str(rec.partition).encode()),
-            ("dlq_offset", str(rec.offset).encode()),
-        ]
-        log.warning("dead-lettering %s[%s]@%s: %s", rec.topic, rec.partition, rec.offset, err)
-        return (self.topics.dlq, rec.key, rec.value, headers)
+    def _dead_letter(self, rec: Record, reason: DeadLetterReason, detail: str) -> Outgoing:
+        log.warning(
+            "dead-lettering %s[%s]@%s: %s: %s", rec.topic, rec.partition, rec.offset, reason, detail
+        )
+        return dead_letter(rec, reason, detail, self.topics.dlq)
 
     async def _retry(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
         delay = 0.05

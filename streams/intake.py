@@ -1,15 +1,15 @@
 """The worker's intake: records handed over a fetch at a time, taken a batch at a time.
 
 The consumer (streams/kafka_transport.py) puts each fetch's records in at once
-(:meth:`Buffer.put_many`); the scoring loop (streams/app.py) takes what is there when it has
-room for another batch (:meth:`Buffer.take`), up to ``max_events``. So a batch is what arrived
-while the loop worked on the ones before: one fetch when the worker keeps up, bigger batches
-the busier it is, and no wait of the intake's own (an idle worker takes a fetch as soon as it
-lands).
+(:meth:`Buffer.put_many`); the scoring loop (streams/scoring_loop.py) takes what is there
+when it has room for another batch (:meth:`Buffer.take`), up to ``max_events``. So a batch is
+what arrived while the loop worked on the ones before: one fetch when the worker keeps up,
+bigger batches the busier it is, and no wait of the intake's own (an idle worker takes a fetch
+as soon as it lands).
 
-Measured on the bench's district at 2,000 events/s, against Faust's ``take_events(max,
-within)`` (which starts its window only when the agent asks, and takes nothing in while the
-agent works; the worker used one then): p50 latency 53-72 ms against 130-139 ms.
+It replaced Faust's ``take_events(max, within)``, which starts its window only when the agent
+asks and takes nothing in while the agent works; latency is lower this way (the README's
+Measured section has the figures).
 
 At most ``capacity`` records wait; when that many do, :meth:`Buffer.put_many` waits for the
 scoring loop, which holds the consumer's fetcher back, so memory stays bounded. A rebalance empties

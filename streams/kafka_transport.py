@@ -3,20 +3,19 @@
 The worker's events topic skips Faust's per-record path altogether (:class:`BulkTopic`):
 the consumer puts each fetch's records into the worker's intake buffer at once. Faust still
 does what it is good at: group membership, fetching, seeking, and committing only offsets
-acked without a gap. Measured on the bench's district: see :class:`BulkTopic`.
+acked without a gap.
 
 Topics read by Faust agents (the bench's ceiling agent) keep the per-record path, with the
 two changes below.
 
-Measured on the bench's district (uvloop, same machine and hour), the two hand-off changes
-below took the worker's CPU from 110 to 83 µs per event and its rate from 9,200 to 12,200
-events/s; Faust's own ceiling on asyncio's loop was 10,000-13,000 in the same runs.
+The two hand-off changes below cut the worker's CPU per event and raised its rate past
+Faust's own ceiling (the README's Measured section has the figures).
 
 Faust creates its worker consumer with ``fetch_max_wait_ms=1500`` hard-coded. A broker that
 answers a fetch only when that wait runs out (Tansu does, when less than a batch is waiting)
-then adds up to 1.5 s to every event's latency; measured on Tansu: p50 417 ms at 1500 ms,
-11 ms at 100 ms. Real Kafka answers as soon as ``fetch_min_bytes`` (1) is there, so a short
-wait costs it nothing but some idle fetch requests.
+then adds up to 1.5 s to every event's latency. Real Kafka answers as soon as
+``fetch_min_bytes`` (1) is there, so a short wait costs it nothing but some idle fetch
+requests.
 """
 
 from __future__ import annotations
@@ -56,8 +55,8 @@ class _Consumer(faust_aiokafka.Consumer):
         """Keep fetching a partition whose stream buffer is full; the hand-off waits instead.
 
         Faust would take the partition out of the fetch, and with every partition out, its
-        fetcher sleeps a whole second before it looks again (measured: 0.8-0.9 s stalls, four
-        to six per 77,000 events, once hand-off outran the agent). The conductor's hand-off
+        fetcher sleeps a whole second before it looks again (stalls of most of a second, seen
+        once hand-off outran the agent). The conductor's hand-off
         then awaits room in the buffer, which holds the fetcher back just as well: memory
         stays bounded by the buffer and aiokafka's one fetch per partition."""
 
@@ -206,12 +205,9 @@ class BulkTopic:
 
     Faust hands each record to an agent through its conductor (flow control, the producer's
     back-pressure, decoding, an ``Event``, a queue), then the stream's step (sensors, the
-    current event, acking). Profiled on the bench's district, that path took about 43% of the
-    worker's samples in catch-up and a third at half load. Measured without it (alternating
-    rounds, fresh topics, same machine and hour): catch-up 6,108 / 5,092 / 5,878 events/s
-    before, 12,833 / 11,760 / 9,364 after, at 165 / 184 / 170 against 75 / 81 / 93 µs of CPU
-    per event; at 3,200 events/s offered, p99 latency 89 / 158 / 206 ms before, 48 / 155 / 51
-    after.
+    current event, acking). Profiled, that path was the largest part of the worker's time,
+    per record, for work a batch needs once; without it the worker catches up faster, on less
+    CPU per event, and its latency tail is shorter (the README's Measured section has the runs).
 
     Here the consumer puts each fetch's records into :attr:`buffer` at once, and the worker's
     scoring loop takes them with :meth:`batches` and acks them with :meth:`ack` once their

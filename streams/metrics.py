@@ -1,7 +1,7 @@
 """Every Prometheus metric riskmon exports, defined in one place against an injected registry.
 
 There are no module-level metrics: the composition root builds one :class:`Metrics` per
-``CollectorRegistry`` (tests build their own), and ``/metrics`` serves :func:`render` of it.
+``CollectorRegistry`` (tests build their own), and ``/metrics`` serves it (api/metrics.py).
 
 Labels take values only from closed sets (below); never an enterprise id, event id or error
 text. Every combination of a closed set is created at zero up front, so ``rate()`` and ratios
@@ -18,7 +18,6 @@ from typing import Final, Literal, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, ProcessCollector
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 
 from schemas.alerts import ALERT_CLASS_CHANGED
 from schemas.events import EventType
@@ -27,7 +26,6 @@ from schemas.exceptions import DeadLetterReason
 __all__ = [
     "BATCH_STAGES",
     "CLASSES",
-    "CONTENT_TYPE",
     "DEAD_LETTER_REASONS",
     "FROM_CLASSES",
     "OUTCOMES",
@@ -37,7 +35,6 @@ __all__ = [
     "Metrics",
     "Outcome",
     "TaskTrigger",
-    "render",
 ]
 
 Outcome = Literal["applied", "duplicate", "dead_lettered"]
@@ -60,9 +57,6 @@ UNKNOWN_TYPE: Final = "unknown"
 #: type, so that mypy checks the names the scoring loop observes).
 BatchStage = Literal["queued", "plan", "order", "apply", "acks"]
 BATCH_STAGES: Final[tuple[BatchStage, ...]] = get_args(BatchStage)
-
-#: Content type of :func:`render`'s output (text format 0.0.4, which every Prometheus parses).
-CONTENT_TYPE: Final = CONTENT_TYPE_PLAIN_0_0_4
 
 # Kafka record timestamp → state updated and alerts produced: 1 ms .. 10 s.
 _LATENCY_BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -274,8 +268,3 @@ class Metrics:
     def set_model_version(self, v: str) -> None:
         """Export ``riskmon_model_info{version=v} 1`` (replaces any earlier version)."""
         self.info.info({"version": v})
-
-
-def render(registry: CollectorRegistry) -> bytes:
-    """The Prometheus text exposition (served with :data:`CONTENT_TYPE`) of ``registry``."""
-    return generate_latest(registry)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.app import TICKER_SOURCE
+from streams.ticker import TICKER_SOURCE
 from tests.support.eventlog import seeded_log
 from tests.support.harness import Worker, wait_for
 from tests.support.scenario import ROWS, Row, alert_causes, check, metric, publish, wait_exact

@@ -16,14 +16,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
+from alerts.delivery import Topics
 from schemas.exceptions import InvalidEventError
 from scoring.changes import change_for
 from scoring.fold import Params
 from scoring.model import load_model
 from scoring.store import Store, ledger_field
-from streams.app import TICKER_SOURCE
-from streams.handler import Handler, Record, Topics, validate_record
+from streams.handler import Handler
 from streams.metrics import Metrics
+from streams.planning import Record, validate_record
+from streams.ticker import TICKER_SOURCE
 from streams.topics import partition_for
 from tests.support.eventlog import seeded_log
 from tests.support.scenario import ROWS, Row

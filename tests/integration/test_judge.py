@@ -18,7 +18,7 @@ from jobs.replay import file_records, from_thread, replay
 from local.feed import write_truth
 from scoring.model import load_model
 from scoring.store import Keys, iter_states
-from streams.app import TICKER_SOURCE
+from streams.ticker import TICKER_SOURCE
 
 pytestmark = pytest.mark.integration
 

@@ -15,8 +15,8 @@ from schemas.exceptions import InvalidEventError
 from scoring.changes import change_for
 from scoring.fold import EnterpriseState, Outcome, Params, apply
 from scoring.model import ScoringModel
-from streams.app import TICKER_SOURCE
-from streams.handler import Record, validate_record
+from streams.planning import Record, validate_record
+from streams.ticker import TICKER_SOURCE
 
 
 @dataclass

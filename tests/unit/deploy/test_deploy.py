@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from streams.metrics import Metrics, render
+from api.metrics import render
+from streams.metrics import Metrics
 from streams.settings import Settings
 from tests.support.promtool import promtool
 

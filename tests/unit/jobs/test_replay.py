@@ -9,7 +9,7 @@ from pathlib import Path
 
 from district.generator import DistrictSpec, lines
 from jobs.replay import file_records
-from streams.handler import validate_record
+from streams.planning import validate_record
 from streams.topics import partition_for
 
 

@@ -9,8 +9,9 @@ import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
+from api.metrics import render
 from schemas.events import EventType
-from streams.metrics import CONTENT_TYPE, DEAD_LETTER_REASONS, Metrics, render
+from streams.metrics import DEAD_LETTER_REASONS, Metrics
 from tests.support.promtool import promtool
 
 EXPECTED_TYPES = {
@@ -196,10 +197,6 @@ def test_process_metrics_are_on_the_injected_registry() -> None:
     registry = CollectorRegistry()
     Metrics.create(registry, dict)
     assert _types(render(registry).decode())["process_start_time_seconds"] == "gauge"
-
-
-def test_content_type_is_the_text_format_render_produces() -> None:
-    assert CONTENT_TYPE == "text/plain; version=0.0.4; charset=utf-8"
 
 
 def test_promtool_check_metrics_finds_no_problems(metrics_text: str) -> None:

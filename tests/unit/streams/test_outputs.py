@@ -9,10 +9,12 @@ import pytest
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
+from alerts.delivery import SinkUnavailableError, Topics
 from scoring.fold import Params
 from scoring.model import load_model
 from scoring.store import Store
-from streams.handler import FatalError, Handler, SinkUnavailableError, Topics
+from streams.exceptions import FatalError
+from streams.handler import Handler
 from streams.metrics import Metrics
 
 

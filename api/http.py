@@ -1,0 +1,41 @@
+"""The request and response every handler speaks: plain values, no web framework."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from schemas.codec import dumps
+
+__all__ = ["JSON_CONTENT_TYPE", "Handler", "Request", "Response", "json_response"]
+
+#: Content type of every JSON answer (the charset spelled out, as the worker always sent it).
+JSON_CONTENT_TYPE: Final = "application/json; charset=utf-8"
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What a handler may look at. ``path_params`` are the route's ``{names}``, URL-decoded;
+    ``headers`` should be case-insensitive (the adapter passes the server's own mapping)."""
+
+    method: str = "GET"
+    path_params: Mapping[str, str] = field(default_factory=dict)
+    query: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+#: A handler with its dependencies bound: what the route table holds and adapters serve.
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def json_response(value: Any, status: int = 200) -> Response:
+    """``value`` as JSON (the codec's orjson encoding) with :data:`JSON_CONTENT_TYPE`."""
+    return Response(status, {"Content-Type": JSON_CONTENT_TYPE}, dumps(value))

@@ -1,0 +1,65 @@
+"""Every HTTP route, in one table: path → handler, with the handler's dependencies bound.
+
+A new endpoint is one :class:`Route` here; whatever goes in front of all routes (authentication,
+audit) wraps the handlers of this table, and an adapter (:mod:`api.aiohttp_adapter`) serves it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry
+
+from api.enterprises import ReadState, enterprise
+from api.health import ProgressReport, healthz, readyz
+from api.http import Handler
+from api.metrics import metrics
+from scoring.model import ScoringModel
+
+__all__ = ["Route", "WorkerDeps", "worker_routes"]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    method: str
+    #: aiohttp-style pattern; ``{name}`` segments arrive as ``Request.path_params``.
+    path: str
+    handler: Handler
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerDeps:
+    """What the worker's routes need from the worker, as plain callables and values."""
+
+    read_state: ReadState
+    model: ScoringModel
+    registry: CollectorRegistry
+    progress: Callable[[], ProgressReport]
+    stall_seconds: float
+    ping_redis: Callable[[], Awaitable[object]]
+    #: This worker's partitions of the events topic.
+    assigned: Callable[[], Sequence[int]]
+
+
+def worker_routes(d: WorkerDeps) -> tuple[Route, ...]:
+    """The routes a worker serves."""
+    return (
+        Route(
+            "GET",
+            "/enterprises/{uscc}",
+            functools.partial(enterprise, read_state=d.read_state, model=d.model),
+        ),
+        Route("GET", "/metrics", functools.partial(metrics, registry=d.registry)),
+        Route(
+            "GET",
+            "/healthz",
+            functools.partial(healthz, progress=d.progress, stall_seconds=d.stall_seconds),
+        ),
+        Route(
+            "GET",
+            "/readyz",
+            functools.partial(readyz, ping_redis=d.ping_redis, assigned=d.assigned),
+        ),
+    )

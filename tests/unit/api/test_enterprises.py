@@ -1,0 +1,89 @@
+"""GET /enterprises/{uscc} answered by its handler alone: 400, 404, 503 and 200 bodies."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import orjson
+
+from api.enterprises import enterprise
+from api.http import Request, Response
+from schemas.codec import decode_event
+from scoring.changes import change_for
+from scoring.exceptions import StoreUnavailableError
+from scoring.fold import EnterpriseState, Params, fold
+from scoring.model import load_model
+
+MODEL = load_model()
+STORY = Path(__file__).parents[3] / "examples" / "story.jsonl"
+EVENTS = [decode_event(line) for line in STORY.read_bytes().splitlines() if line.strip()]
+USCC = EVENTS[0].subject
+#: A valid code no one has sent an event about.
+UNKNOWN = "91110000600037341L"
+
+
+def _states() -> dict[str, EnterpriseState]:
+    # The story up to its penalty: the enterprise is in B.
+    upto = next(i for i, e in enumerate(EVENTS) if str(e.type) == "penalty.imposed")
+    state, _ = fold([change_for(e, MODEL) for e in EVENTS[: upto + 1]], Params.of(MODEL))
+    return {USCC: state}
+
+
+def _get(uscc: str, states: dict[str, EnterpriseState] | None = None) -> Response:
+    known = _states() if states is None else states
+
+    async def read_state(code: str) -> EnterpriseState | None:
+        return known.get(code)
+
+    request = Request(path_params={"uscc": uscc})
+    return asyncio.run(enterprise(request, read_state=read_state, model=MODEL))
+
+
+def _json(r: Response) -> object:
+    assert r.headers["Content-Type"] == "application/json; charset=utf-8"
+    return orjson.loads(r.body)
+
+
+def test_a_known_enterprise_is_explained() -> None:
+    r = _get(USCC)
+    assert r.status == 200
+    body = _json(r)
+    assert isinstance(body, dict)
+    assert (body["uscc"], body["class"], body["model_version"]) == (USCC, "B", MODEL.version)
+    assert any(c["event_type"] == "penalty.imposed" for c in body["contributions"])
+
+
+def test_an_invalid_code_is_refused_before_the_store_is_asked() -> None:
+    async def read_state(code: str) -> EnterpriseState | None:
+        raise AssertionError("the store must not be asked about an invalid code")
+
+    r = asyncio.run(
+        enterprise(Request(path_params={"uscc": "NOTAUSCC"}), read_state=read_state, model=MODEL)
+    )
+    assert (r.status, _json(r)) == (400, {"error": "invalid USCC", "uscc": "NOTAUSCC"})
+
+
+def test_an_invalid_code_is_echoed_cut_to_64_characters() -> None:
+    r = _get("X" * 200)
+    assert (r.status, _json(r)) == (400, {"error": "invalid USCC", "uscc": "X" * 64})
+
+
+def test_a_check_character_error_is_an_invalid_code() -> None:
+    wrong = USCC[:-1] + ("0" if USCC[-1] != "0" else "1")
+    assert _get(wrong).status == 400
+
+
+def test_an_enterprise_never_seen_is_not_found() -> None:
+    r = _get(UNKNOWN)
+    assert (r.status, _json(r)) == (404, {"error": "unknown enterprise", "uscc": UNKNOWN})
+
+
+def test_the_store_unavailable_is_a_503_with_its_message() -> None:
+    async def read_state(code: str) -> EnterpriseState | None:
+        raise StoreUnavailableError("redis unavailable: Connection refused")
+
+    r = asyncio.run(
+        enterprise(Request(path_params={"uscc": USCC}), read_state=read_state, model=MODEL)
+    )
+    assert (r.status, _json(r)) == (503, {"error": "redis unavailable: Connection refused"})

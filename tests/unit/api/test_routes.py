@@ -1,0 +1,96 @@
+"""The worker's route table, served through the aiohttp adapter without a server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import orjson
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
+from prometheus_client import CollectorRegistry
+
+from api.aiohttp_adapter import mount
+from api.health import ProgressReport
+from api.routes import WorkerDeps, worker_routes
+from scoring.fold import EnterpriseState
+from scoring.model import load_model
+
+MODEL = load_model()
+
+
+def _deps(asked: list[str]) -> WorkerDeps:
+    async def read_state(uscc: str) -> EnterpriseState | None:
+        asked.append(uscc)
+        return None
+
+    async def ping() -> bool:
+        return True
+
+    def assigned() -> Sequence[int]:
+        return [0]
+
+    return WorkerDeps(
+        read_state=read_state,
+        model=MODEL,
+        registry=CollectorRegistry(),
+        progress=lambda: ProgressReport(lag=0, seconds_since_progress=1.0),
+        stall_seconds=60.0,
+        ping_redis=ping,
+        assigned=assigned,
+    )
+
+
+def test_the_worker_serves_these_routes() -> None:
+    table = [(r.method, r.path) for r in worker_routes(_deps([]))]
+    assert table == [
+        ("GET", "/enterprises/{uscc}"),
+        ("GET", "/metrics"),
+        ("GET", "/healthz"),
+        ("GET", "/readyz"),
+    ]
+
+
+def _serve(app: web.Application, path: str, method: str = "GET") -> web.StreamResponse:
+    async def go() -> web.StreamResponse:
+        request = make_mocked_request(method, path, app=app)
+        match = await app.router.resolve(request)
+        request._match_info = match  # what aiohttp's server does before calling the handler
+        return await match.handler(request)
+
+    return asyncio.run(go())
+
+
+def test_the_adapter_passes_path_parameters_and_returns_the_handlers_answer() -> None:
+    asked: list[str] = []
+    app = web.Application()
+    mount(app.router, worker_routes(_deps(asked)))
+    resp = _serve(app, "/enterprises/91110000600037341L")
+    assert isinstance(resp, web.Response)
+    assert resp.status == 404
+    assert resp.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert resp.body is not None
+    assert orjson.loads(bytes(resp.body)) == {
+        "error": "unknown enterprise",
+        "uscc": "91110000600037341L",
+    }
+    assert asked == ["91110000600037341L"]
+
+
+def test_the_adapter_serves_metrics_with_their_content_type() -> None:
+    app = web.Application()
+    mount(app.router, worker_routes(_deps([])))
+    resp = _serve(app, "/metrics")
+    assert resp.status == 200
+    assert resp.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+
+
+def test_a_route_answers_only_its_method() -> None:
+    app = web.Application()
+    mount(app.router, worker_routes(_deps([])))
+
+    async def resolve() -> int | None:
+        match = await app.router.resolve(make_mocked_request("POST", "/healthz", app=app))
+        return None if match.http_exception is None else match.http_exception.status
+
+    assert asyncio.run(resolve()) == 405
