@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from schemas.classes import RiskClass
 from schemas.codec import CreditEvent
 from schemas.events import (
     AbnormalListAdded,
@@ -32,7 +33,7 @@ from schemas.events import (
     SeriousViolationAdded,
     SeriousViolationRemoved,
 )
-from scoring.model import Dimension, Fade, RiskClass, ScoringModel
+from scoring.model import Dimension, Fade, ScoringModel
 
 __all__ = ["KEY_PREFIXES", "Change", "Contribution", "Profile", "change_for", "event_hash"]
 

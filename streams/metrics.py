@@ -21,6 +21,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 
 from schemas.alerts import ALERT_CLASS_CHANGED
+from schemas.classes import CLASSES
 from schemas.events import EventType
 from schemas.exceptions import DeadLetterReason
 
@@ -49,8 +50,6 @@ OUTCOMES: Final[tuple[Outcome, ...]] = get_args(Outcome)
 DEAD_LETTER_REASONS: Final[tuple[DeadLetterReason, ...]] = get_args(DeadLetterReason)
 #: ``trigger`` label of ``riskmon_tasks_total``.
 TASK_TRIGGERS: Final[tuple[TaskTrigger, ...]] = get_args(TaskTrigger)
-#: Credit-risk classes, low to high; ``to_class`` and the ``class`` of ``riskmon_enterprises``.
-CLASSES: Final = ("A", "B", "C", "D")
 #: ``from_class`` label: a class, or ``none`` for an enterprise seen for the first time.
 FROM_CLASSES: Final = ("none", *CLASSES)
 #: ``type`` label of ``riskmon_events_total`` when the record never decoded to a known type.
