@@ -7,7 +7,7 @@ contribution it cancels, and a corrected re-issue of the same decision replaces 
 
 The value types built once per event on the worker's hot path (these, and the record, event,
 request, result and outcome types around them) are plain slotted dataclasses, never mutated
-after construction: a frozen dataclass costs about four times as much to build.
+after construction: a frozen dataclass costs several times as much to build.
 """
 
 from __future__ import annotations

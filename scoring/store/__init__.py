@@ -26,8 +26,10 @@ from scoring.store.store import Store
 from scoring.store.wire import (
     decode_state,
     encode_state,
+    event_wire,
     events_arg,
     ledger_field,
+    pack_events,
     params_arg,
     version_id,
 )
@@ -49,10 +51,12 @@ __all__ = [
     "bucket_of",
     "decode_state",
     "encode_state",
+    "event_wire",
     "events_arg",
     "iter_states",
     "ledger_field",
     "newest_asof",
+    "pack_events",
     "params_arg",
     "plan_calls",
     "version_id",

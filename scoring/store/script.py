@@ -4,11 +4,19 @@ The script travels to Redis only when Redis lacks it (a restart, SCRIPT FLUSH): 
 NOSCRIPT loads it and runs the calls again, which is safe because every call is idempotent. Not
 redis-py's ``register_script``: in a pipeline that one asks Redis whether the script exists
 before every batch, a round trip the worker would pay per batch.
+
+apply.lua names the positions of its fields (``local C_POINTS = 4``; the wire layout, see
+``scoring/store/wire.py``). Redis' Lua 5.1 reads such a local from the function's upvalues, an
+instruction at every use, and the evaluation loops use them per contribution and per guess.
+So :func:`inline_constants` writes the numbers where the names are used before the script goes
+to Redis: the file reads by name, Redis runs literal indices, and every line keeps its number
+(an error's line number is the file's).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -21,23 +29,55 @@ from scoring.exceptions import StoreError
 from scoring.store.errors import redis_errors
 from scoring.store.plan import Call
 
-__all__ = ["APPLY", "SCRIPT", "Script"]
+__all__ = ["APPLY", "SCRIPT", "Script", "inline_constants"]
 
-#: The Lua source of every write (apply and reclassify): ``scoring/store/apply.lua``.
-SCRIPT = resources.files(__package__).joinpath("apply.lua").read_text("utf-8")
+#: ``local NAME, OTHER = 1, 2`` at the start of a line (the numbers may follow on the next):
+#: an integer constant of the script.
+_CONSTANTS = re.compile(
+    r"^local ([A-Z][A-Z0-9_]*(?:, [A-Z][A-Z0-9_]*)*) =\s+(\d+(?:, \d+)*)$", re.M
+)
+
+
+def inline_constants(source: str) -> str:
+    """``source`` with every use of its integer constants replaced by the number. The
+    declarations stay as written (unused), so the result is valid Lua, has the lines of
+    ``source``, and goes through this function unchanged. Raises ValueError on a declaration
+    whose names and numbers do not pair up."""
+    values: dict[str, str] = {}
+    for m in _CONSTANTS.finditer(source):
+        names, numbers = m.group(1).split(", "), m.group(2).split(", ")
+        if len(names) != len(numbers):
+            raise ValueError(f"apply.lua: {m.group(0)!r} pairs {len(names)} names with {numbers}")
+        values.update(zip(names, numbers, strict=True))
+    if not values:
+        return source
+    use = re.compile(r"\b(" + "|".join(map(re.escape, values)) + r")\b")
+    parts, pos = [], 0
+    for m in _CONSTANTS.finditer(source):
+        parts += [use.sub(lambda u: values[u.group(1)], source[pos : m.start()]), m.group(0)]
+        pos = m.end()
+    parts.append(use.sub(lambda u: values[u.group(1)], source[pos:]))
+    return "".join(parts)
+
+
+#: apply.lua as Redis runs it (every write: apply and reclassify), from
+#: ``scoring/store/apply.lua`` through :func:`inline_constants`.
+SCRIPT = inline_constants(resources.files(__package__).joinpath("apply.lua").read_text("utf-8"))
 
 
 @dataclass(frozen=True, slots=True)
 class Script:
-    """apply.lua's source (as shipped, or a variant a benchmark times) and its SHA-1, and how
-    to run calls of it."""
+    """apply.lua (as shipped, or a variant a benchmark times) as Redis runs it, its SHA-1, and
+    how to run calls of it. Build with :meth:`of`."""
 
     source: str
     sha: str
 
     @classmethod
     def of(cls, source: str) -> Script:
-        return cls(source, hashlib.sha1(source.encode()).hexdigest())
+        """The script of Lua ``source`` (constants inlined)."""
+        runs = inline_constants(source)
+        return cls(runs, hashlib.sha1(runs.encode()).hexdigest())
 
     async def run(self, client: aioredis.Redis, calls: Sequence[Call]) -> list[Any]:
         """The reply of each call (keys, args), sent in one round trip. Raises
