@@ -21,24 +21,18 @@
 -- The ledger, the watermark, the class counts and the due index are the store's bookkeeping,
 -- which fold.py has no part in.
 --
--- KEYS (names and layout: scoring/store/keys.py; all share the partition's hash tag {pNNN})
--- KEYS[1]  ledger hash <prefix>:l:{pNNN}: event hash -> stored outcome, or "" when the
---          outcome warranted no alert or task (see NO_NEWS); with a ledger window W, the stem
---          of W-offset buckets <prefix>:l:{pNNN}:<offset // W> instead
--- KEYS[2]  meta hash <prefix>:m:{pNNN}: wm = highest applied offset, lk = newest ledger
---          bucket, A..D = enterprises per class
--- KEYS[3]  due sorted set <prefix>:due:{pNNN}: uscc -> next time-driven class change
--- KEYS[4..] state hashes <prefix>:s:{pNNN}:<bucket>: uscc -> the enterprise (a STATE below).
---          apply: one per event, the bucket of its enterprise; reclassify: the one bucket to
---          walk, then (KEYS[5], when alerts are wanted) the outbox hash <prefix>:o:{pNNN}
+-- KEYS: names, and what each holds, in scoring/store/keys.py; all of one partition.
+-- KEYS[1]  the ledger hash (with a ledger window W: the stem of its buckets' names, ':<n>' on)
+-- KEYS[2]  the meta hash; KEYS[3] the due index
+-- KEYS[4..] apply: the state hash of each event's enterprise, event i's at KEYS[3 + i];
+--          reclassify: the state hash to walk, then (KEYS[5], if alerts are wanted) the outbox
 --
--- ARGV[1]  the model: PARAM_* below, space-separated. With a ledger window W, the partition
---          keeps the buckets of the newest offset and the one before (W to 2W events, the
---          newest in meta's `lk`); a duplicate whose first copy was forgotten is applied
---          again, which changes no state (contributions merge by key, profile and asof only
---          move forward)
+-- ARGV[1]  the model (PARAM_* below). With a ledger window W, the partition keeps the ledger
+--          buckets of the newest offset and the one before (W to 2W events); a duplicate
+--          whose first copy was forgotten is applied again, which changes no state
+--          (contributions merge by key, profile and asof only move forward)
 -- ARGV[2]  "apply" or "reclassify"
--- ARGV[3]  apply: MessagePack array of EVENTs (below), in log order, event i for KEYS[3 + i];
+-- ARGV[3]  apply: MessagePack array of EVENTs (below), in log order;
 --          reclassify: "force" to re-evaluate enterprises already under this version, or ""
 -- ARGV[4], ARGV[5]  reclassify: HSCAN cursor and COUNT over KEYS[4]
 --
@@ -106,8 +100,8 @@ local mode = ARGV[2]
 -- The class names by number, as meta's count fields (schemas/classes.py CLASSES).
 local names = {'A', 'B', 'C', 'D'}
 -- The outcome of an event that changed nothing a reader is told about. Most events are such
--- (a first registration in A, a penalty that leaves the class where it was): storing "" for
--- them halves their ledger entries.
+-- (a first registration in A, a penalty that leaves the class where it was): the ledger
+-- stores "" for them, and a duplicate of one gets this.
 local NO_NEWS = '0|0|0|0|0|'
 
 -- Evaluation (integer micro-points; see fold.py) -------------------------------------------

@@ -29,26 +29,32 @@ from scoring.exceptions import StoreError
 from scoring.store.errors import redis_errors
 from scoring.store.plan import Call
 
-__all__ = ["APPLY", "SCRIPT", "Script", "inline_constants"]
+__all__ = ["APPLY", "SCRIPT", "SOURCE", "Script", "inline_constants", "lua_constants"]
 
-#: ``local NAME, OTHER = 1, 2`` at the start of a line (the numbers may follow on the next):
-#: an integer constant of the script.
+#: ``local NAME, OTHER = 1, 2`` at the start of a line (a line may break after a comma or the
+#: ``=``): integer constants of the script.
 _CONSTANTS = re.compile(
-    r"^local ([A-Z][A-Z0-9_]*(?:, [A-Z][A-Z0-9_]*)*) =\s+(\d+(?:, \d+)*)$", re.M
+    r"^local ([A-Z][A-Z0-9_]*(?:,\s*[A-Z][A-Z0-9_]*)*)\s*=\s*(\d+(?:,\s*\d+)*)$", re.M
 )
 
 
-def inline_constants(source: str) -> str:
-    """``source`` with every use of its integer constants replaced by the number. The
-    declarations stay as written (unused), so the result is valid Lua, has the lines of
-    ``source``, and goes through this function unchanged. Raises ValueError on a declaration
-    whose names and numbers do not pair up."""
-    values: dict[str, str] = {}
+def lua_constants(source: str) -> dict[str, int]:
+    """The integer constants ``source`` declares (``local C_POINTS = 4``), by name. Raises
+    ValueError on a declaration whose names and numbers do not pair up."""
+    values: dict[str, int] = {}
     for m in _CONSTANTS.finditer(source):
-        names, numbers = m.group(1).split(", "), m.group(2).split(", ")
+        names, numbers = re.split(r",\s*", m.group(1)), re.split(r",\s*", m.group(2))
         if len(names) != len(numbers):
-            raise ValueError(f"apply.lua: {m.group(0)!r} pairs {len(names)} names with {numbers}")
-        values.update(zip(names, numbers, strict=True))
+            raise ValueError(f"{m.group(0)!r} pairs {len(names)} names with {len(numbers)} numbers")
+        values.update(zip(names, map(int, numbers), strict=True))
+    return values
+
+
+def inline_constants(source: str) -> str:
+    """``source`` with every use of its integer constants (:func:`lua_constants`) replaced by
+    the number. The declarations stay as written (unused), so the result is valid Lua, has the
+    lines of ``source``, and goes through this function unchanged."""
+    values = {name: str(v) for name, v in lua_constants(source).items()}
     if not values:
         return source
     use = re.compile(r"\b(" + "|".join(map(re.escape, values)) + r")\b")
@@ -60,9 +66,10 @@ def inline_constants(source: str) -> str:
     return "".join(parts)
 
 
-#: apply.lua as Redis runs it (every write: apply and reclassify), from
-#: ``scoring/store/apply.lua`` through :func:`inline_constants`.
-SCRIPT = inline_constants(resources.files(__package__).joinpath("apply.lua").read_text("utf-8"))
+#: ``scoring/store/apply.lua``, every write (apply and reclassify), as written.
+SOURCE = resources.files(__package__).joinpath("apply.lua").read_text("utf-8")
+#: apply.lua as Redis runs it: :data:`SOURCE` through :func:`inline_constants`.
+SCRIPT = inline_constants(SOURCE)
 
 
 @dataclass(frozen=True, slots=True)
