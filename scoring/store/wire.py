@@ -1,4 +1,4 @@
-"""What Python passes to apply.lua, and the stored state both write: the wire layout (pure).
+"""The wire layout (pure): what Python passes to apply.lua, and the stored state both write.
 
 This module and the field constants at the top of ``scoring/store/apply.lua`` are the two
 statements of one layout, one per language; a change to either is a change to both, and to
