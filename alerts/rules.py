@@ -23,6 +23,7 @@ from schemas.alerts import (
     Reason,
     TaskCreated,
 )
+from schemas.classes import class_name, name_or_none
 from schemas.codec import dumps
 from schemas.events import EventType
 from scoring.changes import KEY_PREFIXES
@@ -34,7 +35,6 @@ __all__ = ["SOURCE", "Message", "derive", "may_warrant"]
 #: worker sent them).
 SOURCE = "/riskmon/scoring"
 _NS = uuid.UUID("5b0c6d62-2f1e-4d53-9a39-8f0e2f7d1a11")
-_NAMES = ("", "A", "B", "C", "D")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +96,8 @@ def derive(uscc: str, cause: Cause, outcome: Outcome, model_version: str) -> Seq
     if old != new and not (old == 0 and new == 1):
         data = ClassChanged(
             uscc=uscc,
-            old_class=_NAMES[old] or None,  # type: ignore[arg-type]
-            new_class=_NAMES[new],  # type: ignore[arg-type]
+            old_class=name_or_none(old),
+            new_class=class_name(new),
             score=outcome.score / 1_000_000,
             asof=asof,
             model_version=model_version,
@@ -117,7 +117,7 @@ def derive(uscc: str, cause: Cause, outcome: Outcome, model_version: str) -> Seq
             task_id=tid,
             uscc=uscc,
             trigger=trigger,
-            risk_class=_NAMES[new],  # type: ignore[arg-type]
+            risk_class=class_name(new),
             asof=asof,
             model_version=model_version,
             cause=cause,

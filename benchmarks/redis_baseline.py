@@ -25,12 +25,12 @@ import subprocess
 import uuid
 from typing import Any
 
-import msgpack
 import redis
 
+from scoring.changes import Change, Contribution
 from scoring.fold import Params
 from scoring.model import load_model
-from scoring.store import SCRIPT, Keys, params_arg
+from scoring.store import SCRIPT, Keys, event_wire, pack_events, params_arg
 
 __all__ = ["NoRedisBenchmarkError", "run"]
 
@@ -42,11 +42,13 @@ class NoRedisBenchmarkError(RuntimeError):
 
 
 def _event(uscc: str, ehash: str) -> list[Any]:
-    # {uscc, event hash, offset, asof, contribution, cancel, profile}; every number is chosen
-    # so that its MessagePack bytes hold no NUL (floor 2: a listing; float, not an integer).
+    # Every number is chosen so that its MessagePack bytes hold no NUL (floor 2: a listing;
+    # points a float, not an integer); the ledger field is the placeholder, not 8 bytes.
     t = 0x6AB13B81
-    contribution = [f"abn:{ehash}", 2, t, 2.3, 0x01111111, t + 0x01111111, 2, 0x11223344, "x"]
-    return [uscc, ehash, -1, t, contribution, "", False]
+    listing = Contribution(
+        f"abn:{ehash}", 2, t, 2.3, 0x01111111, t + 0x01111111, 2, 0x11223344, ref="x"
+    )
+    return event_wire(uscc, ehash, -1, Change(ehash, t, contribution=listing))
 
 
 def run(
@@ -66,7 +68,7 @@ def run(
         sha = r.script_load(SCRIPT)
         params = params_arg(Params.of(load_model()))
         uscc, ehash = f"916101{_RAND}", f"e{_RAND}"
-        blob = msgpack.packb([_event(uscc, ehash)])
+        blob = pack_events([_event(uscc, ehash)])
         if b"\0" in blob:
             raise RuntimeError("the benchmark event encodes with a NUL byte")
         # The very call redis-benchmark will repeat, once, with the placeholders filled in.

@@ -36,12 +36,12 @@ import redis
 from district.generator import DistrictSpec, live_events
 from local.feed import Pacer, default_now, keyed, keyed_lines, publish
 from local.worker_process import spawn_worker, stop_worker, tail, wait_ready
+from schemas.classes import CLASSES, class_name
 from scoring.store import STATE_BUCKETS, Keys, decode_state
 from streams.settings import Settings
 
 __all__ = ["Dashboard", "cmd_demo"]
 
-_CLASSES = ("A", "B", "C", "D")
 _DIVISION_NAMES = {
     "610102": "新城 Xincheng",
     "610103": "碑林 Beilin",
@@ -128,10 +128,10 @@ class Dashboard:
         s = self.settings
         pipe = self.redis_client.pipeline(transaction=False)
         for p in range(s.partitions):
-            pipe.hmget(f"{s.redis_prefix}:m:{{p{p:03d}}}", *_CLASSES)
-        totals = dict.fromkeys(_CLASSES, 0)
+            pipe.hmget(Keys(s.redis_prefix).meta(p), *CLASSES)
+        totals: dict[str, int] = dict.fromkeys(CLASSES, 0)
         for row in pipe.execute():
-            for name, v in zip(_CLASSES, row, strict=True):
+            for name, v in zip(CLASSES, row, strict=True):
                 totals[name] += int(v or 0)
         self.classes = totals
 
@@ -177,7 +177,7 @@ class Dashboard:
                 if state is None or state.profile is None:
                     continue
                 row = (
-                    _CLASSES[state.klass - 1],
+                    class_name(state.klass),
                     state.profile.division,
                     state.profile.industry[:1],
                 )
@@ -205,7 +205,7 @@ class Dashboard:
             "",
             "enterprises per class",
         ]
-        for c in _CLASSES:
+        for c in CLASSES:
             n = self.classes.get(c, 0)
             bar = "█" * round(40 * n / total)
             lines.append(f"  {c} {n:8,}  {100 * n / total:5.1f} %  {bar}")
@@ -277,7 +277,7 @@ def _draw(out: TextIO, board: Dashboard, seconds: float, tty: bool) -> None:
     if tty:
         out.write("\x1b[H\x1b[2J" + text + "\n")
     else:  # a log, not a screen: one status line per refresh
-        classes = " ".join(f"{c}={board.classes.get(c, 0)}" for c in _CLASSES)
+        classes = " ".join(f"{c}={board.classes.get(c, 0)}" for c in CLASSES)
         out.write(f"{text.splitlines()[0]}  | {classes}  alerts={board.alert_count}\n")
     out.flush()
 

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from schemas.classes import ClassName
 from schemas.uscc import USCC
 
 __all__ = [
@@ -26,7 +27,6 @@ ALERT_CLASS_CHANGED = "riskmon.alert.class_changed"
 TASK_CREATED = "riskmon.task.created"
 
 _OURS = ConfigDict(frozen=True, extra="forbid")
-ClassName = Literal["A", "B", "C", "D"]
 
 
 class Cause(BaseModel):

@@ -7,7 +7,7 @@ contribution it cancels, and a corrected re-issue of the same decision replaces 
 
 The value types built once per event on the worker's hot path (these, and the record, event,
 request, result and outcome types around them) are plain slotted dataclasses, never mutated
-after construction: a frozen dataclass costs about four times as much to build.
+after construction: a frozen dataclass costs several times as much to build.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from schemas.classes import RiskClass
 from schemas.codec import CreditEvent
 from schemas.events import (
     AbnormalListAdded,
@@ -32,7 +33,7 @@ from schemas.events import (
     SeriousViolationAdded,
     SeriousViolationRemoved,
 )
-from scoring.model import Dimension, Fade, RiskClass, ScoringModel
+from scoring.model import Dimension, Fade, ScoringModel
 
 __all__ = ["KEY_PREFIXES", "Change", "Contribution", "Profile", "change_for", "event_hash"]
 

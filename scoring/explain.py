@@ -10,13 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from schemas.classes import CLASS_NAMES, name_or_none
 from scoring.changes import KEY_PREFIXES
 from scoring.fold import EnterpriseState, current_micro
 from scoring.model import Dimension, ScoringModel
 
 __all__ = ["explain"]
-
-_NAMES = ("", "A", "B", "C", "D")
 
 
 def _iso(t: int) -> str | None:
@@ -45,7 +44,7 @@ def explain(uscc: str, state: EnterpriseState, model: ScoringModel) -> dict[str,
                 "points_now": now / 1_000_000,
                 "half_life_days": c.half_life / 86_400 if c.half_life else None,
                 "counts_until": _iso(c.expires),
-                "min_class": _NAMES[c.floor] or None,
+                "min_class": name_or_none(c.floor),
                 "cancelled": c.cancelled,
             }
         )
@@ -62,7 +61,7 @@ def explain(uscc: str, state: EnterpriseState, model: ScoringModel) -> dict[str,
     p = state.profile
     return {
         "uscc": uscc,
-        "class": _NAMES[state.klass],
+        "class": CLASS_NAMES[state.klass],
         "score": state.score / 1_000_000,
         "asof": _iso(state.asof),
         "next_time_driven_change": _iso(state.due),

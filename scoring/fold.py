@@ -1,7 +1,10 @@
 """The incremental update as a fold: ``state' = apply(state, change)`` (pure).
 
-This is the reference the Redis path (``scoring/lua/apply.lua``) is tested against, line for
-line: same integer micro-point arithmetic, same tie-breaks, same scheduling.
+This module is the specification of scoring. ``scoring/store/apply.lua`` implements it inside
+Redis with the same integer micro-point arithmetic, tie-breaks and scheduling, and the parity
+tests (``tests/integration/test_store.py``, ``test_reclassify.py``) run both on the same events
+and states. Where apply.lua departs from this code, to do less work but never to compute
+otherwise, its header lists the departures and why each is safe.
 
 Semantics, chosen so that the final state never depends on arrival order:
 

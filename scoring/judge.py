@@ -17,13 +17,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import get_args
 
-from scoring.model import ClassName
+from schemas.classes import ClassName, class_name
 
 __all__ = ["ClassRow", "Judgement", "judge", "ranks", "spearman"]
-
-_NAMES: tuple[ClassName, ...] = get_args(ClassName)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +96,7 @@ def judge(pairs: Iterable[tuple[int, float]], riskiest: float = 0.1) -> Judgemen
         sums[k] += p
     rows = tuple(
         ClassRow(
-            name=_NAMES[k - 1],
+            name=class_name(k),
             enterprises=pos[k] + neg[k],
             mean_propensity=sums[k] / (pos[k] + neg[k]) if pos[k] + neg[k] else 0.0,
             riskiest_share=pos[k] / top,

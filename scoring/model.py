@@ -21,13 +21,13 @@ from typing import Annotated, Any, Literal, Self, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from schemas.classes import ClassName
 from schemas.events import AbnormalReason, InspectionResult, PenaltyDomain, Severity
 from scoring.exceptions import ModelError
 
 __all__ = [
     "DEFAULT_MODEL",
     "Dimension",
-    "RiskClass",
     "ScoringModel",
     "load_model",
 ]
@@ -46,16 +46,6 @@ class Dimension(IntEnum):
     SOCIAL = 5
 
 
-class RiskClass(IntEnum):
-    """A (low) to D (high); the value orders them and is what Lua stores."""
-
-    A = 1
-    B = 2
-    C = 3
-    D = 4
-
-
-ClassName = Literal["A", "B", "C", "D"]
 DimensionName = Literal["basic", "dynamic", "supervision", "relations", "social"]
 Points = Annotated[float, Field(ge=-1000, le=1000)]
 Days = Annotated[float, Field(gt=0, le=36_500)]

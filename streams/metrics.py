@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from schemas.alerts import ALERT_CLASS_CHANGED
+from schemas.classes import CLASSES
 from schemas.events import EventType
 from schemas.exceptions import DeadLetterReason
 
@@ -46,8 +47,6 @@ OUTCOMES: Final[tuple[Outcome, ...]] = get_args(Outcome)
 DEAD_LETTER_REASONS: Final[tuple[DeadLetterReason, ...]] = get_args(DeadLetterReason)
 #: ``trigger`` label of ``riskmon_tasks_total``.
 TASK_TRIGGERS: Final[tuple[TaskTrigger, ...]] = get_args(TaskTrigger)
-#: Credit-risk classes, low to high; ``to_class`` and the ``class`` of ``riskmon_enterprises``.
-CLASSES: Final = ("A", "B", "C", "D")
 #: ``from_class`` label: a class, or ``none`` for an enterprise seen for the first time.
 FROM_CLASSES: Final = ("none", *CLASSES)
 #: ``type`` label of ``riskmon_events_total`` when the record never decoded to a known type.

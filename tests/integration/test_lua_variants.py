@@ -20,7 +20,7 @@ def test_variants_take_turns_and_a_changed_outcome_is_reported(
     assert search in SCRIPT
     never_due = tmp_path / "never_due.lua"  # schedules no time-driven change at all
     never_due.write_text(SCRIPT.replace(search, search + "  if true then return 0 end\n"))
-    shipped = Path(lua_variants.__file__).parents[1] / "scoring" / "lua" / "apply.lua"
+    shipped = Path(lua_variants.__file__).parents[1] / "scoring" / "store" / "apply.lua"
     args = ["--enterprises", "200", "--live", "300", "--batch", "20"]
     assert lua_variants.main([*args, f"a={shipped}", f"b={shipped}", f"c={never_due}"]) == 0
     out = capsys.readouterr().out.splitlines()

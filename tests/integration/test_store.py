@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from alerts.rules import derive, may_warrant
 from schemas.alerts import Cause
 from scoring.changes import Contribution, change_for
-from scoring.exceptions import StoreError
+from scoring.exceptions import StoreError, StoreUnavailableError
 from scoring.fold import EnterpriseState, Params, apply, reevaluate
 from scoring.model import load_model
-from scoring.store import ApplyRequest, Store, encode_state, ledger_field, version_id
+from scoring.store import SCRIPT, ApplyRequest, Store, encode_state, ledger_field, version_id
 from streams.topics import partition_for
 from tests.support.builders import at, event
 from tests.support.histories import histories
@@ -265,6 +265,45 @@ async def test_a_store_refuses_a_version_whose_id_another_version_holds(
         with pytest.raises(StoreError, match="someone-else"):
             await store.apply_batch([ApplyRequest(uscc, part, 0, change_for(complaint, MODEL))])
         assert await store.get(part, uscc) is None, "nothing was written"
+    finally:
+        await client.aclose()
+
+
+async def test_a_redis_without_the_script_is_given_it_and_the_batch_applies(
+    redis_url, key_prefix
+) -> None:
+    """After a restart (or SCRIPT FLUSH) Redis answers NOSCRIPT: the store loads apply.lua and
+    runs the calls again. A variant no Redis has seen stands in for a flush, which would pull
+    the script from under other clients of this Redis."""
+    client = aioredis.Redis.from_url(redis_url)
+    unseen = SCRIPT + f"\n-- {uuid.uuid4().hex}\n"
+    store = Store(client, prefix=key_prefix, params=P, partitions=PARTITIONS, script=unseen)
+    try:
+        uscc = USCCS[3]
+        part = partition_for(uscc.encode(), PARTITIONS)
+        listed = event(
+            "abnormal_list.added",
+            {"decision_number": "N1", "reason": "false_information"},
+            when=at(2),
+            subject=uscc,
+        )
+        ch = change_for(listed, MODEL)
+        (result,) = await store.apply_batch([ApplyRequest(uscc, part, 0, ch)])
+        assert result.status == "applied" and result.outcome.new_class == 3
+        assert await store.get(part, uscc) == apply(EnterpriseState(), ch, P)[0]
+    finally:
+        await client.aclose()
+
+
+async def test_a_refusal_by_redis_is_a_store_error(redis_url, key_prefix) -> None:
+    store, client = await _store(redis_url, key_prefix)
+    try:
+        uscc = USCCS[0]
+        part = partition_for(uscc.encode(), PARTITIONS)
+        await client.set(store.keys.states(part, uscc), "not a hash")
+        with pytest.raises(StoreError, match="WRONGTYPE") as caught:
+            await store.get(part, uscc)
+        assert not isinstance(caught.value, StoreUnavailableError)
     finally:
         await client.aclose()
 

@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
+from schemas.classes import RiskClass
 from schemas.codec import CreditEvent
 from scoring.changes import KEY_PREFIXES, change_for, event_hash
-from scoring.model import Dimension, RiskClass, load_model
+from scoring.model import Dimension, load_model
 from tests.support.builders import at, event
 
 MODEL = load_model()

@@ -1,45 +1,45 @@
 -- riskmon: apply a batch of credit events of one Kafka partition, each exactly once, or
--- re-classify a batch of enterprises under new model parameters. One call, one Redis slot.
+-- re-classify a page of enterprises under new model parameters. One call, one Redis slot.
 --
--- Mirrors scoring/fold.py line for line (the parity tests run both on the same events).
--- All keys share the partition hash tag {pNNN}, so the call is Redis-Cluster safe. One call
--- per batch, not per event: Redis and its client spend their time on events, not on commands.
+-- scoring/fold.py is the specification; this script implements it: the same integer
+-- micro-point arithmetic, tie-breaks, classes and due times. The parity tests
+-- (tests/integration/test_store.py, test_reclassify.py) run both on the same events and
+-- states and require the same outcomes and states. It departs from fold.py in three places,
+-- each to do less work, none to compute otherwise:
+--   1. first_change guesses where the class changes (where the fading points would reach the
+--      threshold, or the next expiry) and bisects only once guessing fails; fold.py bisects.
+--      Safe: the class changes once in the interval searched, so each guess, evaluated as
+--      fold.py evaluates, narrows the interval as a bisection step does, and the search ends
+--      where bisection ends: at the one second where the class first differs.
+--   2. next_change, for an enterprise in A, looks only at the moments credits end, and after
+--      the last one answers "never"; fold.py looks on. Safe: in A, fading and expiring risk
+--      points only lower the score further and A has no floor to lose, so only the end of a
+--      credit (negative points) can change the class.
+--   3. settle evaluates only the contributions that can still count at asof (live_from);
+--      fold.py evaluates all. Safe: a cancelled contribution, or one expired by asof, counts
+--      0 points and sets no floor at asof or later, and settle evaluates nothing before asof.
+-- The ledger, the watermark, the class counts and the due index are the store's bookkeeping,
+-- which fold.py has no part in.
 --
--- KEYS[1]  ledger hash         <prefix>:l:{pNNN}   event hash (8 bytes) -> stored outcome,
---          or "" when the outcome warranted no alert or task (see NO_NEWS); with a ledger
---          window W, the name of W-offset buckets <prefix>:l:{pNNN}:<offset // W> instead
--- KEYS[2]  partition meta hash <prefix>:m:{pNNN}   wm = highest applied offset, A..D = counts
--- KEYS[3]  due sorted set      <prefix>:due:{pNNN} uscc -> next time-driven class change
--- KEYS[4..] state hashes       <prefix>:s:{pNNN}:<bucket>  uscc -> the enterprise; apply:
---          one per event, the bucket of its enterprise (scoring/store.py bucket_of);
---          reclassify: the one bucket to walk, then (KEYS[5], when alerts are wanted) the
---          partition's outbox hash <prefix>:o:{pNNN}. A state is one MessagePack array (one
---          value: as a hash of its own it would leave Redis' compact encoding and cost 3x):
---            {version id, asof, class 1..4, score (micro), due (0: none), profile or false,
---             contributions}
---          (version id: CRC-32 of the model version, whose name is in <prefix>:models)
---          contribution = {key, dimension, time, points, half_life, expires, floor,
---                          tiebreak, cancelled 0/1, ref}
---          profile      = {division, industry, new_economy 0/1, entity_type, time, tiebreak}
---          (ref and entity_type are a word's number in scoring/words.py, or the word; this
---          script only keeps them)
+-- KEYS: names, and what each holds, in scoring/store/keys.py; all of one partition.
+-- KEYS[1]  the ledger hash (with a ledger window W: the stem of its buckets' names, ':<n>' on)
+-- KEYS[2]  the meta hash; KEYS[3] the due index
+-- KEYS[4..] apply: the state hash of each event's enterprise, event i's at KEYS[3 + i];
+--          reclassify: the state hash to walk, then (KEYS[5], if alerts are wanted) the outbox
 --
--- ARGV[1]  model parameters, space-separated: version id, thresholds b c d (micro), the five
---          dimension caps (micro), scheduling horizon (s), then the ledger window W in offsets
---          (0 or absent: one ledger hash, kept for ever). With W, the partition keeps the
---          buckets of the newest offset and the one before (W to 2W events, the newest in
---          meta's `lk`); a duplicate whose first copy was forgotten is applied again, which
---          changes no state (contributions merge by key, profile and asof only move forward)
+-- ARGV[1]  the model (PARAM_* below). With a ledger window W, the partition keeps the ledger
+--          buckets of the newest offset and the one before (W to 2W events); a duplicate
+--          whose first copy was forgotten is applied again, which changes no state
+--          (contributions merge by key, profile and asof only move forward)
 -- ARGV[2]  "apply" or "reclassify"
--- ARGV[3]  apply: MessagePack array of events, in log order, event i for KEYS[3 + i]:
---            {uscc, event hash (8 bytes), offset (-1: not from Kafka), asof (s),
---             contribution without `cancelled` or false, key to cancel or "", profile or false}
+-- ARGV[3]  apply: MessagePack array of EVENTs (below), in log order;
 --          reclassify: "force" to re-evaluate enterprises already under this version, or ""
 -- ARGV[4], ARGV[5]  reclassify: HSCAN cursor and COUNT over KEYS[4]
 --
 -- apply returns one string per event: "status|old_class|new_class|score|asof|due|reasons_json"
--- (reasons last: they may contain "|"); status is "applied", "redelivered" (offset at or below
--- the watermark) or "republished" (same source+id seen at another offset). A duplicate returns
+-- (reasons last: they may contain "|"; [[key, micro-points, floor], ...]; parsed by
+-- scoring/store/replies.py); status is "applied", "redelivered" (offset at or below the
+-- watermark) or "republished" (same source+id seen at another offset). A duplicate returns
 -- the outcome stored when it was first applied, so the caller re-sends the very same alert;
 -- when that outcome warranted nothing (alerts/rules.py may_warrant: no class change, or a
 -- new enterprise starting in A, and not in D), the ledger keeps only the event hash, and the
@@ -58,20 +58,50 @@
 -- the batch applied (Redis does not roll a script back), which the caller's retry completes
 -- (duplicates change nothing).
 
+-- The wire layout: the position of each field of what Python passes and of a stored state
+-- (MessagePack arrays). Its other statement is scoring/store/wire.py, which encodes them;
+-- change the two together, and remember that states in Redis hold the old layout.
+-- (scoring/store/script.py writes these numbers into the script where the names are used
+-- before Redis sees it: a constant read by name would cost an instruction per use.)
+--
+-- ARGV[1], the model: version id (CRC-32 of its name), thresholds of B, C and D and the five
+-- dimension caps (micro-points), scheduling horizon (s), ledger window W in offsets (0 or
+-- absent: one ledger hash, kept for ever)
+local PARAM_VERSION, PARAM_THRESHOLDS, PARAM_CAPS, PARAM_HORIZON, PARAM_WINDOW = 1, 2, 5, 10, 11
+-- An EVENT of ARGV[3]: uscc, ledger field (the event hash's 8 bytes), Kafka offset (-1: not
+-- from Kafka), asof (s), contribution (an INCOMING one) or false, key to cancel or "",
+-- PROFILE or false
+local EV_USCC, EV_HASH, EV_OFFSET, EV_ASOF, EV_CONTRIBUTION, EV_CANCEL, EV_PROFILE =
+  1, 2, 3, 4, 5, 6, 7
+-- A STATE: version id, asof (s), class 1..4, score (micro), due (s; 0: none), PROFILE or false,
+-- CONTRIBUTIONs. One array, not a hash: a hash of its own would leave Redis' compact encoding.
+local ST_VERSION, ST_ASOF, ST_CLASS, ST_SCORE, ST_DUE, ST_PROFILE, ST_CONTRIBUTIONS =
+  1, 2, 3, 4, 5, 6, 7
+-- A CONTRIBUTION: key, dimension 1..5, time (s), points, half-life (s; 0: none), expires (s;
+-- 0: never), floor (minimum class; 0: none), tiebreak, cancelled 0/1, ref. An INCOMING one
+-- has no `cancelled`: its ref is at C_CANCELLED (see merge).
+local C_KEY, C_DIMENSION, C_TIME, C_POINTS, C_HALF_LIFE, C_EXPIRES, C_FLOOR, C_TIEBREAK =
+  1, 2, 3, 4, 5, 6, 7, 8
+local C_CANCELLED, C_REF = 9, 10
+-- A PROFILE: division, industry, new economy 0/1, entity type, time (s), tiebreak.
+-- (ref and entity type are a word's number in scoring/words.py, or the word: kept, not read.)
+local PROFILE_TIME, PROFILE_TIEBREAK = 5, 6
+
 local ledger, meta, dueset = KEYS[1], KEYS[2], KEYS[3]
 local params = {}
 for word in string.gmatch(ARGV[1], '%S+') do params[#params + 1] = word end
-local version = tonumber(params[1])
-local th = {tonumber(params[2]), tonumber(params[3]), tonumber(params[4])}
-local caps = {tonumber(params[5]), tonumber(params[6]), tonumber(params[7]),
-              tonumber(params[8]), tonumber(params[9])}
-local horizon = tonumber(params[10])
-local window = tonumber(params[11] or '0')
+local version = tonumber(params[PARAM_VERSION])
+local th, caps = {}, {}
+for i = 1, 3 do th[i] = tonumber(params[PARAM_THRESHOLDS + i - 1]) end
+for i = 1, 5 do caps[i] = tonumber(params[PARAM_CAPS + i - 1]) end
+local horizon = tonumber(params[PARAM_HORIZON])
+local window = tonumber(params[PARAM_WINDOW] or '0')
 local mode = ARGV[2]
+-- The class names by number, as meta's count fields (schemas/classes.py CLASSES).
 local names = {'A', 'B', 'C', 'D'}
 -- The outcome of an event that changed nothing a reader is told about. Most events are such
--- (a first registration in A, a penalty that leaves the class where it was): storing "" for
--- them halves their ledger entries.
+-- (a first registration in A, a penalty that leaves the class where it was): the ledger
+-- stores "" for them, and a duplicate of one gets this.
 local NO_NEWS = '0|0|0|0|0|'
 
 -- Evaluation (integer micro-points; see fold.py) -------------------------------------------
@@ -81,12 +111,12 @@ local NO_NEWS = '0|0|0|0|0|'
 local floor, min, ipairs = math.floor, math.min, ipairs
 
 local function current_micro(c, t)
-  if c[9] == 1 or (c[6] ~= 0 and t >= c[6]) then return 0 end
-  local v = c[4]
-  if c[5] ~= 0 then
+  if c[C_CANCELLED] == 1 or (c[C_EXPIRES] ~= 0 and t >= c[C_EXPIRES]) then return 0 end
+  local v = c[C_POINTS]
+  if c[C_HALF_LIFE] ~= 0 then
     local age = 0
-    if t > c[3] then age = t - c[3] end
-    v = v * 2 ^ (-age / c[5])
+    if t > c[C_TIME] then age = t - c[C_TIME] end
+    v = v * 2 ^ (-age / c[C_HALF_LIFE])
   end
   return floor(v * 1000000 + 0.5)
 end
@@ -106,10 +136,13 @@ local function class_at(contribs, t)
   local fl = 0
   for _, c in ipairs(contribs) do
     local v = current_micro(c, t)
-    local d = c[2]
+    local d = c[C_DIMENSION]
     if d == 1 then p1 = p1 + v elseif d == 2 then p2 = p2 + v elseif d == 3 then p3 = p3 + v
     elseif d == 4 then p4 = p4 + v else p5 = p5 + v end
-    if c[7] > fl and c[9] ~= 1 and not (c[6] ~= 0 and t >= c[6]) then fl = c[7] end
+    if c[C_FLOOR] > fl and c[C_CANCELLED] ~= 1
+        and not (c[C_EXPIRES] ~= 0 and t >= c[C_EXPIRES]) then
+      fl = c[C_FLOOR]
+    end
   end
   local s = min(caps[1], p1) + min(caps[2], p2) + min(caps[3], p3) + min(caps[4], p4)
     + min(caps[5], p5)
@@ -128,17 +161,22 @@ local function class_fade_at(contribs, t)
   local fl, nexp = 0, 0
   for _, c in ipairs(contribs) do
     local v = current_micro(c, t)
-    local d = c[2]
+    local d = c[C_DIMENSION]
     local f, q = 0, 0
-    local e = c[6]
-    if e > t and c[9] ~= 1 and (nexp == 0 or e < nexp) then nexp = e end
-    if v ~= 0 and c[5] ~= 0 and t >= c[3] then f = v; q = v * LN2 / c[5] end
+    local e = c[C_EXPIRES]
+    if e > t and c[C_CANCELLED] ~= 1 and (nexp == 0 or e < nexp) then nexp = e end
+    if v ~= 0 and c[C_HALF_LIFE] ~= 0 and t >= c[C_TIME] then
+      f = v; q = v * LN2 / c[C_HALF_LIFE]
+    end
     if d == 1 then p1 = p1 + v; f1 = f1 + f; q1 = q1 + q
     elseif d == 2 then p2 = p2 + v; f2 = f2 + f; q2 = q2 + q
     elseif d == 3 then p3 = p3 + v; f3 = f3 + f; q3 = q3 + q
     elseif d == 4 then p4 = p4 + v; f4 = f4 + f; q4 = q4 + q
     else p5 = p5 + v; f5 = f5 + f; q5 = q5 + q end
-    if c[7] > fl and c[9] ~= 1 and not (c[6] ~= 0 and t >= c[6]) then fl = c[7] end
+    if c[C_FLOOR] > fl and c[C_CANCELLED] ~= 1
+        and not (c[C_EXPIRES] ~= 0 and t >= c[C_EXPIRES]) then
+      fl = c[C_FLOOR]
+    end
   end
   local s, fading, fall = 0, 0, 0
   if p1 < caps[1] then s = s + p1; fading = fading + f1; fall = fall + q1 else s = s + caps[1] end
@@ -151,14 +189,14 @@ local function class_fade_at(contribs, t)
 end
 
 -- The first second in (lo, hi] whose class is not k0, given that the class is k0 at lo, is
--- not at hi, and only falls in between (so that second is unique). fold.py finds it by
--- bisection, in about 27 evaluations. This one looks where the class can change first: where
--- the fading part reaches the threshold, if it were one exponential at its present rate, or
--- else the next expiry, whichever comes first. Fading points are a sum of exponentials, whose
--- logarithm is convex, so the first guess falls short (then it guesses again from there) or
--- is exact, unless a cap intervenes; an expiry is checked on both sides. Each guess is
--- evaluated, so the answer is the fold's; after 12 guesses, or a guess that overshot, it
--- bisects. Most searches take two to four evaluations. s, fading, fall and nexp are
+-- not at hi, and only falls in between (so that second is unique). fold.py bisects, in about
+-- 27 evaluations (departure 1 in the header); this one looks where the class can change
+-- first: where the fading part reaches the threshold, if it were one exponential at its
+-- present rate, or else the next expiry, whichever comes first. Fading points are a sum of
+-- exponentials, whose logarithm is convex, so the first guess falls short (then it guesses
+-- again from there) or is exact, unless a cap intervenes; an expiry is checked on both sides.
+-- Each guess is evaluated, so the answer is the fold's; after 12 guesses, or a guess that
+-- overshot, it bisects. Most searches take a few evaluations. s, fading, fall and nexp are
 -- class_fade_at's at lo, or s is false and they are evaluated here.
 local function first_change(contribs, lo, hi, k0, s, fading, fall, nexp)
   local _
@@ -199,18 +237,18 @@ local function next_change(contribs, asof, k0, s, fading, fall, nexp)
   local credits, seen
   local last, fades = asof, false
   for _, c in ipairs(contribs) do
-    if c[9] ~= 1 then
-      if c[6] > asof then
-        if c[6] > last then last = c[6] end
-        if c[4] < 0 then
+    if c[C_CANCELLED] ~= 1 then
+      if c[C_EXPIRES] > asof then
+        if c[C_EXPIRES] > last then last = c[C_EXPIRES] end
+        if c[C_POINTS] < 0 then
           if not credits then credits, seen = {}, {} end
-          if not seen[c[6]] then
-            seen[c[6]] = true
-            credits[#credits + 1] = c[6]
+          if not seen[c[C_EXPIRES]] then
+            seen[c[C_EXPIRES]] = true
+            credits[#credits + 1] = c[C_EXPIRES]
           end
         end
       end
-      if c[5] ~= 0 and c[4] > 0 then fades = true end
+      if c[C_HALF_LIFE] ~= 0 and c[C_POINTS] > 0 then fades = true end
     end
   end
   -- In A, time can only change the class where a credit (negative points) ends: fading and
@@ -218,7 +256,7 @@ local function next_change(contribs, asof, k0, s, fading, fall, nexp)
   if k0 == 1 and not credits then return 0 end
   -- Between two moments a credit ends, the class can only fall: one search per stretch.
   -- In A it cannot fall, so only the moments credits end are looked at, and after the last
-  -- one nothing can change (fold.py looks everywhere; the parity tests hold the two equal).
+  -- one nothing can change (departure 2 in the header).
   local start = asof
   if credits then
     table.sort(credits)
@@ -242,30 +280,34 @@ local function top_reasons(contribs, asof)
   local live = {}
   for _, c in ipairs(contribs) do
     local v = current_micro(c, asof)
-    local active_floor = c[7] ~= 0 and c[9] ~= 1 and not (c[6] ~= 0 and asof >= c[6])
+    local active_floor = c[C_FLOOR] ~= 0 and c[C_CANCELLED] ~= 1
+      and not (c[C_EXPIRES] ~= 0 and asof >= c[C_EXPIRES])
     if v > 0 or active_floor then live[#live + 1] = {c, v} end
   end
+  -- (each entry of live: {contribution, its micro-points at asof})
   table.sort(live, function(x, y)
-    if x[1][7] ~= y[1][7] then return x[1][7] > y[1][7] end
+    local cx, cy = x[1], y[1]
+    if cx[C_FLOOR] ~= cy[C_FLOOR] then return cx[C_FLOOR] > cy[C_FLOOR] end
     if x[2] ~= y[2] then return x[2] > y[2] end
-    if x[1][3] ~= y[1][3] then return x[1][3] > y[1][3] end
-    return x[1][8] > y[1][8]
+    if cx[C_TIME] ~= cy[C_TIME] then return cx[C_TIME] > cy[C_TIME] end
+    return cx[C_TIEBREAK] > cy[C_TIEBREAK]
   end)
   local top = {}
-  for i = 1, math.min(3, #live) do top[i] = {live[i][1][1], live[i][2], live[i][1][7]} end
+  for i = 1, math.min(3, #live) do
+    top[i] = {live[i][1][C_KEY], live[i][2], live[i][1][C_FLOOR]}
+  end
   if #top == 0 then return '' end
   return cjson.encode(top)
 end
 
 -- The contributions that can still count at t or later: a cancelled one never counts again,
 -- nor one expired by t. Everything settle evaluates is at its asof or later, so it evaluates
--- only these (fold.py evaluates all; the parity tests hold the two equal). A habitual
--- offender carries many spent ones: a third of the contributions a live event of the bench's
--- district falls on. The same table when none is spent.
+-- only these (departure 3 in the header). A habitual offender carries many spent ones. The
+-- same table when none is spent.
 local function live_from(contribs, t)
   local live
   for i, c in ipairs(contribs) do
-    if c[9] == 1 or (c[6] ~= 0 and t >= c[6]) then
+    if c[C_CANCELLED] == 1 or (c[C_EXPIRES] ~= 0 and t >= c[C_EXPIRES]) then
       if not live then
         live = {}
         for j = 1, i - 1 do live[j] = contribs[j] end
@@ -288,6 +330,7 @@ local function settle(key, uscc, old_class, old_due, asof, profile, contribs)
     redis.call('HINCRBY', meta, names[k], 1)
     if old_class > 0 then redis.call('HINCRBY', meta, names[old_class], -1) end
   end
+  -- A STATE, in its order.
   redis.call('HSET', key, uscc, cmsgpack.pack({version, asof, k, s, due, profile, contribs}))
   if due > 0 then
     if due ~= old_due then redis.call('ZADD', dueset, due, uscc) end
@@ -309,9 +352,10 @@ if mode == 'reclassify' then
   for j = 1, #pairs_, 2 do
     local uscc = pairs_[j]
     local st = cmsgpack.unpack(pairs_[j + 1])
-    if force or st[1] ~= version then
+    if force or st[ST_VERSION] ~= version then
       out[3] = out[3] + 1
-      local outcome, changed = settle(key, uscc, st[3], st[5], st[2], st[6], st[7])
+      local outcome, changed = settle(key, uscc, st[ST_CLASS], st[ST_DUE], st[ST_ASOF],
+        st[ST_PROFILE], st[ST_CONTRIBUTIONS])
       if changed then
         out[#out + 1] = uscc .. '|' .. outcome
         if outbox then redis.call('HSET', outbox, uscc, version .. '|' .. outcome) end
@@ -349,8 +393,9 @@ local function ledger_lookup(ehash, offset)
 end
 
 for i, ev in ipairs(events) do
-  local key, uscc, ehash, offset, event_asof = KEYS[3 + i], ev[1], ev[2], ev[3], ev[4]
-  local incoming, cancel_key, profile = ev[5], ev[6], ev[7]
+  local key, uscc, ehash, offset = KEYS[3 + i], ev[EV_USCC], ev[EV_HASH], ev[EV_OFFSET]
+  local event_asof = ev[EV_ASOF]
+  local incoming, cancel_key, profile = ev[EV_CONTRIBUTION], ev[EV_CANCEL], ev[EV_PROFILE]
   local into, seen = ledger_lookup(ehash, offset)
   if seen then
     local status = 'republished'
@@ -365,22 +410,27 @@ for i, ev in ipairs(events) do
     if st or incoming or cancel_key ~= '' or profile then
       local old_class, old_due, asof, old_profile, contribs = 0, 0, 0, false, {}
       if st then
-        old_class, old_due, asof, old_profile, contribs = st[3], st[5], st[2], st[6], st[7]
+        old_class, old_due, asof = st[ST_CLASS], st[ST_DUE], st[ST_ASOF]
+        old_profile, contribs = st[ST_PROFILE], st[ST_CONTRIBUTIONS]
       end
       -- merge (index by key; the array keeps first-insertion order, which no number uses)
       local index = {}
-      for j, c in ipairs(contribs) do index[c[1]] = j end
+      for j, c in ipairs(contribs) do index[c[C_KEY]] = j end
       if incoming then
-        local j = index[incoming[1]]
-        local c = {incoming[1], incoming[2], incoming[3], incoming[4], incoming[5],
-                   incoming[6], incoming[7], incoming[8], 0, incoming[9]}
+        local j = index[incoming[C_KEY]]
+        -- Stored: the incoming fields up to C_TIEBREAK, not cancelled, then the ref (which
+        -- the incoming one has at C_CANCELLED). A constructor, in CONTRIBUTION's order.
+        local c = {incoming[C_KEY], incoming[C_DIMENSION], incoming[C_TIME], incoming[C_POINTS],
+                   incoming[C_HALF_LIFE], incoming[C_EXPIRES], incoming[C_FLOOR],
+                   incoming[C_TIEBREAK], 0, incoming[C_CANCELLED]}
         if not j then
           contribs[#contribs + 1] = c
-          index[c[1]] = #contribs
+          index[c[C_KEY]] = #contribs
         else
           local old = contribs[j]
-          if old[3] < 0 or c[3] > old[3] or (c[3] == old[3] and c[8] > old[8]) then
-            c[9] = old[9]
+          if old[C_TIME] < 0 or c[C_TIME] > old[C_TIME]
+              or (c[C_TIME] == old[C_TIME] and c[C_TIEBREAK] > old[C_TIEBREAK]) then
+            c[C_CANCELLED] = old[C_CANCELLED]
             contribs[j] = c
           end
         end
@@ -388,13 +438,16 @@ for i, ev in ipairs(events) do
       if cancel_key ~= '' then
         local j = index[cancel_key]
         if not j then
+          -- A cancel that arrives first: a placeholder (time -1) any contribution replaces,
+          -- in CONTRIBUTION's order.
           contribs[#contribs + 1] = {cancel_key, 1, -1, 0, 0, 0, 0, 0, 1, ''}
         else
-          contribs[j][9] = 1
+          contribs[j][C_CANCELLED] = 1
         end
       end
-      if profile and (not old_profile or profile[5] > old_profile[5]
-          or (profile[5] == old_profile[5] and profile[6] > old_profile[6])) then
+      if profile and (not old_profile or profile[PROFILE_TIME] > old_profile[PROFILE_TIME]
+          or (profile[PROFILE_TIME] == old_profile[PROFILE_TIME]
+          and profile[PROFILE_TIEBREAK] > old_profile[PROFILE_TIEBREAK])) then
         old_profile = profile
       end
       if event_asof > asof then asof = event_asof end
