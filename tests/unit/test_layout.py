@@ -143,7 +143,7 @@ def test_the_rooms_are_found() -> None:
     for expected in ("scoring/fold.py", "scoring/model.py", "alerts/rules.py", "schemas/codec.py"):
         assert ("pure", expected) in checked
         assert ("kafka", expected) in checked
-    assert ("pure", "district/generator.py") in checked
+    assert any(room == "pure" and path.startswith("district/") for room, path in checked)
     assert not any(room == "pure" and path.startswith("scoring/store") for room, path in checked)
     assert not any(room == "kafka" and path.startswith("streams/") for room, path in checked)
 
