@@ -273,7 +273,6 @@ def test_the_direction_bites(tmp_path: Path) -> None:
             "cli/bench.py": "from benchmarks.bench import main\n",
             "benchmarks/bench.py": "from cli.main import f\n",
             "api/lookup.py": "from streams import settings\n",
-            "tests/unit/test_x.py": "import streams.settings\n",
         },
     )
     assert direction_problems("scoring.fold", tree) == [
@@ -293,7 +292,7 @@ def test_the_direction_bites(tmp_path: Path) -> None:
 
 
 def packages_of(tree: Tree) -> list[str]:
-    """ "" (the top level) and every package and subpackage, by name."""
+    """The top level (``""``) and every package and subpackage, by name."""
     names = {""}
     for m in tree.modules:
         parts = m.split(".")
