@@ -37,7 +37,7 @@ _DAY = 86_400
 
 
 class Dimension(IntEnum):
-    """The five first-level dimensions (DOMAIN.md §2). The value is the index used in Redis."""
+    """The five first-level dimensions (docs/domain.md §2). The value is the index used in Redis."""
 
     BASIC = 1
     DYNAMIC = 2

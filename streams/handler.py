@@ -5,7 +5,7 @@ No Faust here: the worker's scoring loop (streams/scoring_loop.py) turns Faust's
 streams/planning.py), :meth:`Handler.apply_planned` and :meth:`Handler.start_outputs`
 (:meth:`Handler.handle_batch` does all three), then the metrics are recorded. The batch is done
 only when its outputs are acked; the loop then acks its records and Faust commits. Error policy
-(RELIABILITY.md):
+(docs/reliability.md):
 
 * permanent data errors → dead letter (original key and bytes, headers with the reason), go on;
 * Redis or Kafka unavailable → retry the whole batch with capped backoff (it is idempotent),

@@ -38,7 +38,7 @@ async def run(rt: Runtime, bulk: BulkTopic) -> None:
     try:
         await _score(rt, bulk)
     except Exception:
-        # Nothing after this batch may be committed (RELIABILITY #1).
+        # Nothing after this batch may be committed (docs/reliability.md, Faust pitfall 1).
         _stop_without_commit("the scoring loop failed, stopping without commit")
 
 
@@ -127,7 +127,7 @@ async def _process(
         await outputs
         _observe_stage(stage, "acks", t)
     except FatalError:
-        # Faust would commit past this batch if we let it go (RELIABILITY #1): stop the
+        # Faust would commit past this batch if we let it go (docs/reliability.md, Faust pitfall 1): stop the
         # process instead; everything unacked is redelivered and deduplicated.
         _stop_without_commit("fatal error, stopping without commit")
     except BaseException as exc:

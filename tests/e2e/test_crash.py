@@ -1,4 +1,4 @@
-"""Scenario R2 of RELIABILITY.md: kill -9 the worker mid-stream, repeatedly; the final state
+"""Scenario R2 of docs/reliability.md: kill -9 the worker mid-stream, repeatedly; the final state
 and the set of alert and task ids equal a single-threaded reference fold over the same log."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""R7 of RELIABILITY.md: a broker restart, and a kill of the leader of the events partitions,
+"""R7 of docs/reliability.md: a broker restart, and a kill of the leader of the events partitions,
 mid-stream; the result is exact. These need a real Kafka cluster (the embedded Tansu keeps topics
 in memory: restarting it loses them), so they run only when told where one is:
 

@@ -1,4 +1,4 @@
-"""R3 of RELIABILITY.md: the worker dies after a batch's Redis write and before its alerts are
+"""R3 of docs/reliability.md: the worker dies after a batch's Redis write and before its alerts are
 sent or its offsets committed (the fault hook RISKMON_FAULT_CRASH_AFTER_BATCHES); restarted
 without the hook, it redelivers the batch, the ledger absorbs it, and the batch's alerts go out
 with the ids they would have had."""

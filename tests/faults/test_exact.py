@@ -1,5 +1,5 @@
 """R1 (no fault), R9 (the whole log replayed) and R10 (re-published events with new offsets and
-shuffled event times) of RELIABILITY.md: the worker's result equals the reference fold."""
+shuffled event times) of docs/reliability.md: the worker's result equals the reference fold."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """R11 (a long run: memory flat, commits advancing) and R4 (two workers in one consumer group,
-one joining and one leaving mid-stream) of RELIABILITY.md. Both are slow: --faults=full."""
+one joining and one leaving mid-stream) of docs/reliability.md. Both are slow: --faults=full."""
 
 from __future__ import annotations
 

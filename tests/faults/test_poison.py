@@ -1,4 +1,4 @@
-"""R8 of RELIABILITY.md: poison of every kind in the middle of the stream. Each record is
+"""R8 of docs/reliability.md: poison of every kind in the middle of the stream. Each record is
 dead-lettered exactly once, with its original key and bytes and the headers naming its reason
 and place, and the events behind it in the same partition are applied."""
 

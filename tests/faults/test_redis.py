@@ -1,6 +1,6 @@
 """R5 (Redis unavailable for a few seconds) and R6 (kill -9 of redis-server with AOF; Redis
 restarts without the writes of its last second while Kafka's offsets are already committed past
-them) of RELIABILITY.md. The worker uses a redis-server of the test's own, with an AOF."""
+them) of docs/reliability.md. The worker uses a redis-server of the test's own, with an AOF."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """References to files of the repository in comments and docstrings (a Markdown file, a path
-such as ``scoring/lua/apply.lua``, a bare module file name), found with ``tokenize``/``ast``
+such as ``scoring/store/apply.lua``, a bare module file name), found with ``tokenize``/``ast``
 for Python and by the comment marker elsewhere, and whether each resolves to a file in the
 tree. A placeholder under ``path/to/`` is not a reference."""
 
@@ -22,7 +22,7 @@ __all__ = [
 ]
 
 _EXT = r"(?:py|lua|toml|md|jsonl|json|yml|yaml|csv|service|txt|sh|cfg|ini)"
-# A path with at least one folder (``scoring/lua/apply.lua``, ``.ci/run`` has no suffix and is
+# A path with at least one folder (``scoring/store/apply.lua``, ``.ci/run`` has no suffix and is
 # not taken), not a part of a URL, an absolute path or ``~/...``.
 _WITH_FOLDER = re.compile(
     r"(?<![\w/.~:@$<-])((?:\.?[A-Za-z_][\w.-]*/)+[A-Za-z_][\w.-]*\." + _EXT + r")(?![\w/])"

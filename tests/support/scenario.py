@@ -1,5 +1,5 @@
 """What every fault scenario does: publish a seeded log, wait for convergence, compare with the
-reference fold (tests/oracle.py), and note a row for the ``--faults=full`` summary table.
+reference fold (tests/support/oracle.py), and note a row for the ``--faults=full`` summary table.
 
 "Exact" means, against the reference over the events topic as it finally stands (ticker
 re-evaluations included): every enterprise's state and class, the set of alert ids, the set of

@@ -29,7 +29,7 @@ from schemas.exceptions import InvalidEventError, SchemaError
 STORY = Path(__file__).resolve().parents[3] / "examples" / "story.jsonl"
 
 VALID_USCC = "91110108551385082Q"
-INVALID_USCC = "91350203M0001QAY9B"  # check character is wrong (DOMAIN.md §5)
+INVALID_USCC = "91350203M0001QAY9B"  # check character is wrong (docs/domain.md §5)
 
 PENALTY: dict[str, Any] = {
     "specversion": "1.0",

@@ -22,7 +22,7 @@ from schemas.uscc import (
     validate,
 )
 
-# Published real codes (DOMAIN.md §5).
+# Published real codes (docs/domain.md §5).
 VALID = ["91110000600037341L", "91110108551385082Q", "91440101MA5CJQ4N59", "9135021359498494XQ"]
 
 

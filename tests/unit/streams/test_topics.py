@@ -34,8 +34,8 @@ def test_murmur2_equals_the_java_clients(key: bytes, java: int) -> None:
     assert _signed32(murmur2(key)) == java
 
 
-# Partitions the Java producer's partitioner chose among 1000 (as recorded in kafka-python's
-# test_partitioner.py), including the empty key and a key with a NUL byte.
+# Partitions the Java producer's partitioner chose among 1000 (as recorded in kafka-python's own
+# partitioner tests), including the empty key and a key with a NUL byte.
 JAVA_PARTITION_OF_1000 = [
     (b"", 681),
     (b"a", 524),
