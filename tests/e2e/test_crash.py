@@ -39,7 +39,7 @@ def converged(bootstrap: str, redis_url: str, env: dict[str, str]) -> tuple[bool
     return not problems, expected, "; ".join(problems)
 
 
-def test_kill_9_mid_stream_repeatedly_gives_the_exact_reference_result(
+def test_r2_kill_9_mid_stream_repeatedly_gives_the_exact_reference_result(
     worker: Worker, env: dict[str, str], kafka_bootstrap: str, redis_url: str
 ) -> None:
     parts = int(env["RISKMON_PARTITIONS"])
