@@ -1,6 +1,7 @@
-"""``riskmon generate``: the synthetic district's events to a file, stdout or Kafka, paced or not.
+"""The feeder: the synthetic district's events to a file, stdout or Kafka, paced or not.
 
-The events come from :mod:`district.generator` (pure); this module only writes them. Kafka
+The events come from :mod:`district.generator` (pure); this module only writes them (for
+``riskmon generate``, the demo and the benchmark). Kafka
 records are keyed by the USCC and partitioned by murmur2, Kafka's default partitioner, as every
 producer riskmon reads from must be.
 """
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -104,8 +104,8 @@ def write_truth(spec: DistrictSpec, path: Path) -> None:
 
 
 #: How long the producer gathers records into one request (librdkafka's ``linger.ms``). The
-#: embedded broker spends CPU per request: at 4,000 events/s, 5 ms cost it 0.58 of a core that
-#: the worker shares, 20 ms 0.2. Latency is counted from the send, so the wait is in it.
+#: embedded broker spends CPU per request, on cores the worker shares: fewer, larger requests
+#: leave the worker more. Latency is counted from the send, so the wait is in it.
 LINGER_MS = 20
 
 
@@ -129,9 +129,9 @@ def publish(
     :class:`PublishError` if a record is not acknowledged within ``timeout_seconds`` of its
     send (the first failure named), after waiting for the others.
 
-    librdkafka (confluent-kafka) rather than kafka-python: it sends from C threads, so a paced
-    4,000 events/s costs 0.06 of a core instead of 0.5-0.75, which on a shared machine the
-    worker, the broker and Redis need (benchmarks/bench.py measures latency under this load).
+    librdkafka (confluent-kafka) rather than kafka-python: it sends from C threads, at a small
+    fraction of kafka-python's CPU per record, which on a shared machine the worker, the broker
+    and Redis need (benchmarks/bench.py measures latency under this load).
     """
     from confluent_kafka import Producer
 
@@ -184,49 +184,3 @@ def default_now() -> dt.datetime:
     the same seed gives the same bytes all day; pass ``--now`` for a fixed stream)."""
     today = dt.datetime.now(dt.UTC).date()
     return dt.datetime.combine(today, dt.time(), dt.UTC)
-
-
-def report(count: int, seconds: float) -> None:
-    rate = count / seconds if seconds > 0 else float("inf")
-    print(f"generated {count} event(s) in {seconds:.1f}s ({rate:,.0f} events/s)", file=sys.stderr)
-
-
-def cmd_generate(
-    *,
-    events_topic: str,
-    kafka_bootstrap: str | None,
-    enterprises_n: int,
-    seed: int,
-    rate: float | None,
-    out: str | None,
-    to_kafka: bool,
-    now: dt.datetime | None,
-    truth: Path | None,
-    partitions: int,
-) -> int:
-    """The ``riskmon generate`` command; returns the exit status."""
-    spec = DistrictSpec(now=now or default_now(), enterprises=enterprises_n, seed=seed)
-    if truth is not None:
-        write_truth(spec, truth)
-    pacer = Pacer(rate)
-    records = keyed_lines(spec)
-    if to_kafka:
-        if not kafka_bootstrap:
-            print("no Kafka: set RISKMON_KAFKA_BOOTSTRAP or start `riskmon run`", file=sys.stderr)
-            return 2
-        from streams.topics import TopicSpec, ensure_topics
-
-        ensure_topics(kafka_bootstrap, [TopicSpec(events_topic, partitions)])
-        try:
-            count = publish(records, bootstrap=kafka_bootstrap, topic=events_topic, pacer=pacer)
-        except PublishError as exc:
-            print(f"riskmon generate: {exc}", file=sys.stderr)
-            return 1
-        print(f"sent {count} event(s) to {events_topic} at {kafka_bootstrap}", file=sys.stderr)
-    elif out in (None, "-"):
-        count = write_lines(records, sys.stdout.buffer, pacer)
-    else:
-        with open(out, "wb") as f:
-            count = write_lines(records, f, pacer)
-    report(count, pacer.elapsed)
-    return 0
