@@ -59,7 +59,12 @@ def add(sub: Subparsers) -> None:
 
 
 def _when(doc: Mapping[str, Any]) -> str:
-    return str(doc.get("time", ""))[:19].replace("T", " ")
+    text = str(doc.get("time", ""))
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    return when.isoformat(sep=" ", timespec="seconds").replace("+00:00", "Z")
 
 
 def _reason(reasons: Sequence[Mapping[str, Any]]) -> str:

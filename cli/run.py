@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
-import logging
 import sys
 
 from cli import runfile
@@ -14,11 +13,7 @@ from cli.errors import CommandError
 from scoring.model import load_model
 from streams.settings import Settings
 
-__all__ = ["QUIET_LOGGERS", "add", "quiet_libraries", "run"]
-
-#: Libraries whose INFO lines (every service starting and stopping) drown riskmon's summary:
-#: at WARNING unless RISKMON_LOG_LEVEL is set.
-QUIET_LOGGERS = ("faust", "mode", "aiokafka", "kafka")
+__all__ = ["add", "log_level", "run"]
 
 
 def add(sub: Subparsers) -> None:
@@ -35,11 +30,11 @@ def add(sub: Subparsers) -> None:
     p.set_defaults(handler=run)
 
 
-def quiet_libraries(settings: Settings) -> None:
-    """Faust's, mode's and the Kafka clients' INFO off, unless RISKMON_LOG_LEVEL was set."""
-    if "log_level" not in settings.model_fields_set:
-        for name in QUIET_LOGGERS:
-            logging.getLogger(name).setLevel(logging.WARNING)
+def log_level(settings: Settings) -> str:
+    """The worker's log level: RISKMON_LOG_LEVEL if it is set, else warn. At info, Faust logs
+    every service of the worker starting and stopping (some thirty lines after the summary);
+    riskmon's own worker logs nothing at info that an operator needs."""
+    return settings.log_level if "log_level" in settings.model_fields_set else "warn"
 
 
 def run(args: argparse.Namespace, s: Settings) -> int:
@@ -57,7 +52,6 @@ def run(args: argparse.Namespace, s: Settings) -> int:
     # Python's 5 ms is the default: since the consumer hands a whole fetch over at once, a
     # shorter interval only adds switches (see the README, under Measured).
     sys.setswitchinterval(s.gil_switch_seconds)
-    quiet_libraries(s)
     with contextlib.ExitStack() as stack:
         try:
             bootstrap = s.kafka_bootstrap
@@ -87,7 +81,7 @@ def run(args: argparse.Namespace, s: Settings) -> int:
         print("  watch alerts with: riskmon alerts --follow   (Ctrl-C stops)", flush=True)
         runfile.write(path, kafka=bootstrap, redis=redis_url, web=web)
         stack.callback(runfile.release, path)
-        worker = faust.Worker(rt.app, loglevel=s.log_level, quiet=True)
+        worker = faust.Worker(rt.app, loglevel=log_level(s), quiet=True)
         # What is alive now (modules, the model, the app) lives as long as the process: out
         # of the collector's sight, a full collection no longer walks it.
         gc.collect()
