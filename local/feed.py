@@ -1,25 +1,28 @@
 """The feeder: the synthetic district's events to a file, stdout or Kafka, paced or not.
 
 The events come from :mod:`district.generator` (pure); this module only writes them (for
-``riskmon generate``, the demo and the benchmark). Kafka
-records are keyed by the USCC and partitioned by murmur2, Kafka's default partitioner, as every
-producer riskmon reads from must be.
+``riskmon generate``, the demo and the benchmark). Kafka records are keyed by the USCC and
+partitioned by murmur2, Kafka's default partitioner, as every producer riskmon reads from must be.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from district.generator import DistrictSpec, enterprises, events
+from district.generator import DistrictSpec, enterprises, events, live_events
 from schemas.codec import CreditEvent, encode_event
 
 __all__ = [
     "LINGER_MS",
+    "DistrictFeed",
     "Pacer",
     "PublishError",
     "keyed",
@@ -184,3 +187,65 @@ def default_now() -> dt.datetime:
     the same seed gives the same bytes all day; pass ``--now`` for a fixed stream)."""
     today = dt.datetime.now(dt.UTC).date()
     return dt.datetime.combine(today, dt.time(), dt.UTC)
+
+
+@dataclass
+class DistrictFeed:
+    """The district's history at ``rate``, then its live events (event time: the wall clock)
+    at ``live_rate``, to ``topic``, until ``stop`` is set. :meth:`run` is a thread's target.
+
+    The two rates differ on purpose: the history is two years of events to catch up on, the
+    live district is the events of one moment. ``history`` is (events, seconds) once the
+    history is fed, else None."""
+
+    spec: DistrictSpec
+    bootstrap: str
+    topic: str
+    rate: float
+    live_rate: float
+    stop: threading.Event
+    pacers: list[Pacer] = field(default_factory=list)
+    history: tuple[int, float] | None = None
+
+    @property
+    def count(self) -> int:
+        return sum(p.count for p in self.pacers)
+
+    def run(self) -> None:
+        pacer = Pacer(self.rate)
+        self.pacers.append(pacer)
+        sent = publish(
+            keyed_lines(self.spec),
+            bootstrap=self.bootstrap,
+            topic=self.topic,
+            pacer=pacer,
+            should_stop=self.stop.is_set,
+        )
+        if self.stop.is_set():
+            return
+        self.history = (sent, pacer.elapsed)
+        if self.live_rate <= 0:
+            return
+        live = Pacer(self.live_rate)
+        self.pacers.append(live)
+        # Event time is the wall clock, read as each event is made.
+        clock = (dt.datetime.now(dt.UTC) for _ in itertools.count())
+        publish(
+            keyed(live_events(self.spec, clock)),
+            bootstrap=self.bootstrap,
+            topic=self.topic,
+            pacer=live,
+            should_stop=self.stop.is_set,
+        )
+
+    def phase(self) -> str:
+        """What the feed is doing, in a line for the dashboard."""
+        if self.history is None:
+            return f"feeding the district's history at {self.rate:,.0f} events/s (--rate)"
+        n, seconds = self.history
+        live = (
+            f"now live at {self.live_rate:,.0f} events/s (--live-rate)"
+            if self.live_rate > 0
+            else "no live events (--live-rate 0)"
+        )
+        return f"history fed: {n:,} events in {seconds:,.0f} s; {live}"
