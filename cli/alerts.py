@@ -13,9 +13,12 @@ import orjson
 
 from cli import runfile
 from cli.arguments import Subparsers
-from cli.errors import CommandError
+from cli.errors import CommandError, unlogged
 from schemas.alerts import ALERT_CLASS_CHANGED, TASK_CREATED
 from streams.settings import Settings
+
+#: How long a command waits for the broker to answer at all.
+_CONNECT_MS = 10_000
 
 __all__ = ["TYPES", "add", "line", "run", "topics_for"]
 
@@ -138,7 +141,12 @@ def run(args: argparse.Namespace, s: Settings) -> int:
     types = set(args.types or TYPES)
     topics = topics_for(s, args.types)
     try:
-        consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), enable_auto_commit=False)
+        with unlogged("kafka"):
+            consumer = KafkaConsumer(
+                bootstrap_servers=bootstrap.split(","),
+                enable_auto_commit=False,
+                bootstrap_timeout_ms=_CONNECT_MS,
+            )
     except KafkaError as exc:
         raise CommandError(f"cannot reach Kafka at {bootstrap}: {exc}") from None
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from cli.arguments import Subparsers
+from cli.errors import CommandError
 from streams.settings import Settings
 
 __all__ = ["add", "run"]
@@ -41,12 +42,16 @@ def add(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace, s: Settings) -> int:
     from local.demo import cmd_demo
+    from streams.topics import TopicError
 
-    return cmd_demo(
-        s,
-        enterprises=args.enterprises,
-        rate=args.rate,
-        seed=args.seed,
-        seconds=args.seconds,
-        live_rate=args.live_rate,
-    )
+    try:
+        return cmd_demo(
+            s,
+            enterprises=args.enterprises,
+            rate=args.rate,
+            seed=args.seed,
+            seconds=args.seconds,
+            live_rate=args.live_rate,
+        )
+    except TopicError as exc:  # a configured broker that does not answer
+        raise CommandError(str(exc), status=1) from None

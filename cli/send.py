@@ -8,10 +8,13 @@ from pathlib import Path
 
 from cli import runfile
 from cli.arguments import Subparsers
-from cli.errors import CommandError
+from cli.errors import CommandError, unlogged
 from schemas.codec import decode_event, loads
 from schemas.exceptions import InvalidEventError
 from streams.settings import Settings
+
+#: How long a command waits for the broker to answer at all.
+_CONNECT_MS = 10_000
 
 __all__ = ["add", "read_source", "run"]
 
@@ -69,7 +72,13 @@ def run(args: argparse.Namespace, s: Settings) -> int:
         )
     bootstrap = runfile.bootstrap(s)
     try:
-        producer = KafkaProducer(bootstrap_servers=bootstrap.split(","), acks="all", linger_ms=5)
+        with unlogged("kafka"):
+            producer = KafkaProducer(
+                bootstrap_servers=bootstrap.split(","),
+                acks="all",
+                linger_ms=5,
+                bootstrap_timeout_ms=_CONNECT_MS,
+            )
     except KafkaError as exc:
         raise CommandError(f"cannot reach Kafka at {bootstrap}: {exc}") from None
     try:
