@@ -1,5 +1,5 @@
-"""``riskmon reclassify``: re-evaluate every stored enterprise after a change of thresholds, caps
-or horizon.
+"""Reclassify (``riskmon reclassify``): re-evaluate every stored enterprise after a change of
+thresholds, caps or horizon.
 
 Each enterprise is evaluated afresh at its own ``asof`` under the new model's numbers by
 apply.lua's ``reclassify`` mode (:meth:`Store.reclassify`; the pure reference is

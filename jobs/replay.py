@@ -1,12 +1,12 @@
-"""``riskmon replay``: rebuild all state from the event log into a fresh Redis key prefix.
+"""Replay: rebuild all state from the event log into a fresh Redis key prefix (``riskmon
+replay``; the command's text is cli/replay.py's).
 
 The bulk path: records are read in large batches (the topic from its beginning to its end, or a
 JSON-lines file), validated, scored and planned by the worker's own :func:`plan` (so the
 ticker's ``riskmon.reevaluate`` records count only from the ticker's source), and applied by
 :meth:`Store.execute_raw`, one script call per partition in offset order, through the same Lua
-script as the live path. The result
-is the state the live worker built from the same records. Nothing is sent: no alerts, no tasks;
-dead letters are counted by reason, not re-sent.
+script as the live path. The result is the state the live worker built from the same records.
+Nothing is sent: no alerts, no tasks; dead letters are counted by reason, not re-sent.
 
 A file stands for a topic: each line's partition is murmur2 of its subject (as a producer's
 would be) and its offset is its position among the lines of that partition.
