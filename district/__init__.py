@@ -5,4 +5,4 @@ each enterprise's hidden propensity to violate (:attr:`district.generator.Enterp
 which never appears in the events.
 """
 
-__all__ = ["generator", "shares"]
+__all__ = ["conduct", "enterprises", "generator", "history", "live", "shares"]

@@ -1,4 +1,4 @@
-"""``riskmon judge``: how well the classes under a Redis prefix rank a district's hidden truth.
+"""Judge: how well the classes under a Redis prefix rank a district's hidden truth.
 
 Reads every enterprise's state under the prefix (a page at a time; Redis is never blocked),
 evaluates its class at one moment for all (by default the newest as-of time among them: a
@@ -10,11 +10,8 @@ after it), and judges those classes against the propensities of ``riskmon genera
 from __future__ import annotations
 
 import csv
-import datetime as dt
-import json
-import sys
-from collections.abc import Iterator
-from dataclasses import asdict
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis
@@ -24,7 +21,7 @@ from scoring.judge import Judgement, judge
 from scoring.model import ScoringModel
 from scoring.store import Keys, iter_states, newest_asof
 
-__all__ = ["classes_at", "cmd_judge", "read_truth", "render"]
+__all__ = ["Verdict", "classes_at", "judge_prefix", "read_truth"]
 
 
 def read_truth(path: Path) -> dict[str, float]:
@@ -58,73 +55,36 @@ def classes_at(
     return out, asof
 
 
-def _pairs(classes: dict[str, int], truth: dict[str, float]) -> Iterator[tuple[int, float]]:
-    for uscc, klass in classes.items():
-        if uscc in truth:
-            yield klass, truth[uscc]
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A judgement of the classes under ``prefix``, evaluated at ``asof`` (epoch seconds);
+    ``unmatched`` enterprises under the prefix are not in the truth."""
+
+    judgement: Judgement
+    prefix: str
+    asof: int
+    model: str
+    unmatched: int
 
 
-def render(j: Judgement, *, prefix: str, asof: int, model: str, unmatched: int) -> str:
-    when = dt.datetime.fromtimestamp(asof, dt.UTC).isoformat()
-    lines = [
-        f"prefix {prefix!r}, model {model}, classes as of {when}",
-        f"{j.enterprises:,} enterprises; the riskiest {j.riskiest:,} have propensity >="
-        f" {j.cutoff:.3f}",
-        "",
-        "class  enterprises  mean propensity  share of the riskiest",
-    ]
-    for r in j.rows:
-        lines.append(
-            f"{r.name:5}  {r.enterprises:11,}  {r.mean_propensity:15.3f}  {r.riskiest_share:21.1%}"
-        )
-    lines += [
-        "",
-        f"recall of C+D (the riskiest that C and D hold): {j.recall_cd:.1%}",
-        f"AUC (a riskiest one in a higher class than another; 0.5 is chance): {j.auc:.3f}",
-        f"Spearman (class, propensity): {j.spearman:.3f}",
-    ]
-    if unmatched:
-        lines.append(f"{unmatched:,} enterprise(s) under the prefix are not in the truth file")
-    return "\n".join(lines)
-
-
-def cmd_judge(
+def judge_prefix(
     *,
-    redis_url: str | None,
+    redis_url: str,
     prefix: str,
-    truth: Path,
+    truth: Mapping[str, float],
     model: ScoringModel,
     partitions: int,
     riskiest: float,
     asof: int | None,
-    as_json: bool,
-) -> int:
-    """The ``riskmon judge`` command; returns the exit status."""
-    if not redis_url:
-        print("no Redis: set RISKMON_REDIS_URL or start `riskmon run`", file=sys.stderr)
-        return 2
-    try:
-        hidden = read_truth(truth)
-    except (OSError, ValueError) as exc:
-        print(f"riskmon judge: {exc}", file=sys.stderr)
-        return 2
+) -> Verdict:
+    """Judge the classes under ``prefix`` (at ``asof``, default the newest as-of time among
+    them) against ``truth``. Raises redis.RedisError, or ValueError if there is nothing to
+    judge (no enterprise under the prefix is in the truth)."""
     client = redis.Redis.from_url(redis_url, socket_connect_timeout=5)
     try:
         classes, when = classes_at(client, prefix, partitions, model, asof)
-    except redis.RedisError as exc:
-        print(f"riskmon judge: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
     finally:
         client.close()
-    unmatched = sum(1 for uscc in classes if uscc not in hidden)
-    try:
-        j = judge(_pairs(classes, hidden), riskiest)
-    except ValueError as exc:
-        print(f"riskmon judge: prefix {prefix!r}: {exc}", file=sys.stderr)
-        return 1
-    if as_json:
-        doc = {**asdict(j), "prefix": prefix, "asof": when, "model": model.version}
-        print(json.dumps({**doc, "unmatched": unmatched}, indent=2))
-    else:
-        print(render(j, prefix=prefix, asof=when, model=model.version, unmatched=unmatched))
-    return 0
+    unmatched = sum(1 for uscc in classes if uscc not in truth)
+    pairs = ((klass, truth[uscc]) for uscc, klass in classes.items() if uscc in truth)
+    return Verdict(judge(pairs, riskiest), prefix, when, model.version, unmatched)

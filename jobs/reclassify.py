@@ -1,5 +1,5 @@
-"""``riskmon reclassify``: re-evaluate every stored enterprise after a change of thresholds, caps
-or horizon.
+"""Reclassify (``riskmon reclassify``): re-evaluate every stored enterprise after a change of
+thresholds, caps or horizon.
 
 Each enterprise is evaluated afresh at its own ``asof`` under the new model's numbers by
 apply.lua's ``reclassify`` mode (:meth:`Store.reclassify`; the pure reference is
@@ -28,8 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import re
-import sys
 import time
 from collections import Counter, deque
 from collections.abc import Iterable, Sequence
@@ -39,15 +37,12 @@ from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 from aiokafka.errors import KafkaError
-from redis.exceptions import RedisError
 
 from alerts.rules import Message, derive
 from schemas.alerts import Cause
-from scoring.exceptions import StoreError
 from scoring.fold import Params
 from scoring.model import ScoringModel
 from scoring.store import CLASS_NAMES, ReclassifyPage, ReclassifyResult, Store
-from streams.settings import PREFIX_PATTERN
 
 __all__ = [
     "CAUSE_SOURCE",
@@ -57,7 +52,6 @@ __all__ = [
     "ReclassifyStats",
     "alerts_for",
     "cause_of",
-    "cmd_reclassify",
     "reclassify",
     "reclassify_prefix",
 ]
@@ -71,7 +65,6 @@ DEFAULT_PAGE = 6
 #: Pages whose script calls are sent before the first one's replies are handled: enough that
 #: Redis never waits for Python to parse a reply or send alerts.
 _AHEAD = 3
-_PREFIX = re.compile(PREFIX_PATTERN)
 
 
 @dataclass
@@ -258,98 +251,3 @@ async def reclassify_prefix(
         return await reclassify(store, force=force, alerts=alerts, stats=stats)
     finally:
         await client.aclose()
-
-
-def _transitions(stats: ReclassifyStats) -> str:
-    pairs = sorted(stats.transitions.items())
-    return ", ".join(f"{old}->{new} {n}" for (old, new), n in pairs) or "none"
-
-
-def print_stats(stats: ReclassifyStats, prefix: str, version: str, alerts: str) -> None:
-    out = sys.stdout
-    skipped = stats.scanned - stats.reevaluated
-    print(f"reclassified prefix {prefix!r} to model {version}", file=out)
-    print(
-        f"  enterprises {stats.scanned}: re-evaluated {stats.reevaluated},"
-        f" already at {version} {skipped}; class changed {stats.changed}",
-        file=out,
-    )
-    print(f"  transitions: {_transitions(stats)}", file=out)
-    print("  classes: " + "  ".join(f"{k} {v}" for k, v in stats.classes.items()), file=out)
-    print(f"  alerts: {alerts}", file=out)
-    print(
-        f"  {stats.seconds:.1f}s, {stats.enterprises_per_second:,.0f} enterprises/s",
-        file=out,
-        flush=True,
-    )
-
-
-def cmd_reclassify(
-    *,
-    redis_url: str | None,
-    kafka_bootstrap: str | None,
-    alerts_topic: str,
-    prefix: str,
-    model: ScoringModel,
-    partitions: int,
-    force: bool,
-    alerts: bool,
-) -> int:
-    """The ``riskmon reclassify`` command; returns the exit status (2: not configured,
-    1: stopped by a Redis or Kafka error; a re-run picks up where it stopped)."""
-    if not redis_url:
-        print("no Redis: set RISKMON_REDIS_URL or start `riskmon run`", file=sys.stderr)
-        return 2
-    if not _PREFIX.match(prefix):
-        print(f"riskmon reclassify: not a key prefix: {prefix!r}", file=sys.stderr)
-        return 2
-    if not alerts:
-        shown = "off (--no-alerts)"
-    elif not kafka_bootstrap:
-        shown = "off (no Kafka: RISKMON_KAFKA_BOOTSTRAP unset and no `riskmon run`)"
-    else:
-        shown = f"to {alerts_topic} at {kafka_bootstrap}"
-    stats = ReclassifyStats()
-
-    async def run() -> None:
-        if alerts and kafka_bootstrap:
-            async with KafkaAlerts(kafka_bootstrap, alerts_topic) as sink:
-                await reclassify_prefix(
-                    redis_url, prefix, model, partitions, force=force, alerts=sink, stats=stats
-                )
-        else:
-            await reclassify_prefix(redis_url, prefix, model, partitions, force=force, stats=stats)
-
-    try:
-        asyncio.run(run())
-    except ValueError as exc:  # a malformed RISKMON_REDIS_URL
-        print(f"riskmon reclassify: {exc}", file=sys.stderr)
-        return 2
-    except (RedisError, StoreError, KafkaError) as exc:
-        print(
-            f"riskmon reclassify: stopped after {stats.scanned} enterprise(s)"
-            f" ({stats.changed} changed), {type(exc).__name__}: {exc}",
-            file=sys.stderr,
-        )
-        print(
-            "  nothing is half-applied: run it again to finish (done enterprises are skipped)",
-            file=sys.stderr,
-        )
-        return 1
-    if alerts and kafka_bootstrap:
-        shown += f": {stats.alerts} sent"
-        if stats.resent:
-            shown += f", {stats.resent} of them left unsent by an earlier run"
-    elif stats.unsent:
-        shown += (
-            f"; {stats.unsent} alert(s) of an earlier run that was cut short are still unsent:"
-            " run it with Kafka to send them"
-        )
-    print_stats(stats, prefix, model.version, shown)
-    if stats.scanned and not stats.reevaluated and not force:
-        print(
-            f"  every enterprise is already at {model.version}: nothing to do"
-            " (--force re-evaluates anyway)",
-            flush=True,
-        )
-    return 0

@@ -1,12 +1,12 @@
-"""``riskmon replay``: rebuild all state from the event log into a fresh Redis key prefix.
+"""Replay: rebuild all state from the event log into a fresh Redis key prefix (``riskmon
+replay``; the command's text is cli/replay.py's).
 
 The bulk path: records are read in large batches (the topic from its beginning to its end, or a
 JSON-lines file), validated, scored and planned by the worker's own :func:`plan` (so the
 ticker's ``riskmon.reevaluate`` records count only from the ticker's source), and applied by
 :meth:`Store.execute_raw`, one script call per partition in offset order, through the same Lua
-script as the live path. The result
-is the state the live worker built from the same records. Nothing is sent: no alerts, no tasks;
-dead letters are counted by reason, not re-sent.
+script as the live path. The result is the state the live worker built from the same records.
+Nothing is sent: no alerts, no tasks; dead letters are counted by reason, not re-sent.
 
 A file stands for a topic: each line's partition is murmur2 of its subject (as a producer's
 would be) and its offset is its position among the lines of that partition.
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -24,18 +23,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis.asyncio as aioredis
-from aiokafka.errors import KafkaError
-from redis.exceptions import RedisError
 
 from schemas.codec import loads
-from scoring.exceptions import StoreError
 from scoring.fold import Params
 from scoring.model import ScoringModel
 from scoring.store import Store
 from streams.planning import DecodePool, Planner, Record, plan
 from streams.topics import partition_for
 
-__all__ = ["ReplayStats", "file_records", "from_thread", "replay", "topic_batches"]
+__all__ = [
+    "DEFAULT_BATCH",
+    "ReplayStats",
+    "file_records",
+    "from_thread",
+    "replay",
+    "replay_log",
+    "topic_batches",
+]
 
 #: Processes that validate and score beside the one reading and writing: all but one core
 #: (replay is CPU-bound in Python once Redis' script is fast; Redis takes part of a core).
@@ -243,78 +247,50 @@ async def _apply(
             stats.duplicates += 1
 
 
-def print_stats(stats: ReplayStats, source: str, prefix: str) -> None:
-    out = sys.stdout
-    print(f"replayed {stats.records} record(s) from {source} into prefix {prefix!r}", file=out)
-    print(f"  applied {stats.applied}, duplicates {stats.duplicates}", file=out)
-    dead = ", ".join(f"{k} {v}" for k, v in sorted(stats.dead_letters.items())) or "none"
-    print(f"  dead letters (counted, not re-sent): {dead}", file=out)
-    print("  classes: " + "  ".join(f"{k} {v}" for k, v in stats.classes.items()), file=out)
-    print(
-        f"  {stats.seconds:.1f}s, {stats.events_per_second:,.0f} events/s",
-        file=out,
-        flush=True,
-    )
-
-
-def cmd_replay(
+async def replay_log(
     *,
     file: Path | None,
     topic: str,
     kafka_bootstrap: str | None,
-    redis_url: str | None,
+    redis_url: str,
     prefix: str,
     model: ScoringModel,
     partitions: int,
     max_event_bytes: int,
     batch: int,
+    ticker_source: str,
     ledger_window: int = 0,
-) -> int:
-    """The ``riskmon replay`` command; returns the exit status."""
-    from streams.ticker import TICKER_SOURCE
+) -> tuple[str, ReplayStats]:
+    """Replay ``file`` (a JSON-lines log), or else ``topic`` at ``kafka_bootstrap`` from its
+    beginning, into the fresh ``prefix``; returns (what was read, as text; the stats).
 
-    if not redis_url:
-        print("no Redis: set RISKMON_REDIS_URL or start `riskmon run`", file=sys.stderr)
-        return 2
-    if file is None and not kafka_bootstrap:
-        print("no Kafka: set RISKMON_KAFKA_BOOTSTRAP or start `riskmon run`", file=sys.stderr)
-        return 2
-
-    async def run() -> tuple[str, ReplayStats]:
-        # Refuse a used prefix before opening the log.
-        client = aioredis.Redis.from_url(redis_url, socket_connect_timeout=5)
-        try:
-            await _ensure_fresh(client, prefix)
-        finally:
-            await client.aclose()
-        n = partitions
-        if file is not None:
-            batches = from_thread(file_records(file, topic, n, batch))
-            source = str(file)
-        else:
-            assert kafka_bootstrap is not None
-            n, batches = await topic_batches(kafka_bootstrap, topic, batch)
-            source = f"{topic} at {kafka_bootstrap}"
-        stats = await replay(
-            batches,
-            redis_url=redis_url,
-            prefix=prefix,
-            model=model,
-            partitions=n,
-            max_event_bytes=max_event_bytes,
-            ticker_source=TICKER_SOURCE,
-            ledger_window=ledger_window,
-        )
-        return source, stats
-
+    Raises ValueError if the prefix has keys (checked before the log is opened) or the topic
+    does not exist; OSError if the file cannot be read; RedisError, StoreError or KafkaError
+    if a server fails (nothing half-done to undo: replay again into a new prefix).
+    """
+    client = aioredis.Redis.from_url(redis_url, socket_connect_timeout=5)
     try:
-        source, stats = asyncio.run(run())
-    except ValueError as exc:
-        print(f"riskmon replay: {exc}", file=sys.stderr)
-        return 2
-    except (RedisError, StoreError, KafkaError) as exc:
-        # Nothing half-done to undo: the prefix was fresh; replay again into a new one.
-        print(f"riskmon replay: stopped, {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-    print_stats(stats, source, prefix)
-    return 0
+        await _ensure_fresh(client, prefix)
+    finally:
+        await client.aclose()
+    n = partitions
+    if file is not None:
+        file.open("rb").close()  # unreadable: fail here, not in the reading thread
+        batches = from_thread(file_records(file, topic, n, batch))
+        source = str(file)
+    elif kafka_bootstrap is None:
+        raise ValueError("neither a file nor a broker to replay from")
+    else:
+        n, batches = await topic_batches(kafka_bootstrap, topic, batch)
+        source = f"{topic} at {kafka_bootstrap}"
+    stats = await replay(
+        batches,
+        redis_url=redis_url,
+        prefix=prefix,
+        model=model,
+        partitions=n,
+        max_event_bytes=max_event_bytes,
+        ticker_source=ticker_source,
+        ledger_window=ledger_window,
+    )
+    return source, stats

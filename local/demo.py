@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import datetime as dt
-import itertools
 import signal
 import sys
 import tempfile
@@ -33,8 +31,8 @@ from typing import Any, TextIO
 import orjson
 import redis
 
-from district.generator import DistrictSpec, live_events
-from local.feed import Pacer, default_now, keyed, keyed_lines, publish
+from district.generator import DistrictSpec
+from local.feed import DistrictFeed, default_now
 from local.worker_process import spawn_worker, stop_worker, tail, wait_ready
 from schemas.classes import CLASSES, class_name
 from scoring.store import STATE_BUCKETS, Keys, decode_state
@@ -74,14 +72,20 @@ _SAMPLE_MAX = 100_000
 
 @dataclass
 class Dashboard:
-    """What the terminal shows; :meth:`refresh` reads, :meth:`render` draws (no I/O there)."""
+    """What the terminal shows; :meth:`refresh` reads, :meth:`render` draws (no I/O there).
+
+    "processed" is what the worker counted, apart: the events fed (which it may not have caught
+    up with yet) and the ticker's re-evaluations, records the worker writes to the events topic
+    itself when time alone is due to move a class (so processed can exceed fed)."""
 
     settings: Settings
     web: str
     redis_client: Any
     consumer: Any
     fed: int = 0
+    phase: str = ""
     events_total: float = 0.0
+    reevaluations: float = 0.0
     events_per_second: float = 0.0
     lag: int | None = None
     classes: dict[str, int] = field(default_factory=dict)
@@ -110,10 +114,15 @@ class Dashboard:
     def _metrics(self) -> None:
         text = self._get("/metrics")
         if text is not None:
-            total = 0.0
+            total = reevaluations = 0.0
             for line in text.decode().splitlines():
                 if line.startswith("riskmon_events_total{"):
-                    total += float(line.rsplit(" ", 1)[1])
+                    n = float(line.rsplit(" ", 1)[1])
+                    total += n
+                    # the ticker's own records: processed, but never fed
+                    if 'type="riskmon.reevaluate"' in line:
+                        reevaluations += n
+            self.reevaluations = reevaluations
             now = time.monotonic()
             if self._last is not None and now > self._last[0]:
                 self.events_per_second = (total - self._last[1]) / (now - self._last[0])
@@ -200,7 +209,9 @@ class Dashboard:
         lag = "?" if self.lag is None else f"{self.lag:,}"
         lines = [
             f"riskmon demo  {seconds:6.0f}s   fed {self.fed:,} events   processed"
-            f" {self.events_total:,.0f}   {self.events_per_second:,.0f} events/s   lag {lag}",
+            f" {self.events_total - self.reevaluations:,.0f} + {self.reevaluations:,.0f} ticker"
+            f" re-evaluations   {self.events_per_second:,.0f} processed/s   lag {lag}",
+            f"  {self.phase}",
             f"API {self.web}/enterprises/{{uscc}}   {self.web}/metrics      (Ctrl-C stops)",
             "",
             "enterprises per class",
@@ -221,47 +232,6 @@ class Dashboard:
         lines += ["", f"newest inspection tasks ({self.task_count:,})"]
         lines += [f"  {t}" for t in sorted(self.tasks, reverse=True)] or ["  (none yet)"]
         return "\n".join(lines)
-
-
-@dataclass
-class _Feed:
-    """The district's history at ``rate``, then its live events at ``live_rate``, until stopped."""
-
-    spec: DistrictSpec
-    bootstrap: str
-    topic: str
-    rate: float
-    live_rate: float
-    stop: threading.Event
-    pacers: list[Pacer] = field(default_factory=list)
-
-    @property
-    def count(self) -> int:
-        return sum(p.count for p in self.pacers)
-
-    def run(self) -> None:
-        history = Pacer(self.rate)
-        self.pacers.append(history)
-        publish(
-            keyed_lines(self.spec),
-            bootstrap=self.bootstrap,
-            topic=self.topic,
-            pacer=history,
-            should_stop=self.stop.is_set,
-        )
-        if self.stop.is_set() or self.live_rate <= 0:
-            return
-        live = Pacer(self.live_rate)
-        self.pacers.append(live)
-        # Event time is the wall clock, read as each event is made.
-        clock = (dt.datetime.now(dt.UTC) for _ in itertools.count())
-        publish(
-            keyed(live_events(self.spec, clock)),
-            bootstrap=self.bootstrap,
-            topic=self.topic,
-            pacer=live,
-            should_stop=self.stop.is_set,
-        )
 
 
 class _Stop(Exception):
@@ -350,7 +320,7 @@ def _demo(
             wait_ready(web, proc, log, timeout=120)
 
             spec = DistrictSpec(now=default_now(), enterprises=enterprises, seed=seed)
-            feed = _Feed(spec, bootstrap, s.events_topic, rate, live_rate, stop)
+            feed = DistrictFeed(spec, bootstrap, s.events_topic, rate, live_rate, stop)
             feeder = threading.Thread(target=feed.run, name="riskmon-demo-feeder", daemon=True)
             feeder.start()
             stack.callback(feeder.join, 60)
@@ -368,12 +338,16 @@ def _demo(
             consumer.assign(tps)
             consumer.seek_to_beginning(*tps)
             board = Dashboard(s, web, client, consumer)
+            announced = False
             while seconds is None or time.monotonic() - started < seconds:
                 tick = time.monotonic()
                 if proc.poll() is not None:
                     print(f"the worker exited ({proc.returncode}):\n{tail(log)}", file=out)
                     return 1
-                board.fed = feed.count
+                board.fed, board.phase = feed.count, feed.phase()
+                if feed.history is not None and not announced and not tty:
+                    print(board.phase, file=out, flush=True)  # a screen shows it in the board
+                    announced = True
                 with contextlib.suppress(redis.RedisError):
                     board.refresh()
                 _draw(out, board, time.monotonic() - started, tty)

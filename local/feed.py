@@ -1,25 +1,28 @@
-"""``riskmon generate``: the synthetic district's events to a file, stdout or Kafka, paced or not.
+"""The feeder: the synthetic district's events to a file, stdout or Kafka, paced or not.
 
-The events come from :mod:`district.generator` (pure); this module only writes them. Kafka
-records are keyed by the USCC and partitioned by murmur2, Kafka's default partitioner, as every
-producer riskmon reads from must be.
+The events come from :mod:`district.generator` (pure); this module only writes them (for
+``riskmon generate``, the demo and the benchmark). Kafka records are keyed by the USCC and
+partitioned by murmur2, Kafka's default partitioner, as every producer riskmon reads from must be.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import sys
+import itertools
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from district.generator import DistrictSpec, enterprises, events
+from district.generator import DistrictSpec, enterprises, events, live_events
 from schemas.codec import CreditEvent, encode_event
 
 __all__ = [
     "LINGER_MS",
+    "DistrictFeed",
     "Pacer",
     "PublishError",
     "keyed",
@@ -104,8 +107,8 @@ def write_truth(spec: DistrictSpec, path: Path) -> None:
 
 
 #: How long the producer gathers records into one request (librdkafka's ``linger.ms``). The
-#: embedded broker spends CPU per request: at 4,000 events/s, 5 ms cost it 0.58 of a core that
-#: the worker shares, 20 ms 0.2. Latency is counted from the send, so the wait is in it.
+#: embedded broker spends CPU per request, on cores the worker shares: fewer, larger requests
+#: leave the worker more. Latency is counted from the send, so the wait is in it.
 LINGER_MS = 20
 
 
@@ -129,9 +132,9 @@ def publish(
     :class:`PublishError` if a record is not acknowledged within ``timeout_seconds`` of its
     send (the first failure named), after waiting for the others.
 
-    librdkafka (confluent-kafka) rather than kafka-python: it sends from C threads, so a paced
-    4,000 events/s costs 0.06 of a core instead of 0.5-0.75, which on a shared machine the
-    worker, the broker and Redis need (benchmarks/bench.py measures latency under this load).
+    librdkafka (confluent-kafka) rather than kafka-python: it sends from C threads, at a small
+    fraction of kafka-python's CPU per record, which on a shared machine the worker, the broker
+    and Redis need (benchmarks/bench.py measures latency under this load).
     """
     from confluent_kafka import Producer
 
@@ -186,47 +189,63 @@ def default_now() -> dt.datetime:
     return dt.datetime.combine(today, dt.time(), dt.UTC)
 
 
-def report(count: int, seconds: float) -> None:
-    rate = count / seconds if seconds > 0 else float("inf")
-    print(f"generated {count} event(s) in {seconds:.1f}s ({rate:,.0f} events/s)", file=sys.stderr)
+@dataclass
+class DistrictFeed:
+    """The district's history at ``rate``, then its live events (event time: the wall clock)
+    at ``live_rate``, to ``topic``, until ``stop`` is set. :meth:`run` is a thread's target.
 
+    The two rates differ on purpose: the history is two years of events to catch up on, the
+    live district is the events of one moment. ``history`` is (events, seconds) once the
+    history is fed, else None."""
 
-def cmd_generate(
-    *,
-    events_topic: str,
-    kafka_bootstrap: str | None,
-    enterprises_n: int,
-    seed: int,
-    rate: float | None,
-    out: str | None,
-    to_kafka: bool,
-    now: dt.datetime | None,
-    truth: Path | None,
-    partitions: int,
-) -> int:
-    """The ``riskmon generate`` command; returns the exit status."""
-    spec = DistrictSpec(now=now or default_now(), enterprises=enterprises_n, seed=seed)
-    if truth is not None:
-        write_truth(spec, truth)
-    pacer = Pacer(rate)
-    records = keyed_lines(spec)
-    if to_kafka:
-        if not kafka_bootstrap:
-            print("no Kafka: set RISKMON_KAFKA_BOOTSTRAP or start `riskmon run`", file=sys.stderr)
-            return 2
-        from streams.topics import TopicSpec, ensure_topics
+    spec: DistrictSpec
+    bootstrap: str
+    topic: str
+    rate: float
+    live_rate: float
+    stop: threading.Event
+    pacers: list[Pacer] = field(default_factory=list)
+    history: tuple[int, float] | None = None
 
-        ensure_topics(kafka_bootstrap, [TopicSpec(events_topic, partitions)])
-        try:
-            count = publish(records, bootstrap=kafka_bootstrap, topic=events_topic, pacer=pacer)
-        except PublishError as exc:
-            print(f"riskmon generate: {exc}", file=sys.stderr)
-            return 1
-        print(f"sent {count} event(s) to {events_topic} at {kafka_bootstrap}", file=sys.stderr)
-    elif out in (None, "-"):
-        count = write_lines(records, sys.stdout.buffer, pacer)
-    else:
-        with open(out, "wb") as f:
-            count = write_lines(records, f, pacer)
-    report(count, pacer.elapsed)
-    return 0
+    @property
+    def count(self) -> int:
+        return sum(p.count for p in self.pacers)
+
+    def run(self) -> None:
+        pacer = Pacer(self.rate)
+        self.pacers.append(pacer)
+        sent = publish(
+            keyed_lines(self.spec),
+            bootstrap=self.bootstrap,
+            topic=self.topic,
+            pacer=pacer,
+            should_stop=self.stop.is_set,
+        )
+        if self.stop.is_set():
+            return
+        self.history = (sent, pacer.elapsed)
+        if self.live_rate <= 0:
+            return
+        live = Pacer(self.live_rate)
+        self.pacers.append(live)
+        # Event time is the wall clock, read as each event is made.
+        clock = (dt.datetime.now(dt.UTC) for _ in itertools.count())
+        publish(
+            keyed(live_events(self.spec, clock)),
+            bootstrap=self.bootstrap,
+            topic=self.topic,
+            pacer=live,
+            should_stop=self.stop.is_set,
+        )
+
+    def phase(self) -> str:
+        """What the feed is doing, in a line for the dashboard."""
+        if self.history is None:
+            return f"feeding the district's history at {self.rate:,.0f} events/s (--rate)"
+        n, seconds = self.history
+        live = (
+            f"now live at {self.live_rate:,.0f} events/s (--live-rate)"
+            if self.live_rate > 0
+            else "no live events (--live-rate 0)"
+        )
+        return f"history fed: {n:,} events in {seconds:,.0f} s; {live}"

@@ -127,8 +127,9 @@ async def _process(
         await outputs
         _observe_stage(stage, "acks", t)
     except FatalError:
-        # Faust would commit past this batch if we let it go (docs/reliability.md, Faust pitfall 1): stop the
-        # process instead; everything unacked is redelivered and deduplicated.
+        # Faust would commit past this batch if we let it go (docs/reliability.md, Faust
+        # pitfall 1): stop the process instead; everything unacked is redelivered and
+        # deduplicated.
         _stop_without_commit("fatal error, stopping without commit")
     except BaseException as exc:
         # The batches after this one wait for it to be applied; they must not wait for ever.

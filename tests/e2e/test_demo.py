@@ -71,7 +71,7 @@ def get(url: str) -> tuple[int, dict[str, object]]:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_demo_runs_a_live_district_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     port = free_port()
-    run_file = tmp_path / "run.json"
+    run_file = tmp_path / f"run-{port}.json"  # the worker's, keyed by its port
     env = {
         k: v
         for k, v in os.environ.items()
@@ -80,7 +80,7 @@ def test_demo_runs_a_live_district_and_ctrl_c_stops_everything(tmp_path: Path) -
     env.update(
         {
             "RISKMON_WEB_PORT": str(port),
-            "RISKMON_RUN_FILE": str(run_file),
+            "RISKMON_RUN_FILE": str(tmp_path / "run.json"),
             "RISKMON_TICK_SECONDS": "0.5",
         }
     )
@@ -133,6 +133,14 @@ def test_demo_runs_a_live_district_and_ctrl_c_stops_everything(tmp_path: Path) -
             return bool(lines) and int(re.findall(r"alerts=(\d+)", lines[-1])[0]) > 0
 
         wait_for(dashboard_shows_alerts, 30, what="alerts counted on the dashboard")
+        # the drop from --rate to --live-rate is announced, not silent
+        wait_for(
+            lambda: "now live at 20 events/s (--live-rate)" in out_path.read_text(),
+            60,
+            what="the line that says the history is fed",
+        )
+        assert re.search(r"^history fed: [\d,]+ events in [\d,]+ s;", out_path.read_text(), re.M)
+        assert "ticker re-evaluations" in out_path.read_text()
         seen.update(descendants(proc.pid))
         assert len(seen) >= 3  # the broker, redis-server and the worker at least
     finally:

@@ -77,17 +77,18 @@ def test_the_default_model_ranks_the_district_better_than_chance(
 
 
 def test_a_tighter_model_is_judged_without_replaying(
-    district: Path, env: None, tmp_path: Path, capsys
+    district: Path, env: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    toml = (Path(__file__).parents[2] / "scoring" / "models" / "default.toml").read_text()
-    tighter = tmp_path / "tighter.toml"
-    tighter.write_text(toml.replace("b_from = 10.0", "b_from = 3.0"))
+    # The README's example: examples/tighter.toml, boundaries 5 / 20 / 45, not 10 / 30 / 60.
+    tighter = Path(__file__).parents[2] / "examples" / "tighter.toml"
     default, tight = (
         _judged(capsys, "--truth", str(district)),
         _judged(capsys, "--truth", str(district), "--model", str(tighter)),
     )
+    assert tight["model"] == "tighter-2026.1"
     assert tight["rows"][0]["enterprises"] < default["rows"][0]["enterprises"]  # fewer in A
-    assert tight["rows"][3] == default["rows"][3]  # D's boundary did not move
+    assert tight["rows"][3]["enterprises"] > default["rows"][3]["enterprises"]  # more in D
+    assert tight["recall_cd"] >= default["recall_cd"]  # C and D hold more of the riskiest
 
 
 def test_classes_are_judged_at_one_moment_and_time_moves_them(

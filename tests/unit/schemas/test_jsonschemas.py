@@ -24,7 +24,8 @@ from scoring.fold import Outcome
 ROOT = Path(__file__).resolve().parents[3]
 STORY = ROOT / "examples" / "story.jsonl"
 
-#: What producers may send (docs/domain.md §2 facts riskmon records); riskmon.reevaluate is internal.
+#: What producers may send (docs/domain.md §2: the facts riskmon records); riskmon.reevaluate
+#: is internal.
 INPUT_TYPES = [
     "enterprise.registered",
     "penalty.imposed",

@@ -1,0 +1,97 @@
+"""``riskmon lookup``: an enterprise's class and why, from a running worker's API."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import urllib.error
+import urllib.request
+from typing import Any
+
+from cli import runfile
+from cli.arguments import Subparsers
+from cli.errors import CommandError
+from schemas.uscc import is_valid, validate
+from streams.settings import Settings
+
+__all__ = ["add", "render", "run", "uscc_problem"]
+
+# A decision number says more than an event hash; complaints show their category.
+_PER_EVENT = ("complaint.received", "inspection.completed")
+
+
+def add(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "lookup",
+        help="print an enterprise's class and why",
+        description="Print an enterprise's class, score and the events behind them, from the API"
+        " of a running riskmon run (the one on RISKMON_WEB_PORT, else the only one running).",
+    )
+    p.add_argument("uscc", help="the unified social credit code, 18 characters, upper case")
+    p.add_argument("--json", action="store_true", help="print the API's JSON")
+    p.set_defaults(handler=run)
+
+
+def uscc_problem(code: str) -> str | None:
+    """Why ``code`` is no USCC, in the words a user needs, or None if it is one. A code with
+    lower-case letters is told so first (with the upper-case code, if that one is valid)."""
+    if is_valid(code):
+        return None
+    if code != code.upper():
+        upper = code.upper()
+        try:
+            validate(upper)
+        except ValueError as exc:
+            hint = f"and {upper} is not valid either: {exc}"
+        else:
+            hint = f"did you mean {upper}?"
+        return f"{code!r} is not a valid USCC: codes are upper case ({hint})"
+    try:
+        validate(code)
+    except ValueError as exc:
+        return f"{code!r} is not a valid USCC (GB 32100): {exc}"
+    return None
+
+
+def render(uscc: str, doc: dict[str, Any]) -> str:
+    """The API's answer for ``uscc`` as lines for a terminal."""
+    lines = [
+        f"{uscc}  class {doc['class']}  score {doc['score']:.2f}"
+        f"  (model {doc['model_version']}, as of {doc['asof']})"
+    ]
+    if doc.get("next_time_driven_change"):
+        lines.append(f"  class changes by time alone at {doc['next_time_driven_change']}")
+    lines.append("  why:")
+    for c in doc["contributions"]:
+        state = "cancelled" if c["cancelled"] else f"{c['points_now']:7.2f} pts"
+        floor = f"  min class {c['min_class']}" if c["min_class"] and not c["cancelled"] else ""
+        shown = c["detail"] if c["event_type"] in _PER_EVENT else c["reference"]
+        ref = f" {shown}" if shown else ""
+        lines.append(f"    {state:>11}  {c['event_type']}{ref} ({c['recorded_at'][:10]}){floor}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace, s: Settings) -> int:
+    uscc: str = args.uscc
+    problem = uscc_problem(uscc)
+    if problem is not None:
+        raise CommandError(problem)
+    web = runfile.web(s)
+    try:
+        with urllib.request.urlopen(f"{web}/enterprises/{uscc}", timeout=10) as resp:
+            doc = json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            reason = json.loads(exc.read()).get("error", exc.reason)
+        except ValueError:
+            reason = exc.reason
+        print(f"{uscc}: {reason}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        raise CommandError(f"cannot reach the riskmon API at {web}: {exc}") from None
+    if args.json:
+        print(json.dumps(doc, ensure_ascii=False, indent=2))
+    else:
+        print(render(uscc, doc))
+    return 0

@@ -1,0 +1,41 @@
+"""The demo's dashboard and feeder say what they show: fed events apart from the ticker's
+re-evaluations, and when the history is fed and the district goes live at the slower rate."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+
+from district.generator import DistrictSpec
+from local.demo import Dashboard
+from local.feed import DistrictFeed
+from streams.settings import Settings
+
+SPEC = DistrictSpec(now=dt.datetime(2026, 11, 1, tzinfo=dt.UTC), enterprises=10)
+
+
+def feed(live_rate: float = 20.0) -> DistrictFeed:
+    return DistrictFeed(SPEC, "127.0.0.1:9", "riskmon.events", 500.0, live_rate, threading.Event())
+
+
+def test_processed_is_shown_as_fed_events_plus_the_ticker_s_re_evaluations(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("RISKMON_WEB_PORT", raising=False)
+    board = Dashboard(Settings(), "http://127.0.0.1:6066", None, None)
+    board.fed, board.events_total, board.reevaluations = 1_000, 1_250.0, 250.0
+    board.phase = feed().phase()
+    first, second = board.render(12.0).splitlines()[:2]
+    assert "fed 1,000 events   processed 1,000 + 250 ticker re-evaluations" in first
+    assert second.strip() == "feeding the district's history at 500 events/s (--rate)"
+
+
+def test_the_feed_says_when_the_history_is_fed_and_how_fast_it_goes_on() -> None:
+    f = feed()
+    f.history = (12_345, 24.6)
+    assert f.phase() == "history fed: 12,345 events in 25 s; now live at 20 events/s (--live-rate)"
+    g = feed(live_rate=0)
+    g.history = (10, 1.0)
+    assert g.phase().endswith("no live events (--live-rate 0)")
