@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from api.http import Request, Response, json_response
-from schemas.uscc import is_valid
+from schemas.uscc import problem
 from scoring.exceptions import StoreUnavailableError
 from scoring.explain import explain
 from scoring.fold import EnterpriseState
@@ -20,11 +20,14 @@ ReadState = Callable[[str], Awaitable[EnterpriseState | None]]
 
 async def enterprise(request: Request, *, read_state: ReadState, model: ScoringModel) -> Response:
     """200 with :func:`scoring.explain.explain` of the state; 400 for a code that is not a valid
-    USCC (echoed, cut to 64 characters), 404 for an enterprise never seen, 503 while the store
-    is unavailable."""
+    USCC (echoed, cut to 64 characters, with ``detail`` saying why: a lower-case code is told
+    it must be upper case), 404 for an enterprise never seen, 503 while the store is
+    unavailable."""
     uscc = request.path_params["uscc"]
-    if not is_valid(uscc):
-        return json_response({"error": "invalid USCC", "uscc": uscc[:64]}, status=400)
+    why = problem(uscc[:64])
+    if why is not None:
+        body = {"error": "invalid USCC", "uscc": uscc[:64], "detail": why}
+        return json_response(body, status=400)
     try:
         state = await read_state(uscc)
     except StoreUnavailableError as exc:

@@ -666,7 +666,9 @@ def table(figures: dict[str, Any]) -> str:
 def parse(argv: list[str] | None = None) -> tuple[Sizes, tuple[str, ...], Path]:
     """The sizes, phases and JSON path of a command line; exits with a message if it is bad."""
     ap = argparse.ArgumentParser(
-        prog="riskmon bench", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+        prog="riskmon bench",
+        description=_plain(__doc__ or ""),
+        formatter_class=argparse.RawTextHelpFormatter,
     )
     d = Sizes()
     ap.add_argument("--enterprises", type=int, default=d.enterprises)
@@ -715,6 +717,11 @@ def parse(argv: list[str] | None = None) -> tuple[Sizes, tuple[str, ...], Path]:
     if unknown := set(phases) - set(PHASES):
         ap.error(f"--phases: unknown {', '.join(sorted(unknown))}; choose from {', '.join(PHASES)}")
     return sizes, phases, a.json
+
+
+def _plain(text: str) -> str:
+    """The module's docstring as help text: without reStructuredText's double backquotes."""
+    return text.replace("``", "")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,10 +12,10 @@ from typing import Any
 from cli import runfile
 from cli.arguments import Subparsers
 from cli.errors import CommandError
-from schemas.uscc import is_valid, validate
+from schemas.uscc import problem as uscc_problem
 from streams.settings import Settings
 
-__all__ = ["add", "render", "run", "uscc_problem"]
+__all__ = ["add", "render", "run"]
 
 # A decision number says more than an event hash; complaints show their category.
 _PER_EVENT = ("complaint.received", "inspection.completed")
@@ -31,27 +31,6 @@ def add(sub: Subparsers) -> None:
     p.add_argument("uscc", help="the unified social credit code, 18 characters, upper case")
     p.add_argument("--json", action="store_true", help="print the API's JSON")
     p.set_defaults(handler=run)
-
-
-def uscc_problem(code: str) -> str | None:
-    """Why ``code`` is no USCC, in the words a user needs, or None if it is one. A code with
-    lower-case letters is told so first (with the upper-case code, if that one is valid)."""
-    if is_valid(code):
-        return None
-    if code != code.upper():
-        upper = code.upper()
-        try:
-            validate(upper)
-        except ValueError as exc:
-            hint = f"and {upper} is not valid either: {exc}"
-        else:
-            hint = f"did you mean {upper}?"
-        return f"{code!r} is not a valid USCC: codes are upper case ({hint})"
-    try:
-        validate(code)
-    except ValueError as exc:
-        return f"{code!r} is not a valid USCC (GB 32100): {exc}"
-    return None
 
 
 def render(uscc: str, doc: dict[str, Any]) -> str:

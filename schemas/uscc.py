@@ -44,6 +44,7 @@ __all__ = [
     "is_valid",
     "make_uscc",
     "org_check_char",
+    "problem",
     "validate",
 ]
 
@@ -185,3 +186,24 @@ def make_uscc(rng: random.Random, division: str = "610112", entity_type: str = "
             break
     first17 = "9" + entity_type + division + body + org_check
     return first17 + _check_value(first17)
+
+
+def problem(code: str) -> str | None:
+    """Why ``code`` is no USCC, in the words a user needs, or None if it is one. A code with
+    lower-case letters is told so first (with the upper-case code, if that one is valid)."""
+    if is_valid(code):
+        return None
+    if code != code.upper():
+        upper = code.upper()
+        try:
+            validate(upper)
+        except ValueError as exc:
+            hint = f"and {upper} is not valid either: {exc}"
+        else:
+            hint = f"did you mean {upper}?"
+        return f"{code!r} is not a valid USCC: codes are upper case ({hint})"
+    try:
+        validate(code)
+    except ValueError as exc:
+        return f"{code!r} is not a valid USCC (GB 32100): {exc}"
+    return None

@@ -142,7 +142,8 @@ class Settings(BaseSettings):
     )
     run_file: Path = Field(
         default_factory=lambda: Path.home() / ".riskmon" / "run.json",
-        description="where `riskmon run` writes the addresses it serves, for send and lookup",
+        description="where `riskmon run` writes the addresses it serves, for the other commands:"
+        " beside this name, keyed by the API port (run.json: run-6066.json)",
     )
 
 

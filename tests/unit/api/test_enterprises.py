@@ -61,12 +61,22 @@ def test_an_invalid_code_is_refused_before_the_store_is_asked() -> None:
     r = asyncio.run(
         enterprise(Request(path_params={"uscc": "NOTAUSCC"}), read_state=read_state, model=MODEL)
     )
-    assert (r.status, _json(r)) == (400, {"error": "invalid USCC", "uscc": "NOTAUSCC"})
+    body = _json(r)
+    assert (r.status, body["error"], body["uscc"]) == (400, "invalid USCC", "NOTAUSCC")
+    assert body["detail"].startswith("'NOTAUSCC' is not a valid USCC")
 
 
 def test_an_invalid_code_is_echoed_cut_to_64_characters() -> None:
     r = _get("X" * 200)
-    assert (r.status, _json(r)) == (400, {"error": "invalid USCC", "uscc": "X" * 64})
+    body = _json(r)
+    assert (r.status, body["uscc"]) == (400, "X" * 64)
+    assert "X" * 65 not in body["detail"]
+
+
+def test_a_lower_case_code_is_told_codes_are_upper_case() -> None:
+    r = _get(USCC.lower())
+    assert r.status == 400
+    assert f"codes are upper case (did you mean {USCC}?)" in _json(r)["detail"]
 
 
 def test_a_check_character_error_is_an_invalid_code() -> None:

@@ -61,3 +61,13 @@ def test_unknown_arguments_are_refused(capsys: pytest.CaptureFixture[str]) -> No
         main(["schemas", "--nope"])
     assert exc.value.code == 2
     assert "unrecognized arguments: --nope" in capsys.readouterr().err
+
+
+def test_the_bench_help_is_plain_text_too(capsys: pytest.CaptureFixture[str]) -> None:
+    # bench passes its arguments through to benchmarks/bench.py's own parser.
+    with pytest.raises(SystemExit) as stop:
+        main(["bench", "-h"])
+    assert stop.value.code == 0
+    text = capsys.readouterr().out
+    assert "usage: riskmon bench" in text
+    assert not MARKUP.search(text), MARKUP.search(text)
