@@ -11,7 +11,8 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """The run file setting of the test (a ``run.json`` in the test's temporary directory); returned for tests that use it."""
+    """The run file setting of the test (a ``run.json`` in the test's temporary directory);
+    returned for tests that use it."""
     for name in list(os.environ):
         if name.startswith("RISKMON_"):
             monkeypatch.delenv(name)
