@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cli.lookup import render
-from schemas.uscc import problem as uscc_problem
 from cli.main import main
+from schemas.uscc import problem as uscc_problem
 
 VALID = "91610112MA6TGQ1K2M"
 
