@@ -25,11 +25,11 @@ from schemas.alerts import (
 )
 from schemas.classes import class_name, name_or_none
 from schemas.codec import dumps
-from schemas.events import EventType
+from schemas.events import TICKER_SOURCE, EventType
 from scoring.changes import KEY_PREFIXES
 from scoring.fold import Outcome
 
-__all__ = ["SOURCE", "Message", "derive", "may_warrant"]
+__all__ = ["SOURCE", "Message", "derive", "may_warrant", "time_cause"]
 
 #: CloudEvents ``source`` of everything riskmon emits (constant: ids must not depend on which
 #: worker sent them).
@@ -74,6 +74,13 @@ def _message(
     )
     env = OutgoingEnvelope(id=mid, source=SOURCE, type=etype, subject=uscc, time=asof, data=data)
     return Message(kind, mid, etype, uscc.encode(), dumps(env.model_dump(mode="json")), trigger)
+
+
+def time_cause(uscc: str, asof: int) -> Cause:
+    """The cause of a class change made by time alone at ``asof`` (Unix s): a re-evaluation of
+    ``uscc`` from riskmon's ticker, with the id the ticker's own record for it would carry,
+    so a time-driven change has one alert id however it came about."""
+    return Cause(source=TICKER_SOURCE, id=f"{uscc}@{asof}", type=EventType.REEVALUATE.value)
 
 
 def may_warrant(outcome: Outcome) -> bool:

@@ -31,6 +31,7 @@ from schemas.uscc import USCC
 
 __all__ = [
     "DATA_MODELS",
+    "TICKER_SOURCE",
     "AbnormalListAdded",
     "AbnormalListRemoved",
     "CloudEvent",
@@ -60,8 +61,14 @@ class EventType(StrEnum):
     COMPLAINT_RECEIVED = "complaint.received"
     INSPECTION_COMPLETED = "inspection.completed"
     #: Internal: riskmon's own ticker asks for an enterprise to be re-evaluated at ``data.asof``
-    #: because a contribution fades or expires then. Goes through the same exactly-once path.
+    #: (only for a partition idle by the wall clock); also the cause of every class change
+    #: made by time alone. Goes through the same exactly-once path.
     REEVALUATE = "riskmon.reevaluate"
+
+
+#: ``source`` of riskmon's own re-evaluation events and of the cause of a time-driven class
+#: change; events from it are accepted as ``riskmon.reevaluate`` and from no one else.
+TICKER_SOURCE = "/riskmon/ticker"
 
 
 _STRICT = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)

@@ -51,6 +51,9 @@ class Params:
     thresholds: tuple[int, int, int]
     caps: tuple[int, int, int, int, int]
     horizon: int
+    #: Seconds a partition's watermark must pass a due moment by before the change is made
+    #: (scoring/partition.py): room for events that arrive a little late.
+    lateness: int = 0
 
     @classmethod
     def of(cls, model: ScoringModel) -> Params:
@@ -59,6 +62,7 @@ class Params:
             thresholds=model.thresholds_micro(),
             caps=model.caps_micro(),
             horizon=round(model.tick.horizon_days * 86_400),
+            lateness=round(model.tick.lateness_hours * 3_600),
         )
 
 

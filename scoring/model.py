@@ -157,6 +157,9 @@ class Thresholds(BaseModel):
 class TickSettings(BaseModel):
     model_config = _FROZEN
     horizon_days: Days = 36_500
+    #: How far a partition's event time must pass a time-driven change's due moment before
+    #: the change is made (scoring/partition.py); 0: as soon as it passes.
+    lateness_hours: Annotated[float, Field(ge=0, le=8_760)] = 0.0
 
 
 class ScoringModel(BaseModel):

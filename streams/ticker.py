@@ -15,6 +15,7 @@ import time
 from typing import TYPE_CHECKING
 
 from schemas.codec import dumps
+from schemas.events import TICKER_SOURCE
 from scoring.exceptions import StoreUnavailableError
 
 if TYPE_CHECKING:  # importing TICKER_SOURCE (replay, tests) need not load Faust
@@ -24,8 +25,6 @@ __all__ = ["TICKER_SOURCE", "reevaluate_event", "tick"]
 
 log = logging.getLogger(__name__)
 
-#: ``source`` of the re-evaluation events riskmon's ticker publishes; no one else may.
-TICKER_SOURCE = "/riskmon/ticker"
 #: A re-evaluation sent but not yet applied is sent again after this long.
 _RESEND_SECONDS = 30.0
 #: Above this many re-evaluations remembered as sent, those older than the resend delay go.

@@ -19,6 +19,7 @@ from typing import Any, Literal, cast
 import orjson
 
 from scoring.fold import Outcome
+from scoring.partition import Fired
 
 __all__ = [
     "ReclassifyPage",
@@ -36,11 +37,14 @@ Status = Literal["applied", "redelivered", "republished"]
 
 @dataclass(slots=True)
 class StoreResult:
-    """What applying one event did: ``status``, and the outcome (a duplicate's is the one
-    stored when it was first applied, or one that warrants nothing)."""
+    """What applying one event did: ``status``, the outcome (a duplicate's is the one stored
+    when it was first applied, or one that warrants nothing), and the time-driven class
+    changes the event brought about (scoring/partition.py; a duplicate's are its first
+    copy's)."""
 
     status: Status
     outcome: Outcome
+    fired: tuple[Fired, ...] = ()
 
     @property
     def duplicate(self) -> bool:
