@@ -22,12 +22,14 @@ from scoring.store import (
     ApplyRequest,
     Store,
     StoreResult,
+    bucket_of,
     encode_state,
     iter_states,
     ledger_field,
     plan_calls,
     version_id,
 )
+from scoring.store.script import SOURCE
 from streams.topics import partition_for
 from tests.support.builders import at, event
 from tests.support.histories import histories
@@ -165,7 +167,10 @@ async def test_an_event_of_another_enterprise_fires_a_due_change_and_its_copies_
             subject=other,
         )
         req = ApplyRequest(other, 0, 1, change_for(later, MODEL))
-        (result,) = await store.apply_batch([req])
+        # Without ARGV[4] (as redis-benchmark calls it) the stem comes from KEYS[4].
+        ((keys, args),), _ = plan_calls(store.keys, store.params_arg, [req])
+        assert args[3] == store.keys.state_stem(0)
+        (result,) = await store.execute([(keys, args[:3])])
         assert result.status == "applied"
         (fired,) = result.fired
         assert fired.uscc == fined
@@ -182,6 +187,21 @@ async def test_an_event_of_another_enterprise_fires_a_due_change_and_its_copies_
         assert await store.get(0, fined) == state
     finally:
         await client.aclose()
+
+
+async def test_apply_lua_finds_a_state_hash_where_keys_py_puts_it(redis_url) -> None:
+    """The bucket apply.lua computes for an enterprise whose change it fires (CRC-32 in Lua) is
+    bucket_of's, for any USCC."""
+    start, end = SOURCE.index("local crc_table\n"), SOURCE.index("-- The stem of")
+    probe = SOURCE[start:end] + "local out = {}\n"
+    probe += "for i, u in ipairs(ARGV) do out[i] = bit.band(crc32(u), 63) end\nreturn out\n"
+    usccs = [f"9161{i:014X}" for i in range(0, 10**12, 10**9 + 7)] + USCCS
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        got = await client.eval(probe, 0, *usccs)
+    finally:
+        await client.aclose()
+    assert got == [bucket_of(u) for u in usccs]
 
 
 async def _lua_and_fold(store: Store, uscc: str, events: list) -> list:
