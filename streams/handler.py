@@ -33,8 +33,7 @@ from alerts.delivery import (
     dead_letter,
     message_record,
 )
-from alerts.rules import Message, derive, may_warrant, time_cause
-from schemas.alerts import Cause
+from alerts.rules import Message, event_messages, may_warrant
 from schemas.exceptions import DeadLetterReason
 from scoring.exceptions import StoreUnavailableError
 from scoring.model import ScoringModel
@@ -179,19 +178,15 @@ class Handler:
 
     def _messages(self, planned: Planned, results: Sequence[StoreResult]) -> list[Message]:
         """Each event's alerts and tasks, then those of the time-driven changes it brought
-        about, in order (caused by the ticker's re-evaluation at the due moment: the ids do
-        not depend on which event's watermark made the change). A duplicate's are its first
-        copy's, so a redelivery re-sends the very same ids."""
+        about (:func:`~alerts.rules.event_messages`). A duplicate's result carries its first
+        copy's outcome and changes, so a redelivery re-sends the very same ids."""
         out: list[Message] = []
         version = self.model.version
         for (_, etype, subject, source, eid, _), res in zip(planned.events, results, strict=True):
-            o = res.outcome
-            if may_warrant(o):  # else skips building a Cause for the common no-news outcome
-                out.extend(derive(subject, Cause(source=source, id=eid, type=etype), o, version))
-            for f in res.fired:
-                if may_warrant(f.outcome):
-                    cause = time_cause(f.uscc, f.outcome.asof)
-                    out.extend(derive(f.uscc, cause, f.outcome, version))
+            if res.fired or may_warrant(res.outcome):
+                out.extend(
+                    event_messages(subject, source, eid, etype, res.outcome, res.fired, version)
+                )
         return out
 
     def _dead_letter(self, rec: Record, reason: DeadLetterReason, detail: str) -> Outgoing:
