@@ -143,15 +143,25 @@ def event_messages(
     fired: Sequence[Fired],
     model_version: str,
 ) -> list[Message]:
-    """Everything one event warrants, in order: its own outcome's messages (cause: the event),
-    then those of each time-driven change it brought about (cause: :func:`time_cause` at the
-    change's due moment, so the ids do not depend on which event's time made the change).
-    What the worker sends for an event, and what ``riskmon replay --outputs`` lists."""
+    """Everything one event warrants, in the order of event time: the messages of the
+    time-driven changes it made before it was applied, its own (cause: the event), then those
+    it made after (cause of a change: :func:`time_cause` at its due moment, so the ids do not
+    depend on which event's time made the change). What the worker sends for an event, and
+    what ``riskmon replay --outputs`` lists.
+
+    ``fired`` is in the order the changes were made; which came before the event follows from
+    their times (scoring/partition.py): a change made before it is due at or before the
+    event's time, so at or before its outcome's as-of time, and one made after it, its own
+    enterprise's next, strictly after that."""
     out: list[Message] = []
+    own = outcome.asof
+    for f in fired:
+        if f.outcome.asof <= own and may_warrant(f.outcome):
+            out.extend(derive(f.uscc, time_cause(f.uscc, f.outcome.asof), f.outcome, model_version))
     if may_warrant(outcome):  # else skips building a Cause for the common no-news outcome
         cause = Cause(source=source, id=event_id, type=event_type)
         out.extend(derive(uscc, cause, outcome, model_version))
     for f in fired:
-        if may_warrant(f.outcome):
+        if f.outcome.asof > own and may_warrant(f.outcome):
             out.extend(derive(f.uscc, time_cause(f.uscc, f.outcome.asof), f.outcome, model_version))
     return out

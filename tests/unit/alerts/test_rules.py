@@ -214,25 +214,31 @@ def test_every_message_is_a_valid_outgoing_envelope(old: int, new: int, cause: C
         assert orjson.loads(msg.value) == env.model_dump(mode="json")
 
 
-def test_an_event_s_messages_come_first_then_those_of_the_changes_it_brought_about() -> None:
-    fired_outcome = Outcome(old_class=C, new_class=D, score=0, asof=T - 86_400, due=0)
+def test_an_event_s_messages_are_in_event_time_around_the_changes_it_brought_about() -> None:
+    # The event raised its partition's watermark: another enterprise's change due a day
+    # before it was made first; its own enterprise's next change, due a day after, was made
+    # after it (its watermark stood later still). A warning centre reads them in that order.
+    before = Outcome(old_class=C, new_class=D, score=0, asof=T - 86_400, due=0)
+    after = Outcome(old_class=B, new_class=A, score=0, asof=T + 86_400, due=0)
     msgs = event_messages(
         USCC,
         PENALTY.source,
         PENALTY.id,
         PENALTY.type,
         outcome(A, B),
-        [Fired(OTHER_USCC, fired_outcome), Fired(USCC, outcome(B, B))],
+        [Fired(OTHER_USCC, before), Fired(USCC, after)],
         VERSION,
     )
     assert [(m.kind, m.key.decode()) for m in msgs] == [
-        ("alert", USCC),
         ("alert", OTHER_USCC),
         ("task", OTHER_USCC),
+        ("alert", USCC),
+        ("alert", USCC),
     ]
-    by_time = derive(OTHER_USCC, time_cause(OTHER_USCC, T - 86_400), fired_outcome, VERSION)
-    assert [m.id for m in msgs[1:]] == [m.id for m in by_time]
-    assert envelope(msgs[1]).data.cause == Cause(
+    by_time = derive(OTHER_USCC, time_cause(OTHER_USCC, T - 86_400), before, VERSION)
+    assert [m.id for m in msgs[:2]] == [m.id for m in by_time]
+    assert envelope(msgs[0]).data.cause == Cause(
         source="/riskmon/ticker", id=f"{OTHER_USCC}@{T - 86_400}", type="riskmon.reevaluate"
     )
-    assert [m.id for m in msgs[:1]] == [m.id for m in derive(USCC, PENALTY, outcome(A, B), VERSION)]
+    assert [m.id for m in msgs[2:3]] == [m.id for m in derive(USCC, PENALTY, outcome(A, B), VERSION)]
+    assert envelope(msgs[3]).data.cause.id == f"{USCC}@{T + 86_400}"

@@ -160,21 +160,23 @@ def _sample(registry: CollectorRegistry, name: str, **labels: str) -> float | No
     return registry.get_sample_value(name, labels)
 
 
-def test_a_time_driven_change_is_alerted_after_the_event_that_brought_it_about() -> None:
+def test_a_change_made_before_the_event_is_alerted_before_it() -> None:
+    # The event (due + 5 s) raised the watermark past another enterprise's due moment: that
+    # change came first in event time, and reaches the alerts topic first.
     fired = Fired(OTHER, _outcome(B, A, DUE))
     own = StoreResult("applied", _outcome(A, B, DUE + 5), (fired,))
     handler, sink, _ = _fired_handler([own])
     asyncio.run(handler.finish_batch(*_batch(1)))
     first, second = _sent(sink)
-    assert (first["subject"], first["data"]["cause"]["id"]) == (FIRM, "pen-0")
-    assert second["subject"] == OTHER
-    assert (second["data"]["old_class"], second["data"]["new_class"]) == ("B", "A")
-    assert second["data"]["cause"] == {
+    assert first["subject"] == OTHER
+    assert (first["data"]["old_class"], first["data"]["new_class"]) == ("B", "A")
+    assert first["data"]["cause"] == {
         "source": TICKER_SOURCE,
         "id": f"{OTHER}@{DUE}",
         "type": "riskmon.reevaluate",
     }
-    assert second["data"]["asof"].startswith("2026-01-01T00:00:00")
+    assert first["data"]["asof"].startswith("2026-01-01T00:00:00")
+    assert (second["subject"], second["data"]["cause"]["id"]) == (FIRM, "pen-0")
 
 
 def test_a_time_driven_change_has_the_id_a_ticker_record_for_it_would_have() -> None:
