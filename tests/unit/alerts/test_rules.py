@@ -240,5 +240,7 @@ def test_an_event_s_messages_are_in_event_time_around_the_changes_it_brought_abo
     assert envelope(msgs[0]).data.cause == Cause(
         source="/riskmon/ticker", id=f"{OTHER_USCC}@{T - 86_400}", type="riskmon.reevaluate"
     )
-    assert [m.id for m in msgs[2:3]] == [m.id for m in derive(USCC, PENALTY, outcome(A, B), VERSION)]
+    assert [m.id for m in msgs[2:3]] == [
+        m.id for m in derive(USCC, PENALTY, outcome(A, B), VERSION)
+    ]
     assert envelope(msgs[3]).data.cause.id == f"{USCC}@{T + 86_400}"
