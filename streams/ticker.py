@@ -173,7 +173,8 @@ async def tick(rt: Runtime) -> None:
     for n in nudges(
         views, now=now, idle_seconds=rt.settings.idle_seconds, lateness=rt.store.params.lateness
     ):
-        log.info("ticker: partition %s idle, re-evaluating %s at %s", n.partition, n.uscc, n.at)
+        # (no USCC in the log: an individual business's code identifies a person)
+        log.info("ticker: partition %s idle, raising its event time to %s", n.partition, n.at)
         await rt.app.producer.send(
             rt.settings.events_topic, n.uscc.encode(), n.value(), n.partition, None, None
         )
