@@ -57,11 +57,18 @@ T = TypeVar("T")
 class Progress:
     """What /healthz and the ticker need to know about this worker's partitions: per
     partition, the last offset processed and when (Unix s, wall clock) a record of it was
-    last processed; and when the last batch was."""
+    last processed, and the offset its reading started from when it was assigned (the
+    committed offset, or where a rewind sought to: what came before was done by whoever held
+    it before); and when the last batch was."""
 
     last_offset: dict[int, int] = field(default_factory=dict)
     last_record_at: dict[int, float] = field(default_factory=dict)
+    read_from: dict[int, int] = field(default_factory=dict)
     last_batch_at: float = 0.0
+
+    def next_offset(self, partition: int) -> int:
+        """The next offset of ``partition`` this worker has yet to process."""
+        return max(self.last_offset.get(partition, -1) + 1, self.read_from.get(partition, 0))
 
 
 class Handler:

@@ -49,12 +49,16 @@ async def rewind_to_watermarks(rt: Runtime, partitions: Sequence[int]) -> dict[i
     records were duplicates or dead letters is re-read from its last applied event too:
     harmless (duplicates change nothing; a dead letter is sent again with the same
     dlq_partition/dlq_offset), and counted in riskmon_redis_rewinds_total like a real loss.
-    Returns partition -> offset sought to.
+    Returns partition -> offset sought to. Also records where each partition's reading starts
+    (the handler's ``Progress.read_from``), so that a worker that takes over a partition read
+    to its end by another knows it has nothing left to read: its lag is 0, not the whole log.
     """
     committed = await committed_offsets(rt, partitions)
     rewound: dict[int, int] = {}
+    progress = rt.handler.progress
     for p in partitions:
         c = committed.get(p)
+        progress.read_from[p] = 0 if c is None else c
         if c is None:
             continue
         wm = await rt.store.watermark(p)
@@ -75,6 +79,8 @@ async def rewind_to_watermarks(rt: Runtime, partitions: Sequence[int]) -> dict[i
                 wm + 1,
             )
             rewound[p] = wm + 1
+            progress.read_from[p] = wm + 1
+            progress.last_offset.pop(p, None)  # what was processed past it is read again
     return rewound
 
 

@@ -52,7 +52,7 @@ class Runtime:
     def partition_lag(self) -> dict[int, int | None]:
         """Per events partition of this worker: records not processed yet (high watermark
         minus the next offset to process), None while its high watermark is not known."""
-        done = self.handler.progress.last_offset
+        progress = self.handler.progress
         lag: dict[int, int | None] = {}
         for tp in self.app.consumer.assignment():
             if tp.topic != self.settings.events_topic:
@@ -61,7 +61,7 @@ class Runtime:
                 high = self.app.consumer.highwater(tp)
             except Exception:
                 high = None
-            next_offset = done.get(tp.partition, -1) + 1
+            next_offset = progress.next_offset(tp.partition)
             lag[tp.partition] = None if high is None else max(0, high - next_offset)
         return lag
 
