@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import orjson
 import redis
@@ -26,8 +28,9 @@ from schemas.events import TICKER_SOURCE
 from scoring.model import load_model
 from scoring.store import Keys
 from streams.handler import Record
+from streams.topics import TopicSpec, ensure_topics
 from tests.support.eventlog import LogRecord, as_published
-from tests.support.harness import Worker, read_topic, wait_for
+from tests.support.harness import Worker, read_topic, wait_for, worker_env
 from tests.support.observe import observed, redis_states
 from tests.support.oracle import Expected, reference
 
@@ -262,3 +265,24 @@ def alert_causes(bootstrap: str, env: dict[str, str]) -> dict[str, str]:
             orjson.loads(r.value) for r in read_topic(bootstrap, env["RISKMON_ALERTS_TOPIC"])
         )
     }
+
+
+@contextmanager
+def fresh_env(bootstrap: str, redis_url: str, prefix: str, tmp: Path) -> Iterator[dict[str, str]]:
+    """A worker environment of its own, beside the ``env`` fixture's: its topics (created),
+    key prefix (deleted afterwards), consumer group, port and data directory."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    e = worker_env(bootstrap=bootstrap, redis_url=redis_url, prefix=prefix, tmp=tmp)
+    names = ("RISKMON_EVENTS_TOPIC", "RISKMON_ALERTS_TOPIC", "RISKMON_TASKS_TOPIC")
+    parts = int(e["RISKMON_PARTITIONS"])
+    ensure_topics(bootstrap, [TopicSpec(e[n], parts) for n in (*names, "RISKMON_DLQ_TOPIC")])
+    try:
+        yield e
+    finally:
+        client = redis.Redis.from_url(redis_url)
+        try:
+            keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+            if keys:
+                client.unlink(*keys)
+        finally:
+            client.close()
