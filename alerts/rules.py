@@ -28,8 +28,9 @@ from schemas.codec import dumps
 from schemas.events import TICKER_SOURCE, EventType
 from scoring.changes import KEY_PREFIXES
 from scoring.fold import Outcome
+from scoring.partition import Fired
 
-__all__ = ["SOURCE", "Message", "derive", "may_warrant", "time_cause"]
+__all__ = ["SOURCE", "Message", "derive", "event_messages", "may_warrant", "time_cause"]
 
 #: CloudEvents ``source`` of everything riskmon emits (constant: ids must not depend on which
 #: worker sent them).
@@ -130,4 +131,27 @@ def derive(uscc: str, cause: Cause, outcome: Outcome, model_version: str) -> Seq
             cause=cause,
         )
         out.append(_message("task", tid, uscc, asof, task, trigger))
+    return out
+
+
+def event_messages(
+    uscc: str,
+    source: str,
+    event_id: str,
+    event_type: str,
+    outcome: Outcome,
+    fired: Sequence[Fired],
+    model_version: str,
+) -> list[Message]:
+    """Everything one event warrants, in order: its own outcome's messages (cause: the event),
+    then those of each time-driven change it brought about (cause: :func:`time_cause` at the
+    change's due moment, so the ids do not depend on which event's time made the change).
+    What the worker sends for an event, and what ``riskmon replay --outputs`` lists."""
+    out: list[Message] = []
+    if may_warrant(outcome):  # else skips building a Cause for the common no-news outcome
+        cause = Cause(source=source, id=event_id, type=event_type)
+        out.extend(derive(uscc, cause, outcome, model_version))
+    for f in fired:
+        if may_warrant(f.outcome):
+            out.extend(derive(f.uscc, time_cause(f.uscc, f.outcome.asof), f.outcome, model_version))
     return out

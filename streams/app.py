@@ -5,13 +5,17 @@ server); state lives in Redis (never in Faust tables) and every record is consum
 bytes and validated by the handler, so a poison record cannot be acked unseen.
 
 Everything here is construction and wiring; what runs lives beside it: the scoring loop
-(streams/scoring_loop.py), the ticker (streams/ticker.py), the watermark check after a
-rebalance (streams/rewind.py) and the HTTP routes (api/, mounted on Faust's web server).
+(streams/scoring_loop.py), the ticker (streams/ticker.py: every ``RISKMON_TICK_SECONDS``, the
+class snapshot and lag gauge, and a re-evaluation record for a partition idle for
+``RISKMON_IDLE_SECONDS``; time-driven class changes otherwise follow each partition's event
+time, in the store), the watermark check after a rebalance (streams/rewind.py) and the HTTP
+routes (api/, mounted on Faust's web server).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -126,6 +130,9 @@ def _wire(rt: Runtime) -> None:
     async def on_assigned(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
         assigned = args[0] if args else kwargs.get("assigned", ())
         parts = sorted(tp.partition for tp in assigned if tp.topic == s.events_topic)
+        now = time.time()
+        for p in parts:  # idle, for the ticker, counts from here at the earliest
+            rt.assigned_at[p] = now
         if parts:
             # Faust seeks to the committed offsets after this signal; check once it has.
             task = asyncio.ensure_future(check_after_rebalance(rt, parts))

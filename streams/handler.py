@@ -33,8 +33,7 @@ from alerts.delivery import (
     dead_letter,
     message_record,
 )
-from alerts.rules import Message, derive, may_warrant
-from schemas.alerts import Cause
+from alerts.rules import Message, event_messages, may_warrant
 from schemas.exceptions import DeadLetterReason
 from scoring.exceptions import StoreUnavailableError
 from scoring.model import ScoringModel
@@ -51,9 +50,12 @@ T = TypeVar("T")
 
 @dataclass(slots=True)
 class Progress:
-    """What /healthz and the ticker need to know about this worker's partitions."""
+    """What /healthz and the ticker need to know about this worker's partitions: per
+    partition, the last offset processed and when (Unix s, wall clock) a record of it was
+    last processed; and when the last batch was."""
 
     last_offset: dict[int, int] = field(default_factory=dict)
+    last_record_at: dict[int, float] = field(default_factory=dict)
     last_batch_at: float = 0.0
 
 
@@ -175,13 +177,16 @@ class Handler:
                 delay = min(delay * 2, self.retry_max_seconds)
 
     def _messages(self, planned: Planned, results: Sequence[StoreResult]) -> list[Message]:
+        """Each event's alerts and tasks, then those of the time-driven changes it brought
+        about (:func:`~alerts.rules.event_messages`). A duplicate's result carries its first
+        copy's outcome and changes, so a redelivery re-sends the very same ids."""
         out: list[Message] = []
+        version = self.model.version
         for (_, etype, subject, source, eid, _), res in zip(planned.events, results, strict=True):
-            o = res.outcome
-            if not may_warrant(o):
-                continue  # skips building a Cause for the common no-news outcome
-            cause = Cause(source=source, id=eid, type=etype)
-            out.extend(derive(subject, cause, o, self.model.version))
+            if res.fired or may_warrant(res.outcome):
+                out.extend(
+                    event_messages(subject, source, eid, etype, res.outcome, res.fired, version)
+                )
         return out
 
     def _dead_letter(self, rec: Record, reason: DeadLetterReason, detail: str) -> Outgoing:
@@ -220,20 +225,29 @@ class Handler:
         for _i, reason, _detail in planned.dead:
             m.dead_letters.labels(reason=reason).inc()
             events["unknown", "dead_lettered"] += 1
-        newest = 0
+        newest = time_driven = 0
         for (i, etype, *_rest, etime), res in zip(planned.events, results, strict=True):
             events[etype, "duplicate" if res.duplicate else "applied"] += 1
             stamp = records[i].timestamp
             if stamp is not None:
                 m.latency.observe(max(0.0, now - stamp))
             newest = max(newest, etime)
+            if res.duplicate:
+                continue  # its changes were counted when its first copy was applied
             o = res.outcome
-            if not res.duplicate and o.old_class != o.new_class:
+            if o.old_class != o.new_class:
                 transitions[CLASS_NAMES[o.old_class] or "none", CLASS_NAMES[o.new_class]] += 1
+            for f in res.fired:
+                o = f.outcome
+                if o.old_class != o.new_class:
+                    transitions[CLASS_NAMES[o.old_class] or "none", CLASS_NAMES[o.new_class]] += 1
+                    time_driven += 1
         for (etype, outcome), n in events.items():
             m.events.labels(type=etype, outcome=outcome).inc(n)
         for (old, new), n in transitions.items():
             m.transitions.labels(from_class=old, to_class=new).inc(n)
+        if time_driven:
+            m.time_driven_changes.inc(time_driven)
         if newest:
             m.event_time_lag.set(max(0.0, now - newest))
         for msg in messages:
@@ -241,8 +255,10 @@ class Handler:
                 m.alerts.labels(type=msg.type).inc()
             else:
                 m.tasks.labels(trigger=msg.trigger).inc()
+        progress = self.progress
         for rec in records:
-            prev = self.progress.last_offset.get(rec.partition, -1)
-            self.progress.last_offset[rec.partition] = max(prev, rec.offset)
-        self.progress.last_batch_at = now
+            prev = progress.last_offset.get(rec.partition, -1)
+            progress.last_offset[rec.partition] = max(prev, rec.offset)
+            progress.last_record_at[rec.partition] = now
+        progress.last_batch_at = now
         m.last_progress.set(now)

@@ -106,6 +106,9 @@ class Metrics:
       of the newest applied event
     * ``transitions`` → ``riskmon_class_transitions_total`` (``from_class``: :data:`FROM_CLASSES`,
       ``to_class``: :data:`CLASSES`)
+    * ``time_driven_changes`` → ``riskmon_time_driven_changes_total``: class changes made by
+      time alone (a penalty fading, a listing's period ending) when a partition's event-time
+      watermark passed their due moment; also counted in ``transitions``
     * ``alerts`` → ``riskmon_alerts_total`` (``type``: alert CloudEvents type)
     * ``tasks`` → ``riskmon_tasks_total`` (``trigger``: :data:`TASK_TRIGGERS`)
     * ``batch_size`` → ``riskmon_batch_events``: records per processed batch
@@ -131,6 +134,7 @@ class Metrics:
     latency: Histogram
     event_time_lag: Gauge
     transitions: Counter
+    time_driven_changes: Counter
     alerts: Counter
     tasks: Counter
     batch_size: Histogram
@@ -186,6 +190,12 @@ class Metrics:
                 "riskmon_class_transitions",
                 "Credit-risk class changes; from_class is none for a new enterprise.",
                 ["from_class", "to_class"],
+                registry=r,
+            ),
+            time_driven_changes=Counter(
+                "riskmon_time_driven_changes",
+                "Class changes made by time alone, as a partition's event time passed their due"
+                " moment (also in riskmon_class_transitions_total).",
                 registry=r,
             ),
             alerts=Counter(

@@ -34,7 +34,10 @@ class Runtime:
     registry: CollectorRegistry
     metrics: Metrics
     class_snapshot: dict[str, int] = field(default_factory=dict)
-    inflight: dict[str, tuple[int, float]] = field(default_factory=dict)
+    #: events partition -> when it was last assigned to this worker (Unix s, wall clock)
+    assigned_at: dict[int, float] = field(default_factory=dict)
+    #: events partition -> when the ticker last published into it (Unix s, wall clock)
+    nudged_at: dict[int, float] = field(default_factory=dict)
     bootstrap: str = ""
     background: set[asyncio.Future[None]] = field(default_factory=set)
 
@@ -46,24 +49,27 @@ class Runtime:
             if tp.topic == self.settings.events_topic
         )
 
-    def progress(self) -> ProgressReport:
-        """Lag on this worker's events partitions (high watermark minus the next offset to
-        process; partitions whose watermark is not known yet count 0) and the seconds since the
-        last batch. Sets ``riskmon_consumer_lag_records`` as a side effect."""
-        lag = 0
-        for p in self.events_partitions():
-            tp = next(
-                t
-                for t in self.app.consumer.assignment()
-                if t.topic == self.settings.events_topic and t.partition == p
-            )
+    def partition_lag(self) -> dict[int, int | None]:
+        """Per events partition of this worker: records not processed yet (high watermark
+        minus the next offset to process), None while its high watermark is not known."""
+        done = self.handler.progress.last_offset
+        lag: dict[int, int | None] = {}
+        for tp in self.app.consumer.assignment():
+            if tp.topic != self.settings.events_topic:
+                continue
             try:
                 high = self.app.consumer.highwater(tp)
             except Exception:
-                continue
-            done = self.handler.progress.last_offset.get(p, -1) + 1
-            if high is not None and high > done:
-                lag += high - done
+                high = None
+            next_offset = done.get(tp.partition, -1) + 1
+            lag[tp.partition] = None if high is None else max(0, high - next_offset)
+        return lag
+
+    def progress(self) -> ProgressReport:
+        """Lag on this worker's events partitions (:meth:`partition_lag`; partitions whose
+        high watermark is not known yet count 0) and the seconds since the last batch. Sets
+        ``riskmon_consumer_lag_records`` as a side effect."""
+        lag = sum(n for n in self.partition_lag().values() if n)
         self.metrics.consumer_lag.set(lag)
         idle = time.time() - (self.handler.progress.last_batch_at or self.handler.started_at)
         return ProgressReport(lag=lag, seconds_since_progress=idle)

@@ -103,7 +103,21 @@ class Settings(BaseSettings):
         " the next is taken only when there is room for it",
     )
     tick_seconds: float = Field(
-        default=1.0, gt=0, le=3_600, description="how often time-driven class changes are due"
+        default=1.0,
+        gt=0,
+        le=3_600,
+        description="how often the ticker looks for idle partitions and refreshes the class"
+        " counts and the lag gauge",
+    )
+    idle_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="a partition that has had no record for this long (wall clock), whose"
+        " records are all read, and one of whose enterprises has a class change due by the"
+        " clock, gets one riskmon.reevaluate record from the ticker (at most one per partition"
+        " per this long); time-driven changes otherwise follow the partition's event time;"
+        " 0: never",
     )
     session_timeout_seconds: float = Field(default=6.0, ge=1, le=300)
     fetch_max_wait_ms: int = Field(

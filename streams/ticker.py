@@ -1,9 +1,25 @@
-"""The ticker: re-evaluation events for enterprises whose time-driven change is due.
+"""The ticker: the one place where the wall clock moves a partition's time, and only when idle.
 
 A score decays and a contribution expires with time, not with events; the store keeps, per
-partition, a sorted set of when each enterprise's class next changes by itself. The ticker
-publishes a ``riskmon.reevaluate`` event for each one due, into the events topic and the
-enterprise's own partition, so the change is applied in the log's order like any other event.
+partition, a sorted set of when each enterprise's class next changes by itself. Those changes
+are made in event time, by the events themselves: each partition's watermark (the latest event
+time applied from it) passes their due moment inside apply.lua (scoring/partition.py). So the
+same log gives the same changes and the same alerts, however fast it is read.
+
+A partition that falls quiet would keep its due changes for ever. So, every
+``RISKMON_TICK_SECONDS``, for each partition of this worker that
+
+* has had no record for ``RISKMON_IDLE_SECONDS`` (wall clock; 0: never),
+* has nothing left to read (the consumer's high watermark reached, as /healthz computes lag),
+* has an enterprise whose change is due by now (less the model's allowed lateness),
+* and got no record from the ticker in the last ``RISKMON_IDLE_SECONDS``,
+
+the ticker publishes ONE ``riskmon.reevaluate`` record into that partition, at the current
+time (whole seconds), for the enterprise due first (key and subject; id ``<uscc>@<time>``).
+Applied like any event, it raises the partition's watermark to now, and every change due by
+then is made, in due order. The record is then part of the log: a replay gives the same.
+
+Every tick also refreshes the enterprises-per-class snapshot and the consumer lag gauge.
 """
 
 from __future__ import annotations
@@ -12,6 +28,8 @@ import asyncio
 import datetime as dt
 import logging
 import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from schemas.codec import dumps
@@ -21,25 +39,26 @@ from scoring.exceptions import StoreUnavailableError
 if TYPE_CHECKING:  # importing TICKER_SOURCE (replay, tests) need not load Faust
     from streams.runtime import Runtime
 
-__all__ = ["TICKER_SOURCE", "reevaluate_event", "tick"]
+__all__ = [
+    "TICKER_SOURCE",
+    "Nudge",
+    "PartitionView",
+    "is_quiet",
+    "nudges",
+    "reevaluate_event",
+    "tick",
+]
 
 log = logging.getLogger(__name__)
 
-#: A re-evaluation sent but not yet applied is sent again after this long.
-_RESEND_SECONDS = 30.0
-#: Above this many re-evaluations remembered as sent, those older than the resend delay go.
-_INFLIGHT_MAX = 100_000
-#: Due enterprises read per partition and tick.
-_DUE_LIMIT = 1000
 
-
-def reevaluate_event(uscc: str, due: int) -> bytes:
-    """The ticker's CloudEvent asking for ``uscc`` to be re-evaluated at ``due`` (Unix s)."""
-    when = dt.datetime.fromtimestamp(due, dt.UTC).isoformat()
+def reevaluate_event(uscc: str, at: int) -> bytes:
+    """The ticker's CloudEvent asking for ``uscc`` to be re-evaluated at ``at`` (Unix s)."""
+    when = dt.datetime.fromtimestamp(at, dt.UTC).isoformat()
     return dumps(
         {
             "specversion": "1.0",
-            "id": f"{uscc}@{due}",
+            "id": f"{uscc}@{at}",
             "source": TICKER_SOURCE,
             "type": "riskmon.reevaluate",
             "subject": uscc,
@@ -50,36 +69,112 @@ def reevaluate_event(uscc: str, due: int) -> bytes:
     )
 
 
-async def tick(rt: Runtime) -> None:
-    """Publish a re-evaluation for each enterprise whose time-driven change is due.
+@dataclass(frozen=True, slots=True)
+class PartitionView:
+    """What the ticker knows of one assigned partition (times: Unix s, wall clock).
 
-    Only for this worker's partitions; scans one sorted set per partition, never the
-    enterprises. Resent after a while if not yet applied (the ledger absorbs duplicates).
-    Also refreshes the lag gauge and the enterprises-per-class snapshot /metrics serves.
+    ``quiet_since``: when it last had a record (or was assigned, or the worker started, if
+    later); ``caught_up``: every record up to the high watermark has been processed (False
+    while the high watermark is not known); ``earliest``: (uscc, due) of the enterprise whose
+    time-driven change is due first, None if none is or it was not looked up; ``nudged_at``:
+    when the ticker last published into it, None if never.
     """
+
+    partition: int
+    quiet_since: float
+    caught_up: bool
+    earliest: tuple[str, int] | None = None
+    nudged_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Nudge:
+    """One ``riskmon.reevaluate`` record to publish: ``uscc`` at ``at`` into ``partition``."""
+
+    partition: int
+    uscc: str
+    at: int
+
+    def value(self) -> bytes:
+        return reevaluate_event(self.uscc, self.at)
+
+
+def is_quiet(view: PartitionView, now: float, idle_seconds: float) -> bool:
+    """True if ``view``'s partition may get a ticker record, its due changes permitting: idle
+    for ``idle_seconds``, read to its end, and not published into for ``idle_seconds``.
+    Never when ``idle_seconds`` is 0."""
+    if idle_seconds <= 0 or not view.caught_up:
+        return False
+    if now - view.quiet_since < idle_seconds:
+        return False
+    return view.nudged_at is None or now - view.nudged_at >= idle_seconds
+
+
+def nudges(
+    views: Iterable[PartitionView], *, now: float, idle_seconds: float, lateness: int = 0
+) -> list[Nudge]:
+    """The records the ticker publishes at wall-clock ``now``: one per quiet partition
+    (:func:`is_quiet`) whose earliest due change is at or before ``now`` less ``lateness``
+    (seconds; the model's allowed lateness, so that the record's time does fire it), for that
+    enterprise, at ``now`` in whole seconds. Pure."""
+    at = int(now)
+    return [
+        Nudge(v.partition, v.earliest[0], at)
+        for v in views
+        if v.earliest is not None
+        and v.earliest[1] <= at - lateness
+        and is_quiet(v, now, idle_seconds)
+    ]
+
+
+def partition_views(rt: Runtime, now: float) -> list[PartitionView]:
+    """This worker's events partitions as the ticker sees them (no due lookup yet)."""
+    progress = rt.handler.progress
+    lag = rt.partition_lag()
+    since = rt.handler.started_at
+    return [
+        PartitionView(
+            partition=p,
+            quiet_since=max(since, progress.last_record_at.get(p, 0.0), rt.assigned_at.get(p, 0.0)),
+            caught_up=lag.get(p) == 0,
+            nudged_at=rt.nudged_at.get(p),
+        )
+        for p in sorted(lag)
+    ]
+
+
+async def _with_earliest(
+    rt: Runtime, views: Sequence[PartitionView], now: float
+) -> list[PartitionView]:
+    """``views`` that could get a record, each with its earliest due change looked up (one
+    sorted-set read per quiet partition; busy ones cost nothing)."""
+    out = []
+    for v in views:
+        if not is_quiet(v, now, rt.settings.idle_seconds):
+            continue
+        due = await rt.store.due(v.partition, int(now), limit=1)
+        if due:
+            out.append(PartitionView(v.partition, v.quiet_since, v.caught_up, due[0], v.nudged_at))
+    return out
+
+
+async def tick(rt: Runtime) -> None:
+    """One tick: the class snapshot and the lag gauge refreshed, and a ``riskmon.reevaluate``
+    record published into each partition that :func:`nudges` names."""
     now = time.time()
     rt.progress()  # keeps riskmon_consumer_lag_records current
     try:
         rt.class_snapshot.update(await rt.store.class_counts())
-        for p in rt.events_partitions():
-            for uscc, due in await rt.store.due(p, int(now), limit=_DUE_LIMIT):
-                sent = rt.inflight.get(uscc)
-                if sent and sent[0] == due and now - sent[1] < _RESEND_SECONDS:
-                    continue
-                await rt.app.producer.send(
-                    rt.settings.events_topic,
-                    uscc.encode(),
-                    reevaluate_event(uscc, due),
-                    p,
-                    None,
-                    None,
-                )
-                rt.inflight[uscc] = (due, now)
+        views = await _with_earliest(rt, partition_views(rt, now), now)
     except StoreUnavailableError as exc:
         log.warning("ticker: redis unavailable: %s", exc)
         return
-    if len(rt.inflight) > _INFLIGHT_MAX:
-        cutoff = now - _RESEND_SECONDS
-        for k in [k for k, (_, t) in rt.inflight.items() if t < cutoff]:
-            del rt.inflight[k]
+    for n in nudges(
+        views, now=now, idle_seconds=rt.settings.idle_seconds, lateness=rt.store.params.lateness
+    ):
+        log.info("ticker: partition %s idle, re-evaluating %s at %s", n.partition, n.uscc, n.at)
+        await rt.app.producer.send(
+            rt.settings.events_topic, n.uscc.encode(), n.value(), n.partition, None, None
+        )
+        rt.nudged_at[n.partition] = now
     await asyncio.sleep(0)

@@ -1,10 +1,13 @@
--- riskmon: apply a batch of credit events of one Kafka partition, each exactly once, or
--- re-classify a page of enterprises under new model parameters. One call, one Redis slot.
+-- riskmon: apply a batch of credit events of one Kafka partition, each exactly once, with the
+-- time-driven class changes they bring about, or re-classify a page of enterprises under new
+-- model parameters. One call, one Redis slot.
 --
--- scoring/fold.py is the specification; this script implements it: the same integer
--- micro-point arithmetic, tie-breaks, classes and due times. The parity tests
--- (tests/integration/test_store.py, test_reclassify.py) run both on the same events and
--- states and require the same outcomes and states. It departs from fold.py in three places,
+-- scoring/fold.py (one enterprise) and scoring/partition.py (a partition's log in event time:
+-- which time-driven changes each event makes) are the specification; this script implements
+-- them: the same integer micro-point arithmetic, tie-breaks, classes, due times, event-time
+-- watermark and firing order. The parity tests (tests/integration/test_store.py,
+-- test_reclassify.py) run both on the same logs and states and require the same outcomes,
+-- fired changes, watermarks and states. It departs from fold.py in three places,
 -- each to do less work, none to compute otherwise:
 --   1. first_change guesses where the class changes (where the fading points would reach the
 --      threshold, or the next expiry) and bisects only once guessing fails; fold.py bisects.
@@ -18,8 +21,13 @@
 --   3. settle evaluates only the contributions that can still count at asof (live_from);
 --      fold.py evaluates all. Safe: a cancelled contribution, or one expired by asof, counts
 --      0 points and sets no floor at asof or later, and settle evaluates nothing before asof.
--- The ledger, the watermark, the class counts and the due index are the store's bookkeeping,
--- which fold.py has no part in.
+-- It departs from partition.py in one: partition.py keeps a heap of (due, uscc) with stale
+-- entries skipped; this script reads the due index (a sorted set: the same order, due then
+-- USCC bytes) and caches its smallest score in a local, so that an event that fires nothing
+-- costs a comparison. Safe: every write to the index that lowers it lowers the cache too,
+-- and a cache left too low (a ZREM, a due moved later) only costs a re-read.
+-- The ledger, the offset watermark, the class counts and the due index are the store's
+-- bookkeeping, which fold.py has no part in; the event-time watermark is partition.py's.
 --
 -- KEYS: names, and what each holds, in scoring/store/keys.py; all of one partition.
 -- KEYS[1]  the ledger hash (with a ledger window W: the stem of its buckets' names, ':<n>' on)
@@ -34,16 +42,32 @@
 -- ARGV[2]  "apply" or "reclassify"
 -- ARGV[3]  apply: MessagePack array of EVENTs (below), in log order;
 --          reclassify: "force" to re-evaluate enterprises already under this version, or ""
+-- ARGV[4]  apply: the stem of the partition's state hashes' names, '<prefix>:s:{pNNN}:' (an
+--          enterprise's hash is the stem and its bucket, CRC-32 of the USCC mod 64, as
+--          scoring/store/keys.py bucket_of); absent, it is taken from KEYS[4] (redis-benchmark
+--          can only pass the events last). A fired enterprise's hash is not in KEYS: the
+--          stem names it, in the same slot.
 -- ARGV[4], ARGV[5]  reclassify: HSCAN cursor and COUNT over KEYS[4]
 --
--- apply returns one string per event: "status|old_class|new_class|score|asof|due|reasons_json"
--- (reasons last: they may contain "|"; [[key, micro-points, floor], ...]; parsed by
--- scoring/store/replies.py); status is "applied", "redelivered" (offset at or below the
+-- apply returns one reply per event: the string "status|old_class|new_class|score|asof|due|
+-- reasons_json" (reasons last: they may contain "|"; [[key, micro-points, floor], ...];
+-- parsed by scoring/store/replies.py) when the event fired nothing, else an array of that
+-- string and then "uscc|outcome" for each time-driven change it fired, in order (its asof is
+-- the due moment). status is "applied", "redelivered" (offset at or below the offset
 -- watermark) or "republished" (same source+id seen at another offset). A duplicate returns
--- the outcome stored when it was first applied, so the caller re-sends the very same alert;
--- when that outcome warranted nothing (alerts/rules.py may_warrant: no class change, or a
--- new enterprise starting in A, and not in D), the ledger keeps only the event hash, and the
--- duplicate returns NO_NEWS.
+-- what was stored when it was first applied, fired changes included, so the caller re-sends
+-- the very same alerts; when its own outcome warranted nothing (alerts/rules.py may_warrant:
+-- no class change, or a new enterprise starting in A, and not in D), the ledger keeps ""
+-- for it, and the duplicate returns NO_NEWS. A duplicate fires nothing and leaves the
+-- event-time watermark alone: its first copy did both.
+--
+-- Event time (scoring/partition.py): the meta hash's `ew` is the latest event time (s) among
+-- the events applied, in log order. An event whose asof is past it raises it, and then every
+-- enterprise whose due moment is at or before ew - lateness is re-evaluated at its due
+-- moment, in order of due, then USCC (fire); then the event is applied; then fire again (only
+-- the event's own enterprise can be due). The ledger entry of an event that fired something
+-- is a MessagePack array {own outcome or "", "uscc|outcome", ...}: its first byte is 0x90 or
+-- more, never a digit as an outcome's is, so entries written before read as they were.
 --
 -- reclassify re-evaluates the enterprises of one HSCAN page of KEYS[4], each at its own asof
 -- under ARGV[1] (no ledger entry: it is a function of the state), skipping those already
@@ -66,8 +90,9 @@
 --
 -- ARGV[1], the model: version id (CRC-32 of its name), thresholds of B, C and D and the five
 -- dimension caps (micro-points), scheduling horizon (s), ledger window W in offsets (0 or
--- absent: one ledger hash, kept for ever)
+-- absent: one ledger hash, kept for ever), allowed lateness (s; absent: 0)
 local PARAM_VERSION, PARAM_THRESHOLDS, PARAM_CAPS, PARAM_HORIZON, PARAM_WINDOW = 1, 2, 5, 10, 11
+local PARAM_LATENESS = 12
 -- An EVENT of ARGV[3]: uscc, ledger field (the event hash's 8 bytes), Kafka offset (-1: not
 -- from Kafka), asof (s), contribution (an INCOMING one) or false, key to cancel or "",
 -- PROFILE or false
@@ -96,6 +121,7 @@ for i = 1, 3 do th[i] = tonumber(params[PARAM_THRESHOLDS + i - 1]) end
 for i = 1, 5 do caps[i] = tonumber(params[PARAM_CAPS + i - 1]) end
 local horizon = tonumber(params[PARAM_HORIZON])
 local window = tonumber(params[PARAM_WINDOW] or '0')
+local lateness = tonumber(params[PARAM_LATENESS] or '0')
 local mode = ARGV[2]
 -- The class names by number, as meta's count fields (schemas/classes.py CLASSES).
 local names = {'A', 'B', 'C', 'D'}
@@ -319,6 +345,10 @@ local function live_from(contribs, t)
   return live or contribs
 end
 
+-- The smallest score of the due index as far as this call knows (false: not read yet; a
+-- ZADD below it lowers it, so it is never above the index's smallest; see fire).
+local least_due = false
+
 -- Evaluate at asof, store, keep the due index and class counts; the outcome string.
 local function settle(key, uscc, old_class, old_due, asof, profile, contribs)
   local live = live_from(contribs, asof)
@@ -333,7 +363,10 @@ local function settle(key, uscc, old_class, old_due, asof, profile, contribs)
   -- A STATE, in its order.
   redis.call('HSET', key, uscc, cmsgpack.pack({version, asof, k, s, due, profile, contribs}))
   if due > 0 then
-    if due ~= old_due then redis.call('ZADD', dueset, due, uscc) end
+    if due ~= old_due then
+      redis.call('ZADD', dueset, due, uscc)
+      if least_due and due < least_due then least_due = due end
+    end
   elseif old_due > 0 then
     redis.call('ZREM', dueset, uscc)
   end
@@ -368,10 +401,13 @@ end
 -- Apply -------------------------------------------------------------------------------------
 
 local events = cmsgpack.unpack(ARGV[3])
-local wm = tonumber(redis.call('HGET', meta, 'wm') or '-1')
+-- (one read of the meta hash: the offset watermark, the newest ledger bucket, the event-time
+-- watermark)
+local head = redis.call('HMGET', meta, 'wm', 'lk', 'ew')
+local wm, ew = tonumber(head[1] or '-1'), tonumber(head[3] or '0')
 local out = {}
 local lk = -1
-if window > 0 then lk = tonumber(redis.call('HGET', meta, 'lk') or '-1') end
+if window > 0 then lk = tonumber(head[2] or '-1') end
 
 -- The ledger hash an event's entry goes to (false: older than the window, not recorded), and
 -- its first copy, if remembered. Reaching a new bucket forgets those more than one behind.
@@ -392,17 +428,86 @@ local function ledger_lookup(ehash, offset)
   return ledger .. ':' .. k, seen
 end
 
+-- CRC-32 (IEEE, as zlib.crc32) of s, with the bit library; its table built on first use.
+local crc_table
+local function crc32(s)
+  local band, bxor, rshift = bit.band, bit.bxor, bit.rshift
+  if not crc_table then
+    crc_table = {}
+    for i = 0, 255 do
+      local c = i
+      for _ = 1, 8 do
+        if band(c, 1) ~= 0 then c = bxor(rshift(c, 1), 0xEDB88320) else c = rshift(c, 1) end
+      end
+      crc_table[i] = c
+    end
+  end
+  local crc = 0xFFFFFFFF
+  for i = 1, #s do
+    crc = bxor(rshift(crc, 8), crc_table[band(bxor(crc, s:byte(i)), 255)])
+  end
+  return bit.bnot(crc)
+end
+-- The stem of the state hashes' names (ARGV[4], or KEYS[4] less its bucket).
+local stem = ARGV[4] or string.match(KEYS[4] or '', '^(.*:)%d+$')
+
+-- Re-evaluate, at its due moment, every enterprise due at or before limit, in the due index's
+-- order (due, then USCC bytes), appending "uscc|outcome" to fired (created if need be); each
+-- change may schedule the next. Without anything due, a comparison with the cached least_due.
+local function fire(limit, fired)
+  if least_due and least_due > limit then return fired end
+  while true do
+    local first = redis.call('ZRANGE', dueset, 0, 0, 'WITHSCORES')
+    if #first == 0 then
+      least_due = math.huge
+      return fired
+    end
+    local due = tonumber(first[2])
+    least_due = due
+    if due > limit then return fired end
+    local uscc = first[1]
+    local key = stem .. bit.band(crc32(uscc), 63)
+    local raw = redis.call('HGET', key, uscc)
+    if not raw then
+      error('riskmon: ' .. uscc .. ' is in the due index ' .. dueset .. ' but has no state in '
+        .. key)
+    end
+    local st = cmsgpack.unpack(raw)
+    local asof = st[ST_ASOF]
+    if due > asof then asof = due end
+    local outcome = settle(key, uscc, st[ST_CLASS], st[ST_DUE], asof, st[ST_PROFILE],
+      st[ST_CONTRIBUTIONS])
+    fired = fired or {}
+    fired[#fired + 1] = uscc .. '|' .. outcome
+  end
+end
+
 for i, ev in ipairs(events) do
   local key, uscc, ehash, offset = KEYS[3 + i], ev[EV_USCC], ev[EV_HASH], ev[EV_OFFSET]
   local event_asof = ev[EV_ASOF]
   local incoming, cancel_key, profile = ev[EV_CONTRIBUTION], ev[EV_CANCEL], ev[EV_PROFILE]
   local into, seen = ledger_lookup(ehash, offset)
+  local raised = false
   if seen then
     local status = 'republished'
     if offset >= 0 and offset <= wm then status = 'redelivered' end
-    if seen == '' then seen = NO_NEWS end
-    out[i] = status .. '|' .. seen
+    if seen == '' then
+      out[i] = status .. '|' .. NO_NEWS
+    elseif seen:byte(1) >= 0x90 then
+      -- {own outcome or "", "uscc|outcome", ...}: the event fired time-driven changes
+      local entry = cmsgpack.unpack(seen)
+      if entry[1] == '' then entry[1] = NO_NEWS end
+      entry[1] = status .. '|' .. entry[1]
+      out[i] = entry
+    else
+      out[i] = status .. '|' .. seen
+    end
   else
+    local fired
+    if event_asof > ew then
+      ew, raised = event_asof, true
+      fired = fire(ew - lateness, fired)
+    end
     local raw = redis.call('HGET', key, uscc)
     local st = raw and cmsgpack.unpack(raw)
     -- (A re-evaluation of an enterprise we have never seen changes nothing: NO_NEWS.)
@@ -456,14 +561,33 @@ for i, ev in ipairs(events) do
       -- alerts/rules.py may_warrant: a new enterprise starting in A is no news
       news = k == 4 or (changed and not (old_class == 0 and k == 1))
     end
-    if into then redis.call('HSET', into, ehash, news and outcome or '') end
-    out[i] = 'applied|' .. outcome
+    fired = fire(ew - lateness, fired)
+    local own = 'applied|' .. outcome
+    if fired then
+      if into then
+        local entry = {news and outcome or ''}
+        for j = 1, #fired do entry[j + 1] = fired[j] end
+        redis.call('HSET', into, ehash, cmsgpack.pack(entry))
+      end
+      table.insert(fired, 1, own)
+      out[i] = fired
+    else
+      if into then redis.call('HSET', into, ehash, news and outcome or '') end
+      out[i] = own
+    end
   end
-  -- A duplicate's effect is in Redis too: the watermark passes it either way. Written with
-  -- the event, so that a batch cut short leaves the watermark true to what was applied.
+  -- A duplicate's effect is in Redis too: the offset watermark passes it either way. Written
+  -- with the event (the event-time watermark too, in the same command), so that a batch cut
+  -- short leaves both true to what was applied.
   if offset > wm then
     wm = offset
-    redis.call('HSET', meta, 'wm', wm)
+    if raised then
+      redis.call('HSET', meta, 'wm', wm, 'ew', ew)
+    else
+      redis.call('HSET', meta, 'wm', wm)
+    end
+  elseif raised then
+    redis.call('HSET', meta, 'ew', ew)
   end
 end
 return out

@@ -12,9 +12,13 @@ key                             type   holds
                                        :func:`bucket_of` the USCC, 0 .. STATE_BUCKETS - 1
 ``<prefix>:l:{pNNN}``           hash   the ledger: event hash (8 bytes) -> the outcome when
                                        first applied, or "" when it warranted no alert or task;
+                                       when the event fired time-driven changes, a MessagePack
+                                       array {outcome or "", "uscc|outcome", ...};
                                        with a ledger window W, buckets ``<prefix>:l:{pNNN}:<n>``
                                        (n = offset // W), the newest two kept
-``<prefix>:m:{pNNN}``           hash   ``wm`` (highest applied offset), ``lk`` (newest ledger
+``<prefix>:m:{pNNN}``           hash   ``wm`` (highest applied offset), ``ew`` (the event-time
+                                       watermark: latest event time applied, Unix s; absent:
+                                       0; ``scoring/partition.py``), ``lk`` (newest ledger
                                        bucket), and enterprises per class: one field per name
                                        of ``schemas.classes.CLASSES``
 ``<prefix>:due:{pNNN}``         zset   uscc -> the time (s) of its next time-driven class change
@@ -26,7 +30,9 @@ key                             type   holds
 =============================== ====== =========================================================
 
 apply.lua receives these names in KEYS (see :meth:`Keys.shared` and ``scoring/store/plan.py``);
-it derives only the ledger's window buckets itself, by appending ``:<n>``.
+it derives the ledger's window buckets itself, by appending ``:<n>``, and the state hash of an
+enterprise whose time-driven change it makes from :meth:`Keys.state_stem` (ARGV[4]) and
+:func:`bucket_of`, which it computes in Lua.
 """
 
 from __future__ import annotations
@@ -76,12 +82,16 @@ class Keys:
         """Every state hash of ``partition``, by bucket."""
         return _buckets(self.prefix, partition)
 
+    def state_stem(self, partition: int) -> str:
+        """The state hashes' names of ``partition`` less their bucket (apply.lua's ARGV[4])."""
+        return f"{self.prefix}:s:{tag(partition)}:"
+
     def ledger(self, partition: int) -> str:
         """The ledger hash (or, with a ledger window, the stem of its buckets' names)."""
         return f"{self.prefix}:l:{tag(partition)}"
 
     def meta(self, partition: int) -> str:
-        """Hash: ``wm``, ``lk`` and the enterprises per class of ``partition``."""
+        """Hash: ``wm``, ``ew``, ``lk`` and the enterprises per class of ``partition``."""
         return f"{self.prefix}:m:{tag(partition)}"
 
     def due(self, partition: int) -> str:

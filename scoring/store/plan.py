@@ -53,7 +53,8 @@ def plan_calls(
             chunk = [requests[i] for i in part]
             # KEYS[4..]: the state hash of each event, in the events' order.
             call_keys = keys.shared(p) + [keys.states(p, r.uscc) for r in chunk]
-            calls.append((call_keys, [params, "apply", events_arg(chunk)]))
+            # ARGV[4]: where the state of an enterprise whose change an event fires lives.
+            calls.append((call_keys, [params, "apply", events_arg(chunk), keys.state_stem(p)]))
             order.extend(part)
     return calls, order
 

@@ -3,8 +3,10 @@
 An outcome travels as ``old_class|new_class|score|asof|due|reasons_json`` (reasons last: they
 may contain ``|``; empty when the class did not change). Around it:
 
-* ``apply``: one string per event, ``status|outcome``, status ``applied``, ``redelivered`` or
-  ``republished`` (:func:`store_result`);
+* ``apply``: per event, the string ``status|outcome`` (status ``applied``, ``redelivered`` or
+  ``republished``), or, when the event fired time-driven class changes
+  (``scoring/partition.py``), an array of that string and ``uscc|outcome`` for each change in
+  the order made (:func:`store_result`);
 * ``reclassify``: ``{next cursor, scanned, re-evaluated, uscc|outcome ...}``, the last for each
   enterprise whose class changed (:meth:`ReclassifyPage.add`);
 * the outbox hash: uscc -> ``version id|outcome`` (:func:`outbox_entry`).
@@ -24,15 +26,21 @@ from scoring.partition import Fired
 __all__ = [
     "ReclassifyPage",
     "ReclassifyResult",
+    "Reply",
     "Status",
     "StoreResult",
     "changed",
     "outbox_entry",
     "outcome",
+    "reply_head",
     "store_result",
 ]
 
 Status = Literal["applied", "redelivered", "republished"]
+
+#: One event's reply to ``apply`` as Redis returns it: ``status|outcome``, or that and the
+#: ``uscc|outcome`` of each change it fired.
+Reply = bytes | list[bytes]
 
 
 @dataclass(slots=True)
@@ -80,10 +88,23 @@ def outcome(raw: bytes) -> Outcome:
     return _outcome(raw.split(b"|", 5))
 
 
-def store_result(raw: bytes) -> StoreResult:
-    """One event's reply to ``apply``."""
-    v = raw.split(b"|", 6)
-    return StoreResult(cast(Status, v[0].decode()), _outcome(v[1:]))
+def store_result(raw: Reply) -> StoreResult:
+    """One event's reply to ``apply`` (either form)."""
+    head, fired = (raw, ()) if isinstance(raw, bytes) else (raw[0], raw[1:])
+    v = head.split(b"|", 6)
+    return StoreResult(
+        cast(Status, v[0].decode()), _outcome(v[1:]), tuple(_fired(item) for item in fired)
+    )
+
+
+def _fired(raw: bytes) -> Fired:
+    uscc, rest = raw.split(b"|", 1)
+    return Fired(uscc.decode(), outcome(rest))
+
+
+def reply_head(raw: Reply) -> bytes:
+    """The ``status|outcome`` of one event's reply to ``apply`` (either form)."""
+    return raw if isinstance(raw, bytes) else raw[0]
 
 
 def changed(partition: int, raw: bytes, version: str) -> ReclassifyResult:

@@ -21,8 +21,10 @@ from scoring.store.plan import ApplyRequest, Call, plan_calls, reclassify_call
 from scoring.store.replies import (
     ReclassifyPage,
     ReclassifyResult,
+    Reply,
     StoreResult,
     outbox_entry,
+    reply_head,
     store_result,
 )
 from scoring.store.script import APPLY, SCRIPT, Script
@@ -94,15 +96,21 @@ class Store:
 
     async def execute(self, calls: Sequence[Call]) -> list[StoreResult]:
         """Run calls from :func:`~scoring.store.plan.plan_calls`; one result per event, in
-        call order."""
-        return [store_result(raw) for raw in await self.execute_raw(calls)]
+        call order, with the time-driven class changes the event fired (a duplicate: its first
+        copy's)."""
+        return [store_result(raw) for raw in await self.execute_replies(calls)]
 
-    async def execute_raw(self, calls: Sequence[Call]) -> list[bytes]:
-        """:meth:`execute` with each event's reply as apply.lua gave it (``status|...``), for
-        a caller that only counts them."""
+    async def execute_replies(self, calls: Sequence[Call]) -> list[Reply]:
+        """:meth:`execute` with each event's reply as apply.lua gave it (``status|...``, or
+        an array of that and the changes it fired), unparsed."""
         if not calls:
             return []
         return [raw for reply in await self._calls(calls) for raw in reply]
+
+    async def execute_raw(self, calls: Sequence[Call]) -> list[bytes]:
+        """:meth:`execute` with only each event's ``status|outcome`` as apply.lua gave it,
+        for a caller that only counts them."""
+        return [reply_head(raw) for raw in await self.execute_replies(calls)]
 
     def state_hashes(self) -> list[tuple[int, int]]:
         """(partition, bucket) of every hash that can hold an enterprise's state."""
@@ -200,6 +208,13 @@ class Store:
         with redis_errors("reading the watermark"):
             v = await self._client.hget(self.keys.meta(partition), "wm")
         return int(v) if v is not None else -1
+
+    async def event_watermark(self, partition: int) -> int:
+        """The event-time watermark of ``partition`` (Unix s): the latest event time among the
+        events applied from it (``scoring/partition.py``); 0 if none."""
+        with redis_errors("reading the event-time watermark"):
+            v = await self._client.hget(self.keys.meta(partition), "ew")
+        return int(v) if v is not None else 0
 
     async def due(self, partition: int, until: int, limit: int) -> list[tuple[str, int]]:
         """Enterprises of ``partition`` whose time-driven change is due at or before ``until``."""

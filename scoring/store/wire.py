@@ -6,7 +6,10 @@ stored data. Arrays are MessagePack (Redis' cmsgpack), 1-based positions as Lua 
 
 ARGV[1], the model (:func:`params_arg`), space-separated numbers:
     version id, thresholds B C D (micro-points), the five dimension caps (micro-points),
-    scheduling horizon (s), ledger window W in offsets (0: one ledger hash, kept for ever)
+    scheduling horizon (s), ledger window W in offsets (0: one ledger hash, kept for ever),
+    allowed lateness (s; ``Params.lateness``, scoring/partition.py)
+
+ARGV[4] of ``apply``: the stem of the partition's state hashes (``Keys.state_stem``).
 
 ARGV[3] of ``apply``, the events (:func:`events_arg`), an array of events in log order:
     event        = {uscc, ledger field (8 bytes), offset (-1: not from Kafka), asof (s),
@@ -64,10 +67,10 @@ def version_id(version: str) -> int:
 
 
 def params_arg(params: Params, ledger_window: int = 0) -> str:
-    """apply.lua's ARGV[1]: the model's numbers and the ledger window (0: keep every entry)
-    in one argument (computed once per store)."""
+    """apply.lua's ARGV[1]: the model's numbers, the ledger window (0: keep every entry) and
+    the allowed lateness in one argument (computed once per store)."""
     numbers = (version_id(params.version), *params.thresholds, *params.caps, params.horizon)
-    return " ".join(str(v) for v in (*numbers, ledger_window))
+    return " ".join(str(v) for v in (*numbers, ledger_window, params.lateness))
 
 
 def ledger_field(event_hash: str) -> bytes:

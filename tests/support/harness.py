@@ -107,6 +107,7 @@ def worker_env(
         "RISKMON_DATA_DIR": str(tmp / "faust-data"),
         "RISKMON_RUN_FILE": str(tmp / "run.json"),
         "RISKMON_TICK_SECONDS": "0.5",
+        "RISKMON_IDLE_SECONDS": "0",
         "RISKMON_LOG_LEVEL": "warn",
     }
 

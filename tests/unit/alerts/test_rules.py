@@ -9,9 +9,10 @@ from typing import Any
 import orjson
 import pytest
 
-from alerts.rules import SOURCE, Message, derive, may_warrant
+from alerts.rules import SOURCE, Message, derive, event_messages, may_warrant, time_cause
 from schemas.alerts import Cause, ClassChanged, OutgoingEnvelope, TaskCreated
 from scoring.fold import Outcome
+from scoring.partition import Fired
 
 USCC = "91610112MA6TGQ1K2M"
 OTHER_USCC = "91110108551385082Q"
@@ -211,3 +212,27 @@ def test_every_message_is_a_valid_outgoing_envelope(old: int, new: int, cause: C
         assert env.data.model_version == VERSION
         # The JSON a consumer reads is exactly what the envelope re-serialises to.
         assert orjson.loads(msg.value) == env.model_dump(mode="json")
+
+
+def test_an_event_s_messages_come_first_then_those_of_the_changes_it_brought_about() -> None:
+    fired_outcome = Outcome(old_class=C, new_class=D, score=0, asof=T - 86_400, due=0)
+    msgs = event_messages(
+        USCC,
+        PENALTY.source,
+        PENALTY.id,
+        PENALTY.type,
+        outcome(A, B),
+        [Fired(OTHER_USCC, fired_outcome), Fired(USCC, outcome(B, B))],
+        VERSION,
+    )
+    assert [(m.kind, m.key.decode()) for m in msgs] == [
+        ("alert", USCC),
+        ("alert", OTHER_USCC),
+        ("task", OTHER_USCC),
+    ]
+    by_time = derive(OTHER_USCC, time_cause(OTHER_USCC, T - 86_400), fired_outcome, VERSION)
+    assert [m.id for m in msgs[1:]] == [m.id for m in by_time]
+    assert envelope(msgs[1]).data.cause == Cause(
+        source="/riskmon/ticker", id=f"{OTHER_USCC}@{T - 86_400}", type="riskmon.reevaluate"
+    )
+    assert [m.id for m in msgs[:1]] == [m.id for m in derive(USCC, PENALTY, outcome(A, B), VERSION)]

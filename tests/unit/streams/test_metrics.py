@@ -20,6 +20,7 @@ EXPECTED_TYPES = {
     "riskmon_processing_latency_seconds": "histogram",
     "riskmon_event_time_lag_seconds": "gauge",
     "riskmon_class_transitions_total": "counter",
+    "riskmon_time_driven_changes_total": "counter",
     "riskmon_alerts_total": "counter",
     "riskmon_tasks_total": "counter",
     "riskmon_batch_events": "histogram",

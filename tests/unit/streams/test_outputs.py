@@ -1,21 +1,29 @@
-"""A batch's outgoing records: all queued in order, each acked once, only the failed re-sent."""
+"""A batch's outgoing records: all queued in order, each acked once, only the failed re-sent;
+the alerts and tasks of the time-driven changes an event brought about, with stable ids."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Sequence
+from typing import Any
 
+import orjson
 import pytest
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
 from alerts.delivery import SinkUnavailableError, Topics
-from scoring.fold import Params
+from alerts.rules import derive
+from schemas.alerts import Cause
+from schemas.events import TICKER_SOURCE
+from scoring.fold import Outcome, Params
 from scoring.model import load_model
-from scoring.store import Store
+from scoring.partition import Fired
+from scoring.store import Call, Store, StoreResult
 from streams.exceptions import FatalError
 from streams.handler import Handler
 from streams.metrics import Metrics
+from streams.planning import Planned, Record
 
 
 class FlakySink:
@@ -93,3 +101,132 @@ def test_only_what_kafka_did_not_take_is_sent_again() -> None:
 def test_an_error_that_is_not_an_outage_stops_the_worker() -> None:
     with pytest.raises(FatalError, match="a bug"):
         asyncio.run(_handler(BrokenSink())._send_all(_items(2)))
+
+
+# --- the time-driven changes an event brought about ------------------------------------------
+
+FIRM = "91610112MA6TGQ1K2M"  # the event's enterprise
+OTHER = "91610113MA6U8X2Y31"  # another enterprise of its partition, whose change fell due
+DUE = 1_767_225_600  # 2026-01-01T00:00:00Z
+A, B, C, D = 1, 2, 3, 4
+
+
+class FiredStore(Store):
+    """The store as apply.lua answers: each event's result, fired changes included."""
+
+    def __init__(self, results: list[StoreResult]) -> None:
+        super().__init__(aioredis.Redis(), prefix="t", params=P, partitions=1)
+        self.results = results
+
+    async def execute(self, calls: Sequence[Call]) -> list[StoreResult]:
+        return self.results
+
+
+MODEL = load_model()
+P = Params.of(MODEL)
+
+
+def _fired_handler(results: list[StoreResult]) -> tuple[Handler, FlakySink, CollectorRegistry]:
+    sink, registry = FlakySink(), CollectorRegistry()
+    handler = Handler(
+        store=FiredStore(results),
+        model=MODEL,
+        sink=sink,
+        metrics=Metrics.create(registry, dict),
+        topics=Topics(alerts="a", tasks="t", dlq="d"),
+        partitions=1,
+        max_event_bytes=65_536,
+        retry_max_seconds=0.01,
+    )
+    return handler, sink, registry
+
+
+def _batch(n: int) -> tuple[list[Record], Planned]:
+    """``n`` penalties of FIRM, as the planner would have planned them."""
+    records = [Record("e", 0, i, FIRM.encode(), b"{}") for i in range(n)]
+    events = [(i, "penalty.imposed", FIRM, "/bureau", f"pen-{i}", DUE + i) for i in range(n)]
+    return records, Planned([], events, [])
+
+
+def _outcome(old: int, new: int, asof: int) -> Outcome:
+    return Outcome(old_class=old, new_class=new, score=0, asof=asof, due=0)
+
+
+def _sent(sink: FlakySink) -> list[dict[str, Any]]:
+    return [orjson.loads(v) for v in sink.acked]
+
+
+def _sample(registry: CollectorRegistry, name: str, **labels: str) -> float | None:
+    return registry.get_sample_value(name, labels)
+
+
+def test_a_time_driven_change_is_alerted_after_the_event_that_brought_it_about() -> None:
+    fired = Fired(OTHER, _outcome(B, A, DUE))
+    own = StoreResult("applied", _outcome(A, B, DUE + 5), (fired,))
+    handler, sink, _ = _fired_handler([own])
+    asyncio.run(handler.finish_batch(*_batch(1)))
+    first, second = _sent(sink)
+    assert (first["subject"], first["data"]["cause"]["id"]) == (FIRM, "pen-0")
+    assert second["subject"] == OTHER
+    assert (second["data"]["old_class"], second["data"]["new_class"]) == ("B", "A")
+    assert second["data"]["cause"] == {
+        "source": TICKER_SOURCE,
+        "id": f"{OTHER}@{DUE}",
+        "type": "riskmon.reevaluate",
+    }
+    assert second["data"]["asof"].startswith("2026-01-01T00:00:00")
+
+
+def test_a_time_driven_change_has_the_id_a_ticker_record_for_it_would_have() -> None:
+    # However the change came about (the watermark or an idle partition's ticker record), an
+    # auditor sees one alert for it.
+    outcome = _outcome(C, B, DUE)
+    handler, sink, _ = _fired_handler(
+        [StoreResult("applied", _outcome(A, A, DUE), (Fired(OTHER, outcome),))]
+    )
+    asyncio.run(handler.finish_batch(*_batch(1)))
+    ticker = Cause(source=TICKER_SOURCE, id=f"{OTHER}@{DUE}", type="riskmon.reevaluate")
+    (expected,) = derive(OTHER, ticker, outcome, MODEL.version)
+    assert [m["id"] for m in _sent(sink)] == [expected.id]
+
+
+def test_a_change_into_d_by_time_alone_makes_an_inspection_task() -> None:
+    fired = Fired(OTHER, _outcome(C, D, DUE))
+    handler, sink, registry = _fired_handler(
+        [StoreResult("applied", _outcome(A, A, DUE), (fired,))]
+    )
+    asyncio.run(handler.finish_batch(*_batch(1)))
+    types = [m["type"] for m in _sent(sink)]
+    assert types == ["riskmon.alert.class_changed", "riskmon.task.created"]
+    assert _sample(registry, "riskmon_tasks_total", trigger="class_d") == 1
+
+
+def test_a_duplicate_re_sends_the_same_ids_and_counts_no_change_twice() -> None:
+    fired = (Fired(OTHER, _outcome(B, A, DUE)), Fired(FIRM, _outcome(C, B, DUE + 1)))
+    first = StoreResult("applied", _outcome(A, C, DUE), fired)
+    again = StoreResult("redelivered", _outcome(A, C, DUE), fired)
+    handler, sink, registry = _fired_handler([first])
+    asyncio.run(handler.finish_batch(*_batch(1)))
+    sent_first = [m["id"] for m in _sent(sink)]
+    assert len(sent_first) == 3
+    handler.store = FiredStore([again])
+    sink.acked.clear()
+    asyncio.run(handler.finish_batch(*_batch(1)))
+    assert [m["id"] for m in _sent(sink)] == sent_first
+    assert _sample(registry, "riskmon_time_driven_changes_total") == 2
+    for old, new in (("A", "C"), ("B", "A"), ("C", "B")):
+        assert (
+            _sample(registry, "riskmon_class_transitions_total", from_class=old, to_class=new) == 1
+        ), (old, new)
+    assert (
+        _sample(registry, "riskmon_events_total", type="penalty.imposed", outcome="duplicate") == 1
+    )
+
+
+def test_an_event_that_brings_nothing_about_sends_only_its_own() -> None:
+    handler, sink, registry = _fired_handler(
+        [StoreResult("applied", _outcome(A, B, DUE)), StoreResult("applied", _outcome(B, B, DUE))]
+    )
+    asyncio.run(handler.finish_batch(*_batch(2)))
+    assert [m["data"]["cause"]["id"] for m in _sent(sink)] == ["pen-0"]
+    assert _sample(registry, "riskmon_time_driven_changes_total") == 0

@@ -28,6 +28,7 @@ def test_defaults() -> None:
     assert s.kafka_bootstrap is None  # unset: embedded broker
     assert s.redis_url is None  # unset: embedded redis-server
     assert s.model_path is None  # unset: the shipped default model
+    assert s.idle_seconds == 60.0  # a partition quiet for a minute gets its due changes
 
 
 @pytest.mark.parametrize(
@@ -48,6 +49,8 @@ def test_defaults() -> None:
             Path("/etc/riskmon/model.toml"),
         ),
         ("RISKMON_TICK_SECONDS", "0.5", "tick_seconds", 0.5),
+        ("RISKMON_IDLE_SECONDS", "0", "idle_seconds", 0.0),
+        ("RISKMON_IDLE_SECONDS", "2.5", "idle_seconds", 2.5),
         ("RISKMON_LEDGER_WINDOW", "1000000", "ledger_window", 1_000_000),
         ("RISKMON_LOG_LEVEL", "debug", "log_level", "debug"),
         ("RISKMON_EVENT_LOOP", "asyncio", "event_loop", "asyncio"),
@@ -86,6 +89,8 @@ def test_settings_are_frozen() -> None:
         ("RISKMON_REDIS_PREFIX", "risk mon"),
         ("RISKMON_LOG_LEVEL", "verbose"),
         ("RISKMON_TICK_SECONDS", "-1"),
+        ("RISKMON_IDLE_SECONDS", "-1"),
+        ("RISKMON_IDLE_SECONDS", "inf"),
         ("RISKMON_MAX_EVENT_BYTES", "100"),
         ("RISKMON_LEDGER_WINDOW", "-5"),
         ("RISKMON_EVENT_LOOP", "trio"),

@@ -1,4 +1,6 @@
-"""The ticker's re-evaluation events: accepted from the ticker only, routed like any event."""
+"""The ticker: its re-evaluation events (accepted from the ticker only, routed like any event),
+and when it publishes one: only into a partition idle by the wall clock, read to its end, with
+a change due, once per idle period."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ import pytest
 from schemas.events import EventType
 from schemas.exceptions import InvalidEventError
 from streams.planning import Record, validate_record
-from streams.ticker import TICKER_SOURCE, reevaluate_event
+from streams.ticker import TICKER_SOURCE, Nudge, PartitionView, nudges, reevaluate_event
 from streams.topics import partition_for
 
 USCC = "91610112MA6TGQ1K2M"
@@ -27,7 +29,7 @@ def test_a_ticker_event_asks_for_the_enterprise_at_its_due_time() -> None:
     assert ev.epoch_seconds == DUE
 
 
-def test_the_same_due_time_gives_the_same_event_id() -> None:
+def test_the_same_time_gives_the_same_event_id() -> None:
     # A re-sent re-evaluation is a duplicate the ledger absorbs, not a second change.
     assert reevaluate_event(USCC, DUE) == reevaluate_event(USCC, DUE)
     assert reevaluate_event(USCC, DUE) != reevaluate_event(USCC, DUE + 1)
@@ -38,3 +40,66 @@ def test_no_one_else_may_ask_for_a_re_evaluation() -> None:
     with pytest.raises(InvalidEventError) as err:
         validate_record(_record(forged), PARTITIONS, 65_536, TICKER_SOURCE)
     assert err.value.reason == "unknown_type"
+
+
+NOW = 1_800_000_000.75  # the wall clock
+IDLE = 60.0
+
+
+def view(
+    partition: int = 0,
+    *,
+    quiet_for: float = 120.0,
+    caught_up: bool = True,
+    due: int | None = DUE,
+    nudged_ago: float | None = None,
+) -> PartitionView:
+    return PartitionView(
+        partition=partition,
+        quiet_since=NOW - quiet_for,
+        caught_up=caught_up,
+        earliest=None if due is None else (USCC, due),
+        nudged_at=None if nudged_ago is None else NOW - nudged_ago,
+    )
+
+
+def test_an_idle_read_partition_with_a_change_due_gets_one_record_at_the_clock() -> None:
+    (n,) = nudges([view(3)], now=NOW, idle_seconds=IDLE)
+    assert n == Nudge(partition=3, uscc=USCC, at=1_800_000_000)
+    ev = validate_record(_record(n.value()), PARTITIONS, 65_536, TICKER_SOURCE)
+    assert (ev.id, ev.subject, ev.epoch_seconds) == (f"{USCC}@1800000000", USCC, 1_800_000_000)
+
+
+@pytest.mark.parametrize(
+    "v",
+    [
+        pytest.param(view(quiet_for=59.0), id="a record less than idle_seconds ago"),
+        pytest.param(view(caught_up=False), id="records left to read"),
+        pytest.param(view(due=None), id="nothing due at all"),
+        pytest.param(view(due=1_800_000_001), id="due later than the clock"),
+        pytest.param(view(nudged_ago=30.0), id="published into less than idle_seconds ago"),
+    ],
+)
+def test_no_record_for_a_partition_that_is_not_idle_or_owes_nothing(v: PartitionView) -> None:
+    assert nudges([v], now=NOW, idle_seconds=IDLE) == []
+
+
+def test_idle_seconds_zero_means_never() -> None:
+    assert nudges([view(quiet_for=1e9)], now=NOW, idle_seconds=0.0) == []
+
+
+def test_one_idle_period_after_its_last_record_a_partition_may_get_another() -> None:
+    assert len(nudges([view(nudged_ago=60.0)], now=NOW, idle_seconds=IDLE)) == 1
+
+
+def test_each_partition_is_decided_alone() -> None:
+    views = [view(0), view(1, caught_up=False), view(2, quiet_for=5.0), view(3)]
+    assert [n.partition for n in nudges(views, now=NOW, idle_seconds=IDLE)] == [0, 3]
+
+
+def test_a_change_within_the_allowed_lateness_waits_for_the_clock_to_pass_it() -> None:
+    # The record's time raises the watermark to now; only what is due by now less the
+    # lateness is made then, so a record sooner would make nothing.
+    due = int(NOW) - 3_600
+    assert nudges([view(due=due)], now=NOW, idle_seconds=IDLE, lateness=7_200) == []
+    assert len(nudges([view(due=due)], now=NOW, idle_seconds=IDLE, lateness=3_600)) == 1
