@@ -93,8 +93,9 @@ def test_r12_the_same_log_fast_and_slowed_sends_the_same_ids(
         )
         # The runs did differ in how they read the log: one event a batch in the slowed one.
         batches = metric(slow_worker, "riskmon_batch_events_count")
+        fast_batches = metric(fast_worker, "riskmon_batch_events_count")
         assert batches >= len(seeded) - half, batches
-        assert metric(fast_worker, "riskmon_batch_events_count") < batches / 4
+        assert fast_batches < batches / 4
         # The same log (same records at the same offsets), so the same reference ...
         expected = got_fast.expected
         assert got_slow.expected == expected
@@ -119,7 +120,7 @@ def test_r12_the_same_log_fast_and_slowed_sends_the_same_ids(
         row.duplicates = int(metric(fast_worker, "riskmon_events_total", 'outcome="duplicate"'))
         row.result = (
             f"identical ({len(expected.alert_ids)} alert ids, {len(expected.fired)} time-driven"
-            f" changes; {batches:.0f} batches slowed vs fast)"
+            f" changes; {fast_batches:.0f} batches fast, {batches:.0f} slowed)"
         )
     finally:
         for w in (fast_worker, slow_worker):
