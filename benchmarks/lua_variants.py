@@ -10,7 +10,8 @@ habitual offenders) are applied in batches of ``--batch`` events, planned as the
 them, each batch by every variant in turn (the order alternating), on its own copy. A drift of
 the machine's speed then falls on every variant alike. Prints, per variant, the time of its
 calls per event (round trip included: the Python client's share is the same for all) and
-whether its outcomes and final states are the first variant's. Without variants it runs the
+whether its outcomes (with the time-driven changes each event fired) and final states are the
+first variant's. Without variants it runs the
 shipped script twice, which shows the noise floor. Asserts nothing.
 """
 
@@ -36,7 +37,7 @@ from local.feed import keyed_lines
 from schemas.codec import encode_event
 from scoring.fold import Params
 from scoring.model import load_model
-from scoring.store import SCRIPT, Keys, Store
+from scoring.store import SCRIPT, Keys, Reply, Store
 from streams.planning import Planner, Record, plan
 from streams.ticker import TICKER_SOURCE
 from streams.topics import partition_for
@@ -86,8 +87,9 @@ async def _history(url: str, prefix: str, records: list[Record]) -> None:
 
 async def _turns(
     url: str, prefixes: list[str], variants: Sequence[Variant], live: list[Record], batch: int
-) -> list[tuple[float, list[bytes]]]:
-    """(seconds, outcomes) of each variant over ``live``, batch by batch in turn."""
+) -> list[tuple[float, list[Reply]]]:
+    """(seconds, replies) of each variant over ``live``, batch by batch in turn: each event's
+    outcome and the time-driven changes it fired."""
     model = load_model()
     client = aioredis.Redis.from_url(url)
     try:
@@ -109,12 +111,12 @@ async def _turns(
             )
             stores.append(store)
         seconds = [0.0] * len(variants)
-        outcomes: list[list[bytes]] = [[] for _ in variants]
+        outcomes: list[list[Reply]] = [[] for _ in variants]
         for i in range(len(planned[0])):
             order = range(len(variants)) if i % 2 == 0 else reversed(range(len(variants)))
             for j in order:
                 started = time.perf_counter()
-                replies = await stores[j].execute_raw(planned[j][i])
+                replies = await stores[j].execute_replies(planned[j][i])
                 seconds[j] += time.perf_counter() - started
                 outcomes[j] += replies
         return list(zip(seconds, outcomes, strict=True))

@@ -6,7 +6,10 @@ JSON-lines file), validated, scored and planned by the worker's own :func:`plan`
 ticker's ``riskmon.reevaluate`` records count only from the ticker's source), and applied by
 :meth:`Store.execute_raw`, one script call per partition in offset order, through the same Lua
 script as the live path. The result is the state the live worker built from the same records.
-Nothing is sent: no alerts, no tasks; dead letters are counted by reason, not re-sent.
+Nothing is sent: no alerts, no tasks; dead letters are counted by reason, not re-sent. Given an
+:class:`~jobs.outputs.Outputs`, replay also collects the ids of every alert, task and dead
+letter the log warrants: those a live worker sent for the same log, since time-driven class
+changes follow each partition's event time, not the wall clock (scoring/partition.py).
 
 A file stands for a topic: each line's partition is murmur2 of its subject (as a producer's
 would be) and its offset is its position among the lines of that partition.
@@ -24,6 +27,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
+from jobs.outputs import Outputs
 from schemas.codec import loads
 from scoring.fold import Params
 from scoring.model import ScoringModel
@@ -162,9 +166,11 @@ async def replay(
     lanes: int = 4,
     processes: int = DEFAULT_PROCESSES,
     ledger_window: int = 0,
+    outputs: Outputs | None = None,
 ) -> ReplayStats:
     """Apply every record of ``batches`` to ``prefix``; raises ValueError if it has keys.
-    ``processes`` validate and score beside this one (0: inline)."""
+    ``processes`` validate and score beside this one (0: inline). ``outputs``, if given,
+    collects the output ids the records warrant."""
     client = aioredis.Redis.from_url(redis_url, socket_timeout=30, socket_connect_timeout=5)
     try:
         await _ensure_fresh(client, prefix)
@@ -194,7 +200,7 @@ async def replay(
 
         async def lane(q: asyncio.Queue[list[Record] | None]) -> None:
             while (recs := await q.get()) is not None:
-                await _apply(store, planner, pool, recs, stats)
+                await _apply(store, planner, pool, recs, stats, outputs)
 
         tasks = [asyncio.create_task(lane(q)) for q in queues]
         try:
@@ -232,6 +238,7 @@ async def _apply(
     pool: DecodePool | None,
     records: Sequence[Record],
     stats: ReplayStats,
+    outputs: Outputs | None,
 ) -> None:
     # The worker's own planning (validate, score, one script call per partition in offset
     # order), so replay and the live path cannot drift apart.
@@ -240,6 +247,13 @@ async def _apply(
     stats.records += len(records)
     for _i, reason, _detail in planned.dead:
         stats.dead_letters[reason] += 1
+    if outputs is not None:  # the replies parsed, as the worker reads them
+        results = await store.execute(planned.calls)
+        outputs.add(records, planned, results)
+        applied = sum(not r.duplicate for r in results)
+        stats.applied += applied
+        stats.duplicates += len(results) - applied
+        return
     for raw in await store.execute_raw(planned.calls):
         if raw.startswith(b"applied|"):
             stats.applied += 1
@@ -260,9 +274,11 @@ async def replay_log(
     batch: int,
     ticker_source: str,
     ledger_window: int = 0,
+    outputs: Outputs | None = None,
 ) -> tuple[str, ReplayStats]:
     """Replay ``file`` (a JSON-lines log), or else ``topic`` at ``kafka_bootstrap`` from its
     beginning, into the fresh ``prefix``; returns (what was read, as text; the stats).
+    ``outputs``, if given, collects the output ids the log warrants.
 
     Raises ValueError if the prefix has keys (checked before the log is opened) or the topic
     does not exist; OSError if the file cannot be read; RedisError, StoreError or KafkaError
@@ -292,5 +308,6 @@ async def replay_log(
         max_event_bytes=max_event_bytes,
         ticker_source=ticker_source,
         ledger_window=ledger_window,
+        outputs=outputs,
     )
     return source, stats

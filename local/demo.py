@@ -76,7 +76,10 @@ class Dashboard:
 
     "processed" is what the worker counted, apart: the events fed (which it may not have caught
     up with yet) and the ticker's re-evaluations, records the worker writes to the events topic
-    itself when time alone is due to move a class (so processed can exceed fed)."""
+    itself only for a partition idle for RISKMON_IDLE_SECONDS with a change due (so processed
+    can exceed fed). "time-driven changes" are the class changes time alone made (a penalty
+    fading, a listing's period ending), as the events' time passed their due moment
+    (``riskmon_time_driven_changes_total``): most come with fed events, not with the ticker."""
 
     settings: Settings
     web: str
@@ -86,6 +89,7 @@ class Dashboard:
     phase: str = ""
     events_total: float = 0.0
     reevaluations: float = 0.0
+    time_driven: float = 0.0
     events_per_second: float = 0.0
     lag: int | None = None
     classes: dict[str, int] = field(default_factory=dict)
@@ -122,6 +126,8 @@ class Dashboard:
                     # the ticker's own records: processed, but never fed
                     if 'type="riskmon.reevaluate"' in line:
                         reevaluations += n
+                elif line.startswith("riskmon_time_driven_changes_total "):
+                    self.time_driven = float(line.rsplit(" ", 1)[1])
             self.reevaluations = reevaluations
             now = time.monotonic()
             if self._last is not None and now > self._last[0]:
@@ -210,7 +216,8 @@ class Dashboard:
         lines = [
             f"riskmon demo  {seconds:6.0f}s   fed {self.fed:,} events   processed"
             f" {self.events_total - self.reevaluations:,.0f} + {self.reevaluations:,.0f} ticker"
-            f" re-evaluations   {self.events_per_second:,.0f} processed/s   lag {lag}",
+            f" re-evaluations   {self.time_driven:,.0f} time-driven changes"
+            f"   {self.events_per_second:,.0f} processed/s   lag {lag}",
             f"  {self.phase}",
             f"API {self.web}/enterprises/{{uscc}}   {self.web}/metrics      (Ctrl-C stops)",
             "",

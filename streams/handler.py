@@ -4,7 +4,12 @@ No Faust here: the worker's scoring loop (streams/scoring_loop.py) turns Faust's
 :class:`Record` and runs each batch through :meth:`Handler.plan_batch` (decode and plan,
 streams/planning.py), :meth:`Handler.apply_planned` and :meth:`Handler.start_outputs`
 (:meth:`Handler.handle_batch` does all three), then the metrics are recorded. The batch is done
-only when its outputs are acked; the loop then acks its records and Faust commits. Error policy
+only when its outputs are acked; the loop then acks its records and Faust commits.
+
+An event's outputs are those of its outcome and of the time-driven class changes it brought
+about (its partition's event-time watermark passing their due moment: scoring/partition.py),
+which the store reports with it, a duplicate's as its first copy's. So what is sent is a
+function of the log alone, whatever the batching, the lag or the crashes. Error policy
 (docs/reliability.md):
 
 * permanent data errors → dead letter (original key and bytes, headers with the reason), go on;

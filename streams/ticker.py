@@ -25,6 +25,7 @@ Every tick also refreshes the enterprises-per-class snapshot and the consumer la
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 import time
@@ -154,7 +155,7 @@ async def _with_earliest(
             continue
         due = await rt.store.due(v.partition, int(now), limit=1)
         if due:
-            out.append(PartitionView(v.partition, v.quiet_since, v.caught_up, due[0], v.nudged_at))
+            out.append(dataclasses.replace(v, earliest=due[0]))
     return out
 
 

@@ -9,8 +9,9 @@
 ``errors``     Redis errors translated into StoreError / StoreUnavailableError, once
 ``store``      :class:`Store`: the async reads and writes of the worker and the jobs
 ``readers``    synchronous walks over every state, for tools and tests
-``apply.lua``  every write: apply a batch of events, or re-classify a page of enterprises; it
-               implements ``scoring/fold.py``, the specification
+``apply.lua``  every write: apply a batch of events (with the time-driven class changes they
+               bring about), or re-classify a page of enterprises; it implements
+               ``scoring/fold.py`` and ``scoring/partition.py``, the specification
 =============  ==================================================================================
 
 Import from here; the names below are the package's interface.
@@ -20,7 +21,7 @@ from schemas.classes import CLASS_NAMES
 from scoring.store.keys import STATE_BUCKETS, Keys, bucket_of
 from scoring.store.plan import MAX_CALL_EVENTS, ApplyRequest, Call, plan_calls
 from scoring.store.readers import iter_states, newest_asof
-from scoring.store.replies import ReclassifyPage, ReclassifyResult, Status, StoreResult
+from scoring.store.replies import ReclassifyPage, ReclassifyResult, Reply, Status, StoreResult
 from scoring.store.script import SCRIPT
 from scoring.store.store import Store
 from scoring.store.wire import (
@@ -45,6 +46,7 @@ __all__ = [
     "Keys",
     "ReclassifyPage",
     "ReclassifyResult",
+    "Reply",
     "Status",
     "Store",
     "StoreResult",

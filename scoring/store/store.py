@@ -128,7 +128,11 @@ class Store:
 
         With ``outbox``, each class change is also kept in its partition's outbox, written
         with the state, until :meth:`clear_outbox` (once its alert is acked); what a crash
-        left there, :meth:`outbox` returns."""
+        left there, :meth:`outbox` returns.
+
+        It neither reads nor moves a partition's event-time watermark: a time-driven change
+        it now schedules at or before the watermark (less the lateness) is made, as of its
+        due moment, by the partition's next applied event (``scoring/partition.py``)."""
         page = ReclassifyPage()
         todo = [(p, b, "0") for p, b in hashes]
         while todo:

@@ -9,13 +9,14 @@ ARGV[1], the model (:func:`params_arg`), space-separated numbers:
     scheduling horizon (s), ledger window W in offsets (0: one ledger hash, kept for ever),
     allowed lateness (s; ``Params.lateness``, scoring/partition.py)
 
-ARGV[4] of ``apply``: the stem of the partition's state hashes (``Keys.state_stem``).
-
 ARGV[3] of ``apply``, the events (:func:`events_arg`), an array of events in log order:
     event        = {uscc, ledger field (8 bytes), offset (-1: not from Kafka), asof (s),
                     contribution or false, key to cancel or "", profile or false}
     contribution = {key, dimension, time, points, half_life, expires, floor, tiebreak, ref}
                    (a stored one without ``cancelled``)
+
+ARGV[4] of ``apply``: the stem of the partition's state hashes' names (``Keys.state_stem``),
+where apply.lua finds the state of an enterprise whose time-driven change it makes.
 
 A state, the value of its USCC's field in a state hash (:func:`encode_state`):
     state        = {version id, asof, class 1..4, score (micro), due (0: none),

@@ -228,6 +228,55 @@ async def test_an_enterprise_the_new_model_worker_touched_is_skipped(
     _assert_indexes(redis_url, key_prefix, after)
 
 
+async def test_a_due_moment_reclassify_moves_below_the_watermark_fires_with_the_next_event(
+    redis_url: str, key_prefix: str
+) -> None:
+    """Reclassify re-evaluates each state at its own asof, never at the partition's event
+    time; a change it now schedules before the event-time watermark is made, as of its due
+    moment, by the partition's next event, which need not raise the watermark."""
+    fined, other = "91110000600037341L", "91440101MA5CJQ4N59"
+    day0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+    def change(etype: str, data: dict[str, object], days: int, uscc: str, eid: str):
+        ev = event(etype, data, when=day0 + dt.timedelta(days=days), subject=uscc, eid=eid)
+        return change_for(ev, MODEL)
+
+    serious = {"decision_number": "D1", "domain": "price", "fine_cny": 0, "severity": "serious"}
+    letter = {"channel": "letter", "category": "price"}
+    # B_from 20 instead of 10: the serious penalty (25 points, fading) leaves B sooner.
+    higher = Params(
+        version="higher-b-2026.3",
+        thresholds=(20_000_000, *P.thresholds[1:]),
+        caps=P.caps,
+        horizon=P.horizon,
+    )
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        before = Store(client, prefix=key_prefix, params=P, partitions=PARTITIONS)
+        (penalised,) = await before.apply_batch(
+            [ApplyRequest(fined, 0, 0, change("penalty.imposed", serious, 0, fined, "p"))]
+        )
+        (quiet,) = await before.apply_batch(
+            [ApplyRequest(other, 0, 1, change("complaint.received", letter, 100, other, "c1"))]
+        )
+        assert penalised.outcome.new_class == 2 and quiet.fired == ()
+        watermark = await before.event_watermark(0)
+        after = Store(client, prefix=key_prefix, params=higher, partitions=PARTITIONS)
+        await after.reclassify(after.state_hashes())
+        moved = await after.get(0, fined)
+        assert moved is not None and moved.klass == 2 and 0 < moved.due <= watermark
+        # A late event (day 50) of the other enterprise: the watermark stays, the change fires.
+        (late,) = await after.apply_batch(
+            [ApplyRequest(other, 0, 2, change("complaint.received", letter, 50, other, "c2"))]
+        )
+        assert [
+            (f.uscc, f.outcome.old_class, f.outcome.new_class, f.outcome.asof) for f in late.fired
+        ] == [(fined, 2, 1, moved.due)]
+        assert await after.event_watermark(0) == watermark
+    finally:
+        await client.aclose()
+
+
 class _Recorder:
     def __init__(self) -> None:
         self.messages: list[Message] = []

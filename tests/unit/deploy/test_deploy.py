@@ -179,6 +179,7 @@ def test_dashboard_queries_only_exported_metrics() -> None:
         "riskmon_processing_latency_seconds",
         "riskmon_enterprises",
         "riskmon_class_transitions_total",
+        "riskmon_time_driven_changes_total",
         "riskmon_alerts_total",
         "riskmon_tasks_total",
         "riskmon_event_time_lag_seconds",

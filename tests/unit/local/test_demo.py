@@ -1,5 +1,6 @@
 """The demo's dashboard and feeder say what they show: fed events apart from the ticker's
-re-evaluations, and when the history is fed and the district goes live at the slower rate."""
+re-evaluations, the class changes time alone made, and when the history is fed and the district
+goes live at the slower rate."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import datetime as dt
 import threading
 
 import pytest
+from prometheus_client import CollectorRegistry
 
+from api.metrics import render
 from district.generator import DistrictSpec
 from local.demo import Dashboard
 from local.feed import DistrictFeed
+from streams.metrics import Metrics
 from streams.settings import Settings
 
 SPEC = DistrictSpec(now=dt.datetime(2026, 11, 1, tzinfo=dt.UTC), enterprises=10)
@@ -25,11 +29,28 @@ def test_processed_is_shown_as_fed_events_plus_the_ticker_s_re_evaluations(
 ) -> None:
     monkeypatch.delenv("RISKMON_WEB_PORT", raising=False)
     board = Dashboard(Settings(), "http://127.0.0.1:6066", None, None)
-    board.fed, board.events_total, board.reevaluations = 1_000, 1_250.0, 250.0
+    board.fed, board.events_total, board.reevaluations = 1_000, 1_003.0, 3.0
+    board.time_driven = 250.0  # most made by fed events' time, not by the ticker's records
     board.phase = feed().phase()
     first, second = board.render(12.0).splitlines()[:2]
-    assert "fed 1,000 events   processed 1,000 + 250 ticker re-evaluations" in first
+    assert "fed 1,000 events   processed 1,000 + 3 ticker re-evaluations" in first
+    assert "   250 time-driven changes   " in first
     assert second.strip() == "feeding the district's history at 500 events/s (--rate)"
+
+
+def test_the_counts_are_read_from_the_worker_s_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RISKMON_WEB_PORT", raising=False)
+    registry = CollectorRegistry()
+    m = Metrics.create(registry, dict)
+    m.events.labels(type="penalty.imposed", outcome="applied").inc(40)
+    m.events.labels(type="riskmon.reevaluate", outcome="applied").inc(2)
+    m.time_driven_changes.inc(7)
+    board = Dashboard(Settings(), "http://127.0.0.1:6066", None, None)
+    monkeypatch.setattr(
+        board, "_get", lambda path: render(registry) if path == "/metrics" else None
+    )
+    board._metrics()
+    assert (board.events_total, board.reevaluations, board.time_driven) == (42.0, 2.0, 7.0)
 
 
 def test_the_feed_says_when_the_history_is_fed_and_how_fast_it_goes_on() -> None:

@@ -4,7 +4,7 @@ and every result traceable to its request."""
 from __future__ import annotations
 
 from scoring.changes import Change
-from scoring.store import MAX_CALL_EVENTS, ApplyRequest, Keys, plan_calls
+from scoring.store import MAX_CALL_EVENTS, ApplyRequest, Keys, bucket_of, plan_calls
 from scoring.store.wire import text
 
 KEYS = Keys("rm")
@@ -27,6 +27,8 @@ def test_one_call_per_partition_with_each_events_state_hash() -> None:
         # KEYS[3 + i]: the state hash of event i
         assert call_keys[3:] == [KEYS.states(partition, r.uscc) for r in chunk]
         assert args[:2] == ["params", "apply"]
+        # ARGV[4]: the stem that names the state hash of an enterprise whose change it fires
+        assert [args[3] + str(bucket_of(r.uscc)) for r in chunk] == call_keys[3:]
 
 
 def test_a_partitions_events_keep_their_log_order() -> None:

@@ -7,6 +7,7 @@ import orjson
 import pytest
 
 from scoring.fold import Outcome
+from scoring.partition import Fired
 from scoring.store import ReclassifyPage, StoreResult
 from scoring.store.replies import outbox_entry, outcome, store_result
 
@@ -36,6 +37,28 @@ def test_a_duplicate_of_an_event_that_warranted_nothing(status: str) -> None:
     result = store_result(status.encode() + b"|" + NO_NEWS)
     assert result.duplicate
     assert result.outcome == Outcome(0, 0, 0, 0, 0)
+
+
+def test_an_event_that_fired_time_driven_changes_returns_them_in_order() -> None:
+    raw = [
+        b"applied|2|3|31000000|1700000500|0|[]",
+        b"U2|2|1|4000000|1700000100|0|[]",
+        b'U1|1|2|12000000|1700000200|1700900000|[["ins:1",15000000,0]]',
+    ]
+    result = store_result(raw)
+    assert result.outcome == Outcome(2, 3, 31_000_000, 1_700_000_500, 0)
+    assert result.fired == (
+        Fired("U2", Outcome(2, 1, 4_000_000, 1_700_000_100, 0)),
+        Fired(
+            "U1",
+            Outcome(1, 2, 12_000_000, 1_700_000_200, 1_700_900_000, (("ins:1", 15_000_000, 0),)),
+        ),
+    )
+    # A duplicate's reply (its first copy's ledger entry: own outcome warranted nothing).
+    dup = store_result([b"republished|" + NO_NEWS, raw[1]])
+    assert dup.duplicate and dup.outcome == Outcome(0, 0, 0, 0, 0)
+    assert dup.fired == result.fired[:1]
+    assert store_result(raw[0]).fired == ()
 
 
 def test_a_reclassify_page_counts_and_collects_class_changes() -> None:

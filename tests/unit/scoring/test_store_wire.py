@@ -81,7 +81,7 @@ def test_absent_parts_of_an_event_are_false_or_empty() -> None:
 
 
 def test_the_model_is_passed_where_apply_lua_reads_it() -> None:
-    p = Params("m-1", (10, 20, 30), (1, 2, 3, 4, 5), 86_400)
+    p = Params("m-1", (10, 20, 30), (1, 2, 3, 4, 5), 86_400, lateness=7_200)
     words = params_arg(p, ledger_window=500).split(" ")
     assert int(at(words, "PARAM_VERSION")) == version_id("m-1")
     first = LUA["PARAM_THRESHOLDS"] - 1
@@ -90,6 +90,7 @@ def test_the_model_is_passed_where_apply_lua_reads_it() -> None:
     assert [int(w) for w in words[first : first + 5]] == [1, 2, 3, 4, 5]
     assert int(at(words, "PARAM_HORIZON")) == 86_400
     assert int(at(words, "PARAM_WINDOW")) == 500
+    assert int(at(words, "PARAM_LATENESS")) == 7_200
 
 
 def test_a_stored_state_has_apply_luas_layout() -> None:

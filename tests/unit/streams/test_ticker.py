@@ -4,12 +4,19 @@ a change due, once per idle period."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from types import SimpleNamespace
+from typing import Any
+
+import orjson
 import pytest
 
 from schemas.events import EventType
 from schemas.exceptions import InvalidEventError
+from streams.handler import Progress
 from streams.planning import Record, validate_record
-from streams.ticker import TICKER_SOURCE, Nudge, PartitionView, nudges, reevaluate_event
+from streams.ticker import TICKER_SOURCE, Nudge, PartitionView, nudges, reevaluate_event, tick
 from streams.topics import partition_for
 
 USCC = "91610112MA6TGQ1K2M"
@@ -103,3 +110,54 @@ def test_a_change_within_the_allowed_lateness_waits_for_the_clock_to_pass_it() -
     due = int(NOW) - 3_600
     assert nudges([view(due=due)], now=NOW, idle_seconds=IDLE, lateness=7_200) == []
     assert len(nudges([view(due=due)], now=NOW, idle_seconds=IDLE, lateness=3_600)) == 1
+
+
+class FakeStore:
+    def __init__(self, due: dict[int, list[tuple[str, int]]]) -> None:
+        self._due = due
+        self.looked_up: list[int] = []
+        self.params = SimpleNamespace(lateness=0)
+
+    async def class_counts(self) -> dict[str, int]:
+        return {"A": 3}
+
+    async def due(self, partition: int, until: int, limit: int) -> list[tuple[str, int]]:
+        self.looked_up.append(partition)
+        return [d for d in self._due.get(partition, []) if d[1] <= until][:limit]
+
+
+class FakeProducer:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes, bytes, int]] = []
+
+    async def send(self, topic: str, key: bytes, value: bytes, partition: int, *_: object) -> None:
+        self.sent.append((topic, key, value, partition))
+
+
+def _runtime(lag: dict[int, int | None], quiet_for: dict[int, float]) -> Any:
+    """What tick() reads of a worker's runtime: its partitions' lag and last records."""
+    now = time.time()
+    progress = Progress(last_record_at={p: now - s for p, s in quiet_for.items()})
+    return SimpleNamespace(
+        settings=SimpleNamespace(idle_seconds=IDLE, events_topic="riskmon.events"),
+        handler=SimpleNamespace(progress=progress, started_at=now - 3_600),
+        store=FakeStore({p: [(f"{USCC[:-1]}{p}", DUE)] for p in lag}),
+        app=SimpleNamespace(producer=FakeProducer()),
+        class_snapshot={},
+        assigned_at={},
+        nudged_at={},
+        progress=lambda: None,
+        partition_lag=lambda: lag,
+    )
+
+
+def test_a_tick_publishes_into_the_quiet_partitions_only_and_once() -> None:
+    rt = _runtime({0: 0, 1: 0, 2: 5, 3: None}, {0: 600.0, 1: 10.0, 2: 600.0, 3: 600.0})
+    asyncio.run(tick(rt))
+    ((topic, key, value, partition),) = rt.app.producer.sent
+    assert (topic, key, partition) == ("riskmon.events", f"{USCC[:-1]}0".encode(), 0)
+    assert orjson.loads(value)["type"] == "riskmon.reevaluate"
+    assert rt.store.looked_up == [0]  # busy or unread partitions cost no Redis call
+    assert rt.class_snapshot == {"A": 3}
+    asyncio.run(tick(rt))
+    assert len(rt.app.producer.sent) == 1  # not again within the idle period
