@@ -14,7 +14,7 @@ from scoring.fold import EnterpriseState
 from scoring.store import Keys, iter_states
 from tests.support.harness import read_topic
 
-__all__ = ["dead_letters", "observed", "outputs", "redis_states"]
+__all__ = ["dead_letters", "observed", "output_order", "outputs", "redis_states"]
 
 
 def redis_states(url: str, prefix: str, partitions: int) -> dict[str, EnterpriseState]:
@@ -56,4 +56,10 @@ def outputs(bootstrap: str, env: Mapping[str, str]) -> list[dict[str, Any]]:
         {"kind": "dead_letter", "partition": p, "offset": o, "reason": why}
         for p, o, why in dead_letters(bootstrap, env)
     ]
-    return sorted(rows, key=lambda row: orjson.dumps(row, option=orjson.OPT_SORT_KEYS))
+    return sorted(rows, key=output_order)
+
+
+def output_order(row: Mapping[str, Any]) -> tuple[str, str, int, int]:
+    """The order ``riskmon replay --outputs`` lists outputs in: by kind (alert, dead_letter,
+    task), then by id, or for a dead letter by partition and offset."""
+    return (row["kind"], row.get("id", ""), row.get("partition", 0), row.get("offset", 0))
