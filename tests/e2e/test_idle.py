@@ -10,6 +10,9 @@ log, so the topic, folded again, warrants exactly the alerts that were sent. Wit
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +20,7 @@ from typing import Any
 
 import orjson
 import pytest
+import redis
 
 from schemas.codec import encode_event
 from schemas.events import TICKER_SOURCE
@@ -25,8 +29,8 @@ from streams.planning import Record
 from streams.topics import partition_for
 from tests.support.builders import event
 from tests.support.eventlog import LogRecord
-from tests.support.harness import Worker, read_topic, wait_for
-from tests.support.observe import observed
+from tests.support.harness import ROOT, Worker, read_topic, wait_for
+from tests.support.observe import observed, outputs
 from tests.support.oracle import reference
 from tests.support.scenario import Published, fresh_env
 
@@ -142,7 +146,28 @@ def test_an_idle_partition_gets_one_ticker_record_and_its_due_change_and_idle_0_
     )
     uscc, at = doc["id"].split("@")
     assert uscc == USCC and int(at) >= started
-    # Folded again, the topic (that record included) warrants exactly what was sent.
+    # Folded again, the topic (that record included) warrants exactly what was sent: by the
+    # reference, and by `riskmon replay --outputs`.
     again = reference(topic, load_model(), parts)
     assert (again.alert_ids, again.task_ids) == observed(kafka_bootstrap, idle_env)
     assert [(u, due) for u, due in again.fired] == [(USCC, state.due)]
+    listed = tmp_path / "outputs.jsonl"
+    replayed = f"{key_prefix}-replay"
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "cli", "replay", "--prefix", replayed, "--outputs", str(listed)],
+            env={**os.environ, **idle_env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=ROOT,
+        )
+        assert done.returncode == 0, done.stderr
+    finally:
+        client = redis.Redis.from_url(redis_url)
+        keys = list(client.scan_iter(match=f"{replayed}:*", count=1000))
+        if keys:
+            client.unlink(*keys)
+        client.close()
+    rows = [orjson.loads(line) for line in listed.read_text().splitlines()]
+    assert rows == outputs(kafka_bootstrap, idle_env)

@@ -14,13 +14,30 @@ from scoring.fold import EnterpriseState
 from scoring.store import Keys, iter_states
 from tests.support.harness import read_topic
 
-__all__ = ["dead_letters", "observed", "output_order", "outputs", "redis_states"]
+__all__ = [
+    "dead_letters",
+    "event_watermarks",
+    "observed",
+    "output_order",
+    "outputs",
+    "redis_states",
+]
 
 
 def redis_states(url: str, prefix: str, partitions: int) -> dict[str, EnterpriseState]:
     r = redis.Redis.from_url(url)
     try:
         return {uscc: s for _, uscc, s in iter_states(r, Keys(prefix), partitions)}
+    finally:
+        r.close()
+
+
+def event_watermarks(url: str, prefix: str, partitions: int) -> dict[int, int]:
+    """Each partition's event-time watermark as Redis keeps it (meta field ``ew``; 0: none)."""
+    r = redis.Redis.from_url(url)
+    keys = Keys(prefix)
+    try:
+        return {p: int(r.hget(keys.meta(p), "ew") or 0) for p in range(partitions)}
     finally:
         r.close()
 

@@ -4,11 +4,12 @@ summary table printed after the fault suite.
 
 "Exact" means, against the reference over the log the test published (not the events topic read
 back: the reference must not take its input from the system under test): every enterprise's
-state and class, the set of alert ids, the set of task ids, and the dead letters: each poison
-record dead-lettered exactly once, with its original key and bytes and the headers dlq_reason /
-dlq_topic / dlq_partition / dlq_offset. And the events topic must hold exactly the published log:
-test workers run with ``RISKMON_IDLE_SECONDS=0`` (tests/support/harness.py), so their ticker
-publishes nothing, and every time-driven class change is an outcome of a published event.
+state and class, each partition's event-time watermark, the set of alert ids, the set of task
+ids, and the dead letters: each poison record dead-lettered exactly once, with its original key
+and bytes and the headers dlq_reason / dlq_topic / dlq_partition / dlq_offset. And the events
+topic must hold exactly the published log: test workers run with ``RISKMON_IDLE_SECONDS=0``
+(tests/support/harness.py), so their ticker publishes nothing, and every time-driven class
+change is an outcome of a published event.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from streams.handler import Record
 from streams.topics import TopicSpec, ensure_topics
 from tests.support.eventlog import LogRecord, as_published
 from tests.support.harness import Worker, read_topic, wait_for, worker_env
-from tests.support.observe import observed, redis_states
+from tests.support.observe import event_watermarks, observed, redis_states
 from tests.support.oracle import Expected, reference
 
 
@@ -189,6 +190,9 @@ def check(
             for u in diff[:5]
         ]
         problems.append(f"{len(diff)} enterprise states differ, e.g. (uscc, got, want) {classes}")
+    watermarks = event_watermarks(redis_url, env["RISKMON_REDIS_PREFIX"], parts)
+    if watermarks != {p: expected.watermarks.get(p, 0) for p in range(parts)}:
+        problems.append(f"event-time watermarks {watermarks}, want {expected.watermarks}")
     if alerts != expected.alert_ids:
         problems.append(
             f"alerts: {len(alerts - expected.alert_ids)} unexpected, "
