@@ -32,7 +32,11 @@ def seeded_log(
     duplicate_ratio: float = 0.1,
     poison: bool = True,
     now: dt.datetime | None = None,
+    disorder: float = 1.0,
 ) -> list[LogRecord]:
+    """``enterprises`` registered, then ``events`` in all over ~690 days; ``disorder``: the
+    share of events (after the registrations) out of event-time order (1: arrival order is
+    random; 0.2: a feed in time order, one event in five late or early)."""
     rng = random.Random(seed)
     now = now or dt.datetime.now(dt.UTC)
     usccs = [make_uscc(rng) for _ in range(enterprises)]
@@ -96,7 +100,17 @@ def seeded_log(
         out.append(ev)
     # arrival order is not event-time order
     body = out[enterprises:]
-    rng.shuffle(body)
+    if disorder >= 1:
+        rng.shuffle(body)
+    else:
+        # a feed in event-time order, but for a share of the events, which come at the place
+        # of another of that share: late, or early
+        body.sort(key=lambda e: e.time)
+        places = sorted(rng.sample(range(len(body)), int(len(body) * disorder)))
+        moved = [body[i] for i in places]
+        rng.shuffle(moved)
+        for i, e in zip(places, moved, strict=True):
+            body[i] = e
     out = out[:enterprises] + body
     records = [LogRecord(e.subject.encode(), encode_event(e)) for e in out]
     # re-published duplicates: the same source + id again, later in the log
