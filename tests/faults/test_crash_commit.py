@@ -29,7 +29,9 @@ def test_r3_crash_between_redis_write_and_commit_resends_the_same_alert_ids(
     ROWS.append(row)
     parts = int(env["RISKMON_PARTITIONS"])
     log = Published(kafka_bootstrap, env)
-    row.events = log.send(seeded_log(seed=3, enterprises=60, events=1500))
+    # a feed in event-time order, one event in five late or early: the watermarks climb through
+    # the log, so time-driven changes fall between its events, and between the crashes
+    row.events = log.send(seeded_log(seed=3, enterprises=60, events=1500, disorder=0.2))
 
     crashing = Worker(
         {**env, "RISKMON_FAULT_CRASH_AFTER_BATCHES": "3", "RISKMON_BATCH_MAX_EVENTS": "100"},
