@@ -171,3 +171,34 @@ def test_an_idle_partition_gets_one_ticker_record_and_its_due_change_and_idle_0_
         client.close()
     rows = [orjson.loads(line) for line in listed.read_text().splitlines()]
     assert rows == outputs(kafka_bootstrap, idle_env)
+
+
+def test_a_restarted_worker_still_ticks_a_partition_read_before_it_started(
+    env: dict[str, str], kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """The partition was read to its end and committed by an earlier worker (run with idle 0,
+    then stopped): the worker started next has nothing left to read there, and that partition
+    is idle and caught up for it too, so its due change is still made."""
+    Published(kafka_bootstrap, env).send(idle_log(dt.datetime.now(dt.UTC)))
+    first = Worker(env, tmp_path / "first.log")  # RISKMON_IDLE_SECONDS=0
+    first.start().wait_ready()
+    try:
+        wait_for(
+            lambda: [a["new_class"] for a in alerts(kafka_bootstrap, env)] == ["B"],
+            60,
+            what="the first worker's A->B alert",
+        )
+    finally:
+        assert first.stop() == 0
+    second = Worker({**env, "RISKMON_IDLE_SECONDS": "1"}, tmp_path / "second.log")
+    second.start().wait_ready()
+    try:
+        wait_for(
+            lambda: [a["new_class"] for a in alerts(kafka_bootstrap, env)] == ["B", "A"],
+            30,
+            what="the B->A alert from the restarted worker's idle partition",
+        )
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; /healthz says {second.get('/healthz')[1]}") from None
+    finally:
+        second.stop()
