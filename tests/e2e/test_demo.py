@@ -141,6 +141,16 @@ def test_demo_runs_a_live_district_and_ctrl_c_stops_everything(tmp_path: Path) -
         )
         assert re.search(r"^history fed: [\d,]+ events in [\d,]+ s;", out_path.read_text(), re.M)
         assert "ticker re-evaluations" in out_path.read_text()
+        # class changes made by time alone, in event time, as the history is read (no ticker
+        # record needed: the fed events' own times move each partition's watermark)
+        wait_for(
+            lambda: any(
+                int(n.replace(",", "")) > 0
+                for n in re.findall(r"([\d,]+) time-driven changes", out_path.read_text())
+            ),
+            60,
+            what="time-driven changes counted on the dashboard",
+        )
         seen.update(descendants(proc.pid))
         assert len(seen) >= 3  # the broker, redis-server and the worker at least
     finally:

@@ -1,6 +1,8 @@
 """``riskmon replay`` rebuilds, from the event log alone, exactly the state the live worker built:
-every enterprise's decoded state and the class counts, the ticker's re-evaluations included,
-with dead letters counted and nothing sent anywhere."""
+every enterprise's decoded state and the class counts, the time-driven class changes included
+(made in event time, from the log alone), with dead letters counted and nothing sent anywhere;
+and ``--outputs FILE`` lists exactly what the live worker sent for the log: its alert and task
+ids, and its dead letters by the place and reason their headers name."""
 
 from __future__ import annotations
 
@@ -12,15 +14,18 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import orjson
 import pytest
 import redis
-from kafka import KafkaProducer
 
 from district.generator import DistrictSpec, lines
 from schemas.codec import loads
+from schemas.events import TICKER_SOURCE
 from scoring.store import Keys, iter_states
-from tests.support.eventlog import seeded_log
-from tests.support.harness import ROOT, Worker, read_topic, wait_for
+from tests.support.eventlog import LogRecord, seeded_log
+from tests.support.harness import ROOT, Worker, read_topic
+from tests.support.observe import output_order, outputs
+from tests.support.scenario import Published, alert_causes, wait_exact
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -52,40 +57,26 @@ def test_replay_gives_the_live_state(
     worker: Worker, env: dict[str, str], kafka_bootstrap: str, redis_url: str, tmp_path: Path
 ) -> None:
     now = dt.datetime.now(dt.UTC)
-    records = [(r.key, r.value) for r in seeded_log(seed=5, now=now)]
-    poison = sum(1 for r in seeded_log(seed=5, now=now) if r.poison)
+    records = seeded_log(seed=5, now=now)
+    poison = sum(1 for r in records if r.poison)
     spec = DistrictSpec(now=now, enterprises=250, seed=9)
-    records += [(loads(v)["subject"].encode(), v) for v in lines(spec)]
+    records += [LogRecord(loads(v)["subject"].encode(), v) for v in lines(spec)]
     topic = env["RISKMON_EVENTS_TOPIC"]
     prefix = env["RISKMON_REDIS_PREFIX"]
     partitions = int(env["RISKMON_PARTITIONS"])
 
     worker.start().wait_ready()
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", linger_ms=5)
-    for key, value in records:
-        producer.send(topic, key=key, value=value)
-    producer.flush(60)
-    producer.close()
-
-    # Quiet: every record taken (lag 0) and no new re-evaluation for a while.
-    sizes: list[int] = []
-
-    def settled() -> bool:
-        sizes.append(len(read_topic(kafka_bootstrap, topic)))
-        status, health = worker.get("/healthz")
-        return (
-            sizes[-1] >= len(records)
-            and len(sizes) >= 3
-            and sizes[-1] == sizes[-3]
-            and status == 200
-            and health["lag"] == 0
-        )
-
-    wait_for(settled, 120, interval=1.5, what="the worker to finish the log")
+    published = Published(kafka_bootstrap, env)
+    published.send(records)
+    # Done: the worker's result is the reference's for the published log (and the topic holds
+    # just that log: no ticker records with RISKMON_IDLE_SECONDS=0).
+    exact = wait_exact(kafka_bootstrap, redis_url, env, [worker], 120, published=published.records)
     assert worker.stop() == 0
     log = read_topic(kafka_bootstrap, topic)
-    reevaluations = [r for r in log if b'"riskmon.reevaluate"' in (r.value or b"")]
-    assert reevaluations, "the ticker's events must be in the log for this test to mean much"
+    # time-driven changes, made in event time, must be among the outputs for this to mean much
+    assert len(exact.expected.fired) >= 10
+    assert TICKER_SOURCE in alert_causes(kafka_bootstrap, env).values()
+    sent = outputs(kafka_bootstrap, env)
     dlq_before = len(read_topic(kafka_bootstrap, env["RISKMON_DLQ_TOPIC"]))
     alerts_before = len(read_topic(kafka_bootstrap, env["RISKMON_ALERTS_TOPIC"]))
     assert dlq_before == poison
@@ -94,7 +85,8 @@ def test_replay_gives_the_live_state(
     new = f"{prefix}r"
     from_file = f"{prefix}f"
     try:
-        done = replay(env, "--prefix", new)
+        listed = tmp_path / "outputs.jsonl"
+        done = replay(env, "--prefix", new, "--outputs", str(listed))
         assert done.returncode == 0, done.stderr
         assert f"replayed {len(log)} record(s)" in done.stdout
         dead = dict(re.findall(r"(\w+) (\d+)", done.stdout.split("re-sent): ")[1].splitlines()[0]))
@@ -105,6 +97,12 @@ def test_replay_gives_the_live_state(
         assert len(live) == 250 + 50
         assert states(client, new, partitions) == live
         assert class_counts(client, new, partitions) == class_counts(client, prefix, partitions)
+        # --outputs: one JSON object a line, sorted: what the live worker sent, no more, no less
+        rows = [orjson.loads(line) for line in listed.read_text().splitlines()]
+        assert rows == sorted(rows, key=output_order)
+        assert rows == sent
+        assert {r["id"] for r in rows if r["kind"] == "alert"} == exact.expected.alert_ids
+        assert sum(r["kind"] == "dead_letter" for r in rows) == poison
         # counted, not re-sent; and a replay alerts no one
         assert len(read_topic(kafka_bootstrap, env["RISKMON_DLQ_TOPIC"])) == dlq_before
         assert len(read_topic(kafka_bootstrap, env["RISKMON_ALERTS_TOPIC"])) == alerts_before

@@ -1,4 +1,4 @@
-"""Fixtures and the summary table of the fault-injection suite (docs/reliability.md R1-R11).
+"""Fixtures and the summary table of the fault-injection suite (docs/reliability.md R1-R12).
 
 The servers, per-test topics and the worker come from tests/conftest.py.
 Scenarios marked ``slow`` run only with ``python -m pytest --faults=full`` (the option is declared

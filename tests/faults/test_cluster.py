@@ -24,7 +24,7 @@ from kafka.admin import KafkaAdminClient
 from streams.topics import TopicSpec, ensure_topics
 from tests.support.eventlog import seeded_log
 from tests.support.harness import Worker, wait_for, worker_env
-from tests.support.scenario import ROWS, Row, applied, metric, publish, wait_exact
+from tests.support.scenario import ROWS, Published, Row, applied, metric, wait_exact
 
 CLUSTER = os.environ.get("RISKMON_TEST_KAFKA_CLUSTER", "")
 RESTART = os.environ.get("RISKMON_TEST_KAFKA_RESTART", "")
@@ -88,10 +88,11 @@ def test_r7_broker_restart_or_leader_kill_mid_stream_is_exact(
     ROWS.append(row)
     topic = env["RISKMON_EVENTS_TOPIC"]
     worker = Worker(env, tmp_path / "worker.log")
-    log = seeded_log(seed=7, enterprises=80, events=3000)
-    half = len(log) // 2
+    seeded = seeded_log(seed=7, enterprises=80, events=3000)
+    half = len(seeded) // 2
+    log = Published(CLUSTER, env)
     try:
-        row.events = publish(CLUSTER, topic, log[:half])
+        row.events = log.send(seeded[:half])
         worker.start().wait_ready()
         wait_for(lambda: applied(redis_url, env) >= 300, 120, interval=0.1, what="300 applied")
         leader, follower = _leader_and_other(topic)
@@ -99,8 +100,10 @@ def test_r7_broker_restart_or_leader_kill_mid_stream_is_exact(
             _run(KILL, leader)
         else:
             _run(RESTART, follower)
-        row.events += publish(CLUSTER, topic, log[half:])
-        out = wait_exact(CLUSTER, redis_url, env, [worker], 300, dead_letters_once=False)
+        row.events += log.send(seeded[half:])
+        out = wait_exact(
+            CLUSTER, redis_url, env, [worker], 300, published=log.records, dead_letters_once=False
+        )
         row.duplicates = int(metric(worker, "riskmon_events_total", 'outcome="duplicate"'))
         row.result = f"exact ({len(out.expected.alert_ids)} alert ids)"
     finally:

@@ -1,7 +1,8 @@
 """R3 of docs/reliability.md: the worker dies after a batch's Redis write and before its alerts are
 sent or its offsets committed (the fault hook RISKMON_FAULT_CRASH_AFTER_BATCHES); restarted
 without the hook, it redelivers the batch, the ledger absorbs it, and the batch's alerts go out
-with the ids they would have had."""
+with the ids they would have had: in the end, the alert, task and dead-letter ids of a clean run
+of the same log (the reference of the log as published), time-driven changes included."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ import redis
 from scoring.model import load_model
 from scoring.store import Keys
 from tests.support.eventlog import seeded_log
-from tests.support.harness import Worker, read_topic, wait_for
+from tests.support.harness import Worker, wait_for
 from tests.support.observe import observed
 from tests.support.oracle import reference
-from tests.support.scenario import ROWS, Row, metric, publish, wait_exact
+from tests.support.scenario import ROWS, Published, Row, metric, wait_exact
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -27,8 +28,10 @@ def test_r3_crash_between_redis_write_and_commit_resends_the_same_alert_ids(
     row = Row("R3 crash after Redis write", faults="exit 70 after 3rd batch owing output")
     ROWS.append(row)
     parts = int(env["RISKMON_PARTITIONS"])
-    log = seeded_log(seed=3, enterprises=60, events=1500)
-    row.events = publish(kafka_bootstrap, env["RISKMON_EVENTS_TOPIC"], log)
+    log = Published(kafka_bootstrap, env)
+    # a feed in event-time order, one event in five late or early: the watermarks climb through
+    # the log, so time-driven changes fall between its events, and between the crashes
+    row.events = log.send(seeded_log(seed=3, enterprises=60, events=1500, disorder=0.2))
 
     crashing = Worker(
         {**env, "RISKMON_FAULT_CRASH_AFTER_BATCHES": "3", "RISKMON_BATCH_MAX_EVENTS": "100"},
@@ -48,8 +51,7 @@ def test_r3_crash_between_redis_write_and_commit_resends_the_same_alert_ids(
     keys = Keys(env["RISKMON_REDIS_PREFIX"])
     wm = {p: int(r.hget(keys.meta(p), "wm") or -1) for p in range(parts)}
     r.close()
-    events = read_topic(kafka_bootstrap, env["RISKMON_EVENTS_TOPIC"])
-    applied_part = [rec for rec in events if rec.offset <= wm[rec.partition]]
+    applied_part = [rec for rec in log.records if rec.offset <= wm[rec.partition]]
     assert applied_part, "the crash came before any Redis write"
     owed = reference(applied_part, load_model(), parts)
     alerts_before, tasks_before = observed(kafka_bootstrap, env)
@@ -57,9 +59,18 @@ def test_r3_crash_between_redis_write_and_commit_resends_the_same_alert_ids(
     assert unsent, "the crashed batch owed nothing: the scenario proves nothing"
 
     worker.start().wait_ready()  # without the hook
-    out = wait_exact(kafka_bootstrap, redis_url, env, [worker], 180, dead_letters_once=False)
+    out = wait_exact(
+        kafka_bootstrap,
+        redis_url,
+        env,
+        [worker],
+        180,
+        published=log.records,
+        dead_letters_once=False,
+    )
     alerts, tasks = observed(kafka_bootstrap, env)
     assert unsent <= alerts | tasks  # re-sent, with the ids the first attempt would have used
+    assert out.expected.fired  # and the log brings about time-driven changes, in event time
     row.duplicates = int(metric(worker, "riskmon_events_total", 'outcome="duplicate"'))
     # the crashed batch was redelivered and found in the ledger
     assert row.duplicates > out.expected.duplicates

@@ -15,7 +15,7 @@ import pytest
 from local.embedded import free_port
 from tests.support.eventlog import LogRecord, seeded_log
 from tests.support.harness import Worker, committed_offsets, wait_for
-from tests.support.scenario import ROWS, Row, metric, publish, wait_exact
+from tests.support.scenario import ROWS, Published, Row, metric, wait_exact
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 
@@ -56,7 +56,8 @@ def test_r11_long_run_memory_flat_and_commits_advancing(
     row = Row(f"R11 long run ({LONG_RUN_SECONDS} s)", faults="none (paced feed)")
     ROWS.append(row)
     topic, group = env["RISKMON_EVENTS_TOPIC"], env["RISKMON_GROUP_ID"]
-    log = long_log(9)
+    records = long_log(9)
+    log = Published(kafka_bootstrap, env)
     worker.start().wait_ready()
     assert worker.proc is not None
     pid = worker.proc.pid
@@ -67,10 +68,10 @@ def test_r11_long_run_memory_flat_and_commits_advancing(
     def feed() -> None:
         # ~250 records/s: a steady load well under the worker's throughput
         step = 100
-        for i in range(0, len(log), step):
+        for i in range(0, len(records), step):
             if stop.is_set():
                 return
-            fed[0] += publish(kafka_bootstrap, topic, log[i : i + step])
+            fed[0] += log.send(records[i : i + step])
             time.sleep(0.4)
 
     feeder = threading.Thread(target=feed, daemon=True)
@@ -90,7 +91,7 @@ def test_r11_long_run_memory_flat_and_commits_advancing(
         stop.set()
         feeder.join(timeout=30)
     row.events = fed[0]
-    out = wait_exact(kafka_bootstrap, redis_url, env, [worker], 300)
+    out = wait_exact(kafka_bootstrap, redis_url, env, [worker], 300, published=log.records)
 
     warm = [rss for t, rss in samples if t >= LONG_RUN_SECONDS * 0.2]
     third = len(warm) // 3
@@ -117,21 +118,30 @@ def test_r4_two_workers_one_joining_one_leaving_is_exact_and_no_partition_sticks
         {**env, "RISKMON_WEB_PORT": str(free_port()), "RISKMON_DATA_DIR": str(tmp_path / "b")},
         tmp_path / "b.log",
     )
-    log = seeded_log(seed=4, enterprises=80, events=3000)
-    third = len(log) // 3
+    seeded = seeded_log(seed=4, enterprises=80, events=3000)
+    third = len(seeded) // 3
+    log = Published(kafka_bootstrap, env)
     try:
-        row.events = publish(kafka_bootstrap, topic, log[:third])
+        row.events = log.send(seeded[:third])
         a.start().wait_ready()
-        row.events += publish(kafka_bootstrap, topic, log[third : 2 * third])
+        row.events += log.send(seeded[third : 2 * third])
         b.start().wait_ready()  # joins: the group rebalances to share the partitions
         wait_for(
             lambda: b.get("/readyz")[0] == 200 and a.get("/readyz")[0] == 200,
             60,
             what="both workers holding partitions",
         )
-        row.events += publish(kafka_bootstrap, topic, log[2 * third :])
+        row.events += log.send(seeded[2 * third :])
         a.stop()  # leaves mid-stream: b takes over every partition
-        out = wait_exact(kafka_bootstrap, redis_url, env, [a, b], 240, dead_letters_once=False)
+        out = wait_exact(
+            kafka_bootstrap,
+            redis_url,
+            env,
+            [a, b],
+            240,
+            published=log.records,
+            dead_letters_once=False,
+        )
         # no partition stuck: b holds all of them, has no lag, and every one has a commit
         wait_for(lambda: b.get("/healthz")[1]["lag"] == 0, 60, what="lag 0 on the survivor")
         parts = int(env["RISKMON_PARTITIONS"])

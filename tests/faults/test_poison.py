@@ -10,7 +10,7 @@ import pytest
 from streams.topics import partition_for
 from tests.support.eventlog import LogRecord, seeded_log
 from tests.support.harness import Worker
-from tests.support.scenario import ROWS, Row, metric, publish, wait_exact
+from tests.support.scenario import ROWS, Published, Row, metric, wait_exact
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -74,10 +74,11 @@ def test_r8_every_kind_of_poison_is_dead_lettered_once_and_the_partition_flows(
     bad = poison_records(good, parts)
     records = good[:300] + [rec for rec, _ in bad] + good[300:]
     forced = {300 + i: p for i, (_, p) in enumerate(bad) if p is not None}
-    row.events = publish(kafka_bootstrap, env["RISKMON_EVENTS_TOPIC"], records, forced)
+    log = Published(kafka_bootstrap, env)
+    row.events = log.send(records, forced)
     row.faults = f"{len(bad)} poison records"
     worker.start().wait_ready()
-    out = wait_exact(kafka_bootstrap, redis_url, env, [worker], 180)
+    out = wait_exact(kafka_bootstrap, redis_url, env, [worker], 180, published=log.records)
 
     by_value = {r.value: r for r in out.log}
     good_values = {g.value for g in good}

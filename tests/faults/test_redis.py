@@ -15,7 +15,7 @@ from local.embedded import EmbeddedRedis
 from scoring.store import Keys
 from tests.support.eventlog import seeded_log
 from tests.support.harness import Worker, committed_offsets, wait_for
-from tests.support.scenario import ROWS, Row, applied, metric, publish, wait_exact
+from tests.support.scenario import ROWS, Published, Row, applied, metric, wait_exact
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -33,18 +33,18 @@ def test_r5_redis_down_for_seconds_skips_nothing_and_catches_up(
     ROWS.append(row)
     env = {**env, "RISKMON_REDIS_URL": own_redis.url}
     worker = Worker(env, tmp_path / "worker.log")
-    log = seeded_log(seed=5, enterprises=60, events=2000)
-    half = len(log) // 2
-    topic = env["RISKMON_EVENTS_TOPIC"]
+    seeded = seeded_log(seed=5, enterprises=60, events=2000)
+    half = len(seeded) // 2
+    log = Published(kafka_bootstrap, env)
     try:
-        row.events = publish(kafka_bootstrap, topic, log[:half])
+        row.events = log.send(seeded[:half])
         worker.start().wait_ready()
         wait_for(lambda: applied(own_redis.url, env) >= 300, 90, interval=0.05, what="300 applied")
         own_redis.kill()
-        row.events += publish(kafka_bootstrap, topic, log[half:])  # arrives while Redis is down
+        row.events += log.send(seeded[half:])  # arrives while Redis is down
         time.sleep(4)
         own_redis.start()  # same port, same AOF: nothing acknowledged is lost
-        out = wait_exact(kafka_bootstrap, own_redis.url, env, [worker], 180)
+        out = wait_exact(kafka_bootstrap, own_redis.url, env, [worker], 180, published=log.records)
         assert worker.proc is not None and worker.proc.poll() is None, "the worker gave up"
         assert metric(worker, "riskmon_redis_retries_total") > 0
         # nothing dead-lettered beyond the poison (wait_exact compared the dead letters exactly)
@@ -100,17 +100,18 @@ def test_r6_redis_losing_its_last_writes_is_detected_and_replayed_from_the_water
     env = {**env, "RISKMON_REDIS_URL": own_redis.url}
     topic, group = env["RISKMON_EVENTS_TOPIC"], env["RISKMON_GROUP_ID"]
     worker = Worker(env, tmp_path / "worker.log")
-    log = seeded_log(seed=6, enterprises=60, events=2000)
-    half = len(log) // 2
+    seeded = seeded_log(seed=6, enterprises=60, events=2000)
+    half = len(seeded) // 2
+    log = Published(kafka_bootstrap, env)
     try:
         # 1. kill -9 of redis-server mid-stream, restarted from its AOF
-        row.events = publish(kafka_bootstrap, topic, log[:half])
+        row.events = log.send(seeded[:half])
         worker.start().wait_ready()
         wait_for(lambda: applied(own_redis.url, env) >= 300, 90, interval=0.05, what="300 applied")
         own_redis.kill()
         own_redis.start()
-        row.events += publish(kafka_bootstrap, topic, log[half:])
-        wait_exact(kafka_bootstrap, own_redis.url, env, [worker], 180)
+        row.events += log.send(seeded[half:])
+        wait_exact(kafka_bootstrap, own_redis.url, env, [worker], 180, published=log.records)
         worker.stop()
         # 2. Redis dies with the machine: the last second of its writes never reached the disk,
         # while Kafka's offsets are committed past them.
@@ -124,7 +125,7 @@ def test_r6_redis_losing_its_last_writes_is_detected_and_replayed_from_the_water
         r.close()
         assert any(committed[p] > wm[p] + 1 for p in range(parts)), (committed, wm)
         worker.start().wait_ready()
-        out = wait_exact(kafka_bootstrap, own_redis.url, env, [worker], 180)
+        out = wait_exact(kafka_bootstrap, own_redis.url, env, [worker], 180, published=log.records)
         assert metric(worker, "riskmon_redis_rewinds_total") >= 1
         row.duplicates = int(metric(worker, "riskmon_events_total", 'outcome="duplicate"'))
         row.result = f"exact after rewind ({len(out.expected.alert_ids)} alert ids)"

@@ -1,16 +1,20 @@
 """Seeded event logs for end-to-end and fault tests: re-published duplicates, out-of-order
-event times, and a few poison records of each kind."""
+event times, and a few poison records of each kind; and such a log as it stands in a topic once
+published (:func:`as_published`), which is what the reference (tests/support/oracle.py) folds."""
 
 from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import orjson
 
 from schemas.codec import CreditEvent, encode_event
 from schemas.uscc import make_uscc
+from streams.planning import Record
+from streams.topics import partition_for
 from tests.support.builders import event
 
 
@@ -28,7 +32,11 @@ def seeded_log(
     duplicate_ratio: float = 0.1,
     poison: bool = True,
     now: dt.datetime | None = None,
+    disorder: float = 1.0,
 ) -> list[LogRecord]:
+    """``enterprises`` registered, then ``events`` in all over ~690 days; ``disorder``: the
+    share of events (after the registrations) out of event-time order (1: arrival order is
+    random; 0.2: a feed in time order, one event in five late or early)."""
     rng = random.Random(seed)
     now = now or dt.datetime.now(dt.UTC)
     usccs = [make_uscc(rng) for _ in range(enterprises)]
@@ -92,7 +100,17 @@ def seeded_log(
         out.append(ev)
     # arrival order is not event-time order
     body = out[enterprises:]
-    rng.shuffle(body)
+    if disorder >= 1:
+        rng.shuffle(body)
+    else:
+        # a feed in event-time order, but for a share of the events, which come at the place
+        # of another of that share: late, or early
+        body.sort(key=lambda e: e.time)
+        places = sorted(rng.sample(range(len(body)), int(len(body) * disorder)))
+        moved = [body[i] for i in places]
+        rng.shuffle(moved)
+        for i, e in zip(places, moved, strict=True):
+            body[i] = e
     out = out[:enterprises] + body
     records = [LogRecord(e.subject.encode(), encode_event(e)) for e in out]
     # re-published duplicates: the same source + id again, later in the log
@@ -110,3 +128,26 @@ def seeded_log(
             LogRecord(usccs[1].encode(), b'{"a": "' + b"x" * 70_000 + b'"}', "oversized"),
         ]
     return records
+
+
+def as_published(
+    records: Iterable[LogRecord],
+    topic: str,
+    partitions: int,
+    forced: Mapping[int, int] | None = None,
+) -> list[Record]:
+    """``records`` as they stand in ``topic`` (empty before) once published in this order by
+    a producer that keeps each partition's order (tests/support/scenario.py's ``publish``):
+    each in the partition murmur2 gives its key (or ``forced[i]``), at the next offset there.
+    Sorted as :func:`tests.support.harness.read_topic` returns a topic: by partition, offset."""
+    nxt = [0] * partitions
+    out = []
+    for i, rec in enumerate(records):
+        assert rec.key is not None or i in (forced or {}), "a keyless record's partition is random"
+        part = (forced or {}).get(i)
+        if part is None:
+            part = partition_for(rec.key or b"", partitions)
+        out.append(Record(topic, part, nxt[part], rec.key, rec.value))
+        nxt[part] += 1
+    out.sort(key=lambda r: (r.partition, r.offset))
+    return out

@@ -1,7 +1,11 @@
-"""What a worker left behind, read back for comparison with the reference: every enterprise's
-state in Redis, and the alert and task ids on their topics."""
+"""What a worker left behind, read back for comparison with the reference or another run:
+every enterprise's state in Redis, the alert and task ids on their topics, and the dead
+letters by the place and reason their headers name."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 import orjson
 import redis
@@ -10,7 +14,14 @@ from scoring.fold import EnterpriseState
 from scoring.store import Keys, iter_states
 from tests.support.harness import read_topic
 
-__all__ = ["observed", "redis_states"]
+__all__ = [
+    "dead_letters",
+    "event_watermarks",
+    "observed",
+    "output_order",
+    "outputs",
+    "redis_states",
+]
 
 
 def redis_states(url: str, prefix: str, partitions: int) -> dict[str, EnterpriseState]:
@@ -21,9 +32,51 @@ def redis_states(url: str, prefix: str, partitions: int) -> dict[str, Enterprise
         r.close()
 
 
-def observed(bootstrap: str, env: dict[str, str]) -> tuple[set[str], set[str]]:
+def event_watermarks(url: str, prefix: str, partitions: int) -> dict[int, int]:
+    """Each partition's event-time watermark as Redis keeps it (meta field ``ew``; 0: none)."""
+    r = redis.Redis.from_url(url)
+    keys = Keys(prefix)
+    try:
+        return {p: int(r.hget(keys.meta(p), "ew") or 0) for p in range(partitions)}
+    finally:
+        r.close()
+
+
+def observed(bootstrap: str, env: Mapping[str, str]) -> tuple[set[str], set[str]]:
     alerts = {
         orjson.loads(r.value)["id"] for r in read_topic(bootstrap, env["RISKMON_ALERTS_TOPIC"])
     }
     tasks = {orjson.loads(r.value)["id"] for r in read_topic(bootstrap, env["RISKMON_TASKS_TOPIC"])}
     return alerts, tasks
+
+
+def dead_letters(bootstrap: str, env: Mapping[str, str]) -> set[tuple[int, int, str]]:
+    """(partition, offset, reason) of each dead letter, from its dlq_* headers (a record
+    dead-lettered twice, after a crash, counts once)."""
+    out = set()
+    for d in read_topic(bootstrap, env["RISKMON_DLQ_TOPIC"]):
+        h = {k: v.decode() for k, v in d.headers}
+        out.add((int(h["dlq_partition"]), int(h["dlq_offset"]), h["dlq_reason"]))
+    return out
+
+
+def outputs(bootstrap: str, env: Mapping[str, str]) -> list[dict[str, Any]]:
+    """What a live worker sent, in the form and order of ``riskmon replay --outputs``: alerts
+    and tasks by id and CloudEvents type, dead letters by partition, offset and reason."""
+    sent = {  # a set: a crash may have sent one twice, and it is one output
+        (kind, doc["id"], doc["type"])
+        for kind, name in (("alert", "RISKMON_ALERTS_TOPIC"), ("task", "RISKMON_TASKS_TOPIC"))
+        for doc in (orjson.loads(r.value) for r in read_topic(bootstrap, env[name]))
+    }
+    rows: list[dict[str, Any]] = [{"kind": k, "id": i, "type": t} for k, i, t in sent]
+    rows += [
+        {"kind": "dead_letter", "partition": p, "offset": o, "reason": why}
+        for p, o, why in dead_letters(bootstrap, env)
+    ]
+    return sorted(rows, key=output_order)
+
+
+def output_order(row: Mapping[str, Any]) -> tuple[str, str, int, int]:
+    """The order ``riskmon replay --outputs`` lists outputs in: by kind (alert, dead_letter,
+    task), then by id, or for a dead letter by partition and offset."""
+    return (row["kind"], row.get("id", ""), row.get("partition", 0), row.get("offset", 0))

@@ -1,29 +1,38 @@
 """What every fault scenario does: publish a seeded log, wait for convergence, compare with the
-reference fold (tests/support/oracle.py), and note a row for the ``--faults=full`` summary table.
+reference fold (tests/support/oracle.py) of that log as published, and note a row for the
+summary table printed after the fault suite.
 
-"Exact" means, against the reference over the events topic as it finally stands (ticker
-re-evaluations included): every enterprise's state and class, the set of alert ids, the set of
-task ids, and the dead letters: each poison record dead-lettered exactly once, with its original
-key and bytes and the headers dlq_reason / dlq_topic / dlq_partition / dlq_offset.
+"Exact" means, against the reference over the log the test published (not the events topic read
+back: the reference must not take its input from the system under test): every enterprise's
+state and class, each partition's event-time watermark, the set of alert ids, the set of task
+ids, and the dead letters: each poison record dead-lettered exactly once, with its original key
+and bytes and the headers dlq_reason / dlq_topic / dlq_partition / dlq_offset. And the events
+topic must hold exactly the published log: test workers run with ``RISKMON_IDLE_SECONDS=0``
+(tests/support/harness.py), so their ticker publishes nothing, and every time-driven class
+change is an outcome of a published event.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import orjson
 import redis
 from kafka import KafkaProducer
 
+from schemas.events import TICKER_SOURCE
 from scoring.model import load_model
 from scoring.store import Keys
 from streams.handler import Record
-from tests.support.eventlog import LogRecord
-from tests.support.harness import Worker, read_topic, wait_for
-from tests.support.observe import observed, redis_states
+from streams.topics import TopicSpec, ensure_topics
+from tests.support.eventlog import LogRecord, as_published
+from tests.support.harness import Worker, read_topic, wait_for, worker_env
+from tests.support.observe import event_watermarks, observed, redis_states
 from tests.support.oracle import Expected, reference
 
 
@@ -46,9 +55,13 @@ def publish(
     bootstrap: str,
     topic: str,
     records: Iterable[LogRecord],
-    partitions: dict[int, int] | None = None,
+    partitions: Mapping[int, int] | None = None,
 ) -> int:
-    """Send ``records`` in order (murmur2 on the key unless ``partitions[i]`` names one)."""
+    """Send ``records`` in order (murmur2 on the key unless ``partitions[i]`` names one).
+
+    The producer is idempotent (kafka-python's default), so each partition keeps the order of
+    sending even through retries: :func:`tests.support.eventlog.as_published` can tell where
+    each record lands."""
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     n = 0
     try:
@@ -62,13 +75,54 @@ def publish(
     return n
 
 
+class Published:
+    """The events topic of ``env`` as the test publishes it: what the reference folds."""
+
+    def __init__(self, bootstrap: str, env: Mapping[str, str]) -> None:
+        self.bootstrap = bootstrap
+        self.topic = env["RISKMON_EVENTS_TOPIC"]
+        self.partitions = int(env["RISKMON_PARTITIONS"])
+        self.sent: list[LogRecord] = []
+        self.forced: dict[int, int] = {}
+
+    def send(self, records: Sequence[LogRecord], forced: Mapping[int, int] | None = None) -> int:
+        """Publish ``records`` after those already sent (``forced``: index in ``records`` ->
+        partition, for a misrouted one); the number sent."""
+        n = publish(self.bootstrap, self.topic, records, forced)
+        self.forced.update({len(self.sent) + i: p for i, p in (forced or {}).items()})
+        self.sent += records
+        return n
+
+    @property
+    def records(self) -> list[Record]:
+        """Every record sent so far, where it stands in the topic (by partition, offset)."""
+        return as_published(self.sent, self.topic, self.partitions, self.forced)
+
+
 @dataclass
 class Outcome:
     ok: bool
     why: str
     expected: Expected
+    #: the published log the reference folded (the events topic held exactly it)
     log: list[Record] = field(default_factory=list)
     dlq: list[Record] = field(default_factory=list)
+
+
+def _topic_problems(published: Sequence[Record], topic: Sequence[Record]) -> list[str]:
+    """What the events topic holds beyond (or short of) the published log."""
+    want = {(r.partition, r.offset): (r.key, r.value) for r in published}
+    got = {(r.partition, r.offset): (r.key, r.value) for r in topic}
+    if got == want:
+        return []
+    extra = [pos for pos in got if pos not in want]
+    ticker = [pos for pos in extra if TICKER_SOURCE.encode() in (got[pos][1] or b"")]
+    other = [pos for pos in want if pos in got and got[pos] != want[pos]]
+    return [
+        f"the events topic is not the published log: {len(extra)} records more ({len(ticker)}"
+        f" from the ticker, e.g. {sorted(extra)[:3]}), {len(set(want) - set(got))} missing,"
+        f" {len(other)} different (e.g. {sorted(other)[:3]})"
+    ]
 
 
 def _dlq_problems(
@@ -87,7 +141,7 @@ def _dlq_problems(
         got[(*pos, h["dlq_reason"])] += 1
         orig = by_pos.get(pos)
         if orig is None or h["dlq_topic"] != orig.topic:
-            problems.append(f"dead letter names no record of the events topic: {h}")
+            problems.append(f"dead letter names no record of the published log: {h}")
         elif (d.key, d.value) != (orig.key, orig.value):
             problems.append(f"dead letter at {pos} does not carry the original key and bytes")
     if not once:
@@ -103,20 +157,26 @@ def _dlq_problems(
 
 
 def check(
-    bootstrap: str, redis_url: str, env: dict[str, str], dead_letters_once: bool = True
+    bootstrap: str,
+    redis_url: str,
+    env: dict[str, str],
+    *,
+    published: Sequence[Record],
+    dead_letters_once: bool = True,
 ) -> Outcome:
-    """Compare the pipeline's result with the reference fold over the events topic now.
+    """Compare the pipeline's result with the reference fold over the ``published`` log (see
+    :class:`Published`); the events topic must hold exactly that log.
 
     ``dead_letters_once=False`` for scenarios that kill or crash a worker before it commits:
     then each poison record must be dead-lettered at least once, every copy naming it.
     """
     parts = int(env["RISKMON_PARTITIONS"])
-    log = read_topic(bootstrap, env["RISKMON_EVENTS_TOPIC"])
+    log = list(published)
     expected = reference(log, load_model(), parts)
     states = redis_states(redis_url, env["RISKMON_REDIS_PREFIX"], parts)
     alerts, tasks = observed(bootstrap, env)
     dlq = read_topic(bootstrap, env["RISKMON_DLQ_TOPIC"])
-    problems = []
+    problems = _topic_problems(log, read_topic(bootstrap, env["RISKMON_EVENTS_TOPIC"]))
     if states != expected.states:
         diff = sorted(
             u for u in set(states) | set(expected.states) if states.get(u) != expected.states.get(u)
@@ -130,6 +190,9 @@ def check(
             for u in diff[:5]
         ]
         problems.append(f"{len(diff)} enterprise states differ, e.g. (uscc, got, want) {classes}")
+    watermarks = event_watermarks(redis_url, env["RISKMON_REDIS_PREFIX"], parts)
+    if watermarks != {p: expected.watermarks.get(p, 0) for p in range(parts)}:
+        problems.append(f"event-time watermarks {watermarks}, want {expected.watermarks}")
     if alerts != expected.alert_ids:
         problems.append(
             f"alerts: {len(alerts - expected.alert_ids)} unexpected, "
@@ -150,13 +213,17 @@ def wait_exact(
     env: dict[str, str],
     workers: Sequence[Worker],
     timeout: float,
+    *,
+    published: Sequence[Record],
     dead_letters_once: bool = True,
 ) -> Outcome:
     """Wait until :func:`check` passes; fail with the last difference and the workers' logs."""
     last: list[Outcome] = []
 
     def done() -> bool:
-        out = check(bootstrap, redis_url, env, dead_letters_once)
+        out = check(
+            bootstrap, redis_url, env, published=published, dead_letters_once=dead_letters_once
+        )
         last[:] = [out]
         return out.ok
 
@@ -202,3 +269,24 @@ def alert_causes(bootstrap: str, env: dict[str, str]) -> dict[str, str]:
             orjson.loads(r.value) for r in read_topic(bootstrap, env["RISKMON_ALERTS_TOPIC"])
         )
     }
+
+
+@contextmanager
+def fresh_env(bootstrap: str, redis_url: str, prefix: str, tmp: Path) -> Iterator[dict[str, str]]:
+    """A worker environment of its own, beside the ``env`` fixture's: its topics (created),
+    key prefix (deleted afterwards), consumer group, port and data directory."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    e = worker_env(bootstrap=bootstrap, redis_url=redis_url, prefix=prefix, tmp=tmp)
+    names = ("RISKMON_EVENTS_TOPIC", "RISKMON_ALERTS_TOPIC", "RISKMON_TASKS_TOPIC")
+    parts = int(e["RISKMON_PARTITIONS"])
+    ensure_topics(bootstrap, [TopicSpec(e[n], parts) for n in (*names, "RISKMON_DLQ_TOPIC")])
+    try:
+        yield e
+    finally:
+        client = redis.Redis.from_url(redis_url)
+        try:
+            keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+            if keys:
+                client.unlink(*keys)
+        finally:
+            client.close()
