@@ -27,7 +27,7 @@ from schemas.events import TICKER_SOURCE
 from scoring.model import load_model
 from streams.planning import Record
 from streams.topics import partition_for
-from tests.support.builders import event
+from tests.support.builders import RESTAURANT, event
 from tests.support.eventlog import LogRecord
 from tests.support.harness import ROOT, Worker, read_topic, wait_for
 from tests.support.observe import observed, outputs
@@ -43,14 +43,6 @@ QUIET_SECONDS = 5  # how long the idle-0 worker is watched for a ticker record
 def idle_log(now: dt.datetime) -> list[LogRecord]:
     """A firm registered 401 days ago, fined 400 days ago: B, back to A ~150 days later."""
     fined = now - dt.timedelta(days=400)
-    registered = {
-        "name": "西安未央示例餐饮管理有限公司",
-        "division_code": "610112",
-        "industry_code": "H6210",
-        "founded_on": "2015-03-01",
-        "registered_capital_cny": 5_000_000,
-        "new_economy": False,
-    }
     penalty = {
         "decision_number": "D1",
         "domain": "food",
@@ -60,7 +52,7 @@ def idle_log(now: dt.datetime) -> list[LogRecord]:
     return [
         LogRecord(USCC.encode(), encode_event(ev))
         for ev in (
-            event("enterprise.registered", registered, when=fined - dt.timedelta(days=1), eid="r"),
+            event("enterprise.registered", RESTAURANT, when=fined - dt.timedelta(days=1), eid="r"),
             event("penalty.imposed", penalty, when=fined, eid="p"),
         )
     ]

@@ -18,7 +18,7 @@ import pytest
 from schemas.codec import encode_event
 from schemas.events import TICKER_SOURCE
 from scoring.model import load_model
-from tests.support.builders import event
+from tests.support.builders import RESTAURANT, event
 from tests.support.eventlog import LogRecord
 from tests.support.harness import Worker, read_topic, wait_for
 from tests.support.observe import observed
@@ -36,21 +36,13 @@ def day(n: int) -> dt.datetime:
 
 
 def late_log() -> list[LogRecord]:
-    registered = {
-        "name": "西安未央示例餐饮管理有限公司",
-        "division_code": "610112",
-        "industry_code": "H6210",
-        "founded_on": "2015-03-01",
-        "registered_capital_cny": 5_000_000,
-        "new_economy": False,
-    }
     fine = {"decision_number": "D1", "domain": "food", "fine_cny": 50_000, "severity": "ordinary"}
     complaint = {"channel": "12315_hotline", "category": "quality"}
     listing = {"decision_number": "L1", "reason": "unreachable_at_address"}
     return [
         LogRecord(USCC.encode(), encode_event(ev))
         for ev in (
-            event("enterprise.registered", registered, when=day(-1), eid="registered"),
+            event("enterprise.registered", RESTAURANT, when=day(-1), eid="registered"),
             event("penalty.imposed", fine, when=day(0), eid="fined"),
             event("complaint.received", complaint, when=day(300), eid="complaint"),
             event("abnormal_list.added", listing, when=day(100), eid="listed-late"),

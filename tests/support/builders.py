@@ -13,6 +13,16 @@ STORY_USCC = "91610112MA6TGQ1K2M"
 #: examples/story.jsonl's narrative: the class changes a warning centre should see, in order.
 STORY_ALERTS = [("A", "B"), ("B", "C"), ("C", "D"), ("D", "C"), ("C", "B"), ("B", "A")]
 
+#: The data of an ``enterprise.registered`` event: a Weiyang restaurant company.
+RESTAURANT = {
+    "name": "西安未央示例餐饮管理有限公司",
+    "division_code": "610112",
+    "industry_code": "H6210",
+    "founded_on": "2015-03-01",
+    "registered_capital_cny": 5_000_000,
+    "new_economy": False,
+}
+
 
 def at(day: int, hour: int = 12) -> dt.datetime:
     """Day ``day`` after 2026-01-01 (UTC)."""
