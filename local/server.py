@@ -26,7 +26,7 @@ from typing import ClassVar, Self
 
 from streams.lifetime import die_with_parent_hook
 
-__all__ = ["HOST", "EmbeddedError", "Server", "free_port", "recv_exactly"]
+__all__ = ["HOST", "EmbeddedError", "Server", "free_port", "recv_exactly", "stop_group"]
 
 HOST = "127.0.0.1"
 _POLL_SECONDS = 0.05
@@ -184,20 +184,8 @@ class Server:
 
     def _signal_and_wait(self, sig: signal.Signals, grace_seconds: float) -> None:
         proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, sig)
-            try:
-                proc.wait(grace_seconds if sig != signal.SIGKILL else 10.0)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10.0)
-        # A child the server forked (redis' AOF rewrite) is in the same group: end it too.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        if proc is not None:
+            stop_group(proc, sig, grace_seconds if sig != signal.SIGKILL else 10.0)
 
     def _tail(self) -> str:
         try:
@@ -263,3 +251,20 @@ def recv_exactly(s: socket.socket, n: int) -> bytes:
             raise ConnectionError("closed mid-response")
         chunks += chunk
     return bytes(chunks)
+
+
+def stop_group(proc: subprocess.Popen[bytes], sig: signal.Signals, grace_seconds: float) -> None:
+    """Stop ``proc``, which leads a process group of its own: ``sig`` to the group, SIGKILL if
+    it has not exited after ``grace_seconds``, then SIGKILL to whatever the group still holds
+    (a child it forked, such as redis' AOF rewrite)."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(grace_seconds)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10.0)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)

@@ -6,7 +6,6 @@ parent only), and it dies with the parent even on kill -9.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -15,6 +14,8 @@ import time
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
+
+from local.server import stop_group
 
 __all__ = ["spawn_worker", "stop_worker", "tail", "wait_ready"]
 
@@ -39,17 +40,7 @@ def spawn_worker(env: Mapping[str, str], log_path: Path) -> subprocess.Popen[byt
 
 def stop_worker(proc: subprocess.Popen[bytes]) -> None:
     """SIGINT (a clean Faust shutdown), SIGKILL after a grace period, then anything it forked."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
+    stop_group(proc, signal.SIGINT, _GRACE_SECONDS)
 
 
 def tail(path: Path, n: int = 30) -> str:
