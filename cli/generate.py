@@ -63,8 +63,10 @@ def run(args: argparse.Namespace, s: Settings) -> int:
         else:
             with open(args.out, "wb") as f:
                 count = write_lines(records, f, pacer)
+    except BrokenPipeError:
+        raise  # the reader went away: riskmon's main ends quietly
     except OSError as exc:
-        where = exc.filename or args.out
+        where = exc.filename or args.out or "standard output"
         raise CommandError(f"cannot write {where}: {exc.strerror or exc}") from None
     except PublishError as exc:
         raise CommandError(str(exc), status=1) from None

@@ -71,3 +71,20 @@ def test_the_bench_help_is_plain_text_too(capsys: pytest.CaptureFixture[str]) ->
     text = capsys.readouterr().out
     assert "usage: riskmon bench" in text
     assert not MARKUP.search(text), MARKUP.search(text)
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly() -> None:
+    # `riskmon generate | head -1`: the reader takes one line and closes the pipe.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", "generate", "--enterprises", "500", "--now", "2026-11-01"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith(b"{")
+    proc.stdout.close()
+    with proc.stderr:
+        err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141
+    assert "Traceback" not in err, err
