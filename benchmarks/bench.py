@@ -58,7 +58,6 @@ from local.worker_process import spawn_worker, stop_worker, wait_ready
 from schemas.codec import encode_event
 from scoring.model import ScoringModel, load_model
 from scoring.store import Keys
-from streams.ticker import TICKER_SOURCE
 from streams.topics import TopicSpec, ensure_topics
 
 __all__ = ["Sizes", "drop_prefix", "local_redis_url", "main", "parse", "run"]
@@ -566,7 +565,6 @@ async def _replay(batches: Any, url: str, prefix: str, model: ScoringModel, part
         model=model,
         partitions=parts,
         max_event_bytes=MAX_EVENT_BYTES,
-        ticker_source=TICKER_SOURCE,
     )
 
 

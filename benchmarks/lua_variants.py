@@ -39,7 +39,6 @@ from scoring.fold import Params
 from scoring.model import load_model
 from scoring.store import SCRIPT, Keys, Reply, Store
 from streams.planning import Planner, Record, plan
-from streams.ticker import TICKER_SOURCE
 from streams.topics import partition_for
 
 __all__ = ["Variant", "main", "run"]
@@ -80,7 +79,6 @@ async def _history(url: str, prefix: str, records: list[Record]) -> None:
         model=load_model(),
         partitions=PARTITIONS,
         max_event_bytes=MAX_EVENT_BYTES,
-        ticker_source=TICKER_SOURCE,
         processes=0,
     )
 
@@ -103,9 +101,7 @@ async def _turns(
                 partitions=PARTITIONS,
                 script=v.script,
             )
-            planner = Planner(
-                model, store.keys, store.params_arg, PARTITIONS, MAX_EVENT_BYTES, TICKER_SOURCE
-            )
+            planner = Planner(model, store.keys, store.params_arg, PARTITIONS, MAX_EVENT_BYTES)
             planned.append(
                 [plan(wire[i : i + batch], planner).calls for i in range(0, len(wire), batch)]
             )

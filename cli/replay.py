@@ -82,7 +82,6 @@ def run(args: argparse.Namespace, s: Settings) -> int:
     from jobs.outputs import Outputs
     from jobs.replay import replay_log
     from scoring.exceptions import StoreError
-    from streams.ticker import TICKER_SOURCE
 
     redis_url = runfile.redis_url(s)
     bootstrap = None if args.file is not None else runfile.bootstrap(s)
@@ -103,7 +102,6 @@ def run(args: argparse.Namespace, s: Settings) -> int:
                 partitions=s.partitions,
                 max_event_bytes=s.max_event_bytes,
                 batch=args.batch,
-                ticker_source=TICKER_SOURCE,
                 ledger_window=s.ledger_window,
                 outputs=outputs,
             )

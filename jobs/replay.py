@@ -162,7 +162,6 @@ async def replay(
     model: ScoringModel,
     partitions: int,
     max_event_bytes: int,
-    ticker_source: str,
     lanes: int = 4,
     processes: int = DEFAULT_PROCESSES,
     ledger_window: int = 0,
@@ -187,7 +186,6 @@ async def replay(
             store.params_arg,
             partitions,
             max_event_bytes,
-            ticker_source,
         )
         stats = ReplayStats()
         pool = DecodePool(planner, processes) if processes > 0 else None
@@ -272,7 +270,6 @@ async def replay_log(
     partitions: int,
     max_event_bytes: int,
     batch: int,
-    ticker_source: str,
     ledger_window: int = 0,
     outputs: Outputs | None = None,
 ) -> tuple[str, ReplayStats]:
@@ -306,7 +303,6 @@ async def replay_log(
         model=model,
         partitions=n,
         max_event_bytes=max_event_bytes,
-        ticker_source=ticker_source,
         ledger_window=ledger_window,
         outputs=outputs,
     )

@@ -35,7 +35,7 @@ from streams.metrics import Metrics
 from streams.rewind import check_after_rebalance
 from streams.runtime import Runtime
 from streams.settings import Settings
-from streams.ticker import TICKER_SOURCE, tick
+from streams.ticker import tick
 from streams.topics import partition_for
 
 __all__ = ["build"]
@@ -89,7 +89,6 @@ def build(settings: Settings, *, bootstrap: str, redis_url: str, model: ScoringM
         partitions=s.partitions,
         max_event_bytes=s.max_event_bytes,
         retry_max_seconds=s.retry_max_seconds,
-        ticker_source=TICKER_SOURCE,
         fault_crash_after_batches=s.fault_crash_after_batches,
         decode_processes=s.decode_processes,
     )

@@ -83,7 +83,6 @@ class Handler:
         partitions: int,
         max_event_bytes: int,
         retry_max_seconds: float = 5.0,
-        ticker_source: str = "/riskmon/ticker",
         fault_crash_after_batches: int = 0,
         decode_processes: int = 0,
         clock: Callable[[], float] = time.time,
@@ -98,9 +97,7 @@ class Handler:
         self.clock = clock
         self.progress = Progress()
         self.started_at = clock()
-        self.planner = Planner(
-            model, store.keys, store.params_arg, partitions, max_event_bytes, ticker_source
-        )
+        self.planner = Planner(model, store.keys, store.params_arg, partitions, max_event_bytes)
         self._pool = DecodePool(self.planner) if decode_processes > 0 else None
 
     async def start(self) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from schemas.codec import CreditEvent, decode_event
-from schemas.events import EventType
+from schemas.events import TICKER_SOURCE, EventType
 from schemas.exceptions import DeadLetterReason, InvalidEventError
 from scoring.changes import change_for
 from scoring.model import ScoringModel
@@ -52,17 +52,16 @@ class Record:
     headers: Sequence[tuple[str, bytes]] = ()
 
 
-def validate_record(
-    rec: Record, partitions: int, max_event_bytes: int, ticker_source: str
-) -> CreditEvent:
+def validate_record(rec: Record, partitions: int, max_event_bytes: int) -> CreditEvent:
     """Decode and check one record; raises InvalidEventError (dead-letter it) if it is bad.
 
     Beyond the schema: the Kafka key must be the subject and the record must sit in the
     partition Kafka's murmur2 partitioner gives for it, because all state of an enterprise
-    lives under its partition's hash tag; and only riskmon's ticker may ask to re-evaluate.
+    lives under its partition's hash tag; and only riskmon's ticker (``TICKER_SOURCE``) may
+    ask to re-evaluate.
     """
     event = decode_event(rec.value, max_event_bytes)
-    if event.type == EventType.REEVALUATE and event.source != ticker_source:
+    if event.type == EventType.REEVALUATE and event.source != TICKER_SOURCE:
         raise InvalidEventError(
             "unknown_type", f"riskmon.reevaluate is internal; source {event.source!r}"
         )
@@ -90,7 +89,6 @@ class Planner:
     params: str
     partitions: int
     max_event_bytes: int
-    ticker_source: str
 
 
 @dataclass(slots=True)
@@ -120,7 +118,7 @@ def plan(records: Sequence[WireRecord], planner: Planner) -> Planned:
     for i, (topic, partition, offset, key, value) in enumerate(records):
         rec = Record(topic, partition, offset, key, value)
         try:
-            ev = validate_record(rec, pl.partitions, pl.max_event_bytes, pl.ticker_source)
+            ev = validate_record(rec, pl.partitions, pl.max_event_bytes)
         except InvalidEventError as exc:
             dead.append((i, exc.reason, exc.detail))
             continue

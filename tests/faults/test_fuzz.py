@@ -122,7 +122,6 @@ def test_fuzz_ingestion_dead_letters_or_applies_never_anything_else(
         topics=TOPICS,
         partitions=PARTITIONS,
         max_event_bytes=65_536,
-        ticker_source=TICKER_SOURCE,
     )
     seen = {"n": 0, "dead": 0, "applied": 0}
 
@@ -139,7 +138,7 @@ def test_fuzz_ingestion_dead_letters_or_applies_never_anything_else(
         part = partition_for(key, PARTITIONS) if routed and key else seen["n"] % PARTITIONS
         rec = Record(topic="fz.events", partition=part, offset=seen["n"], key=key, value=value)
         try:
-            ev = validate_record(rec, PARTITIONS, 65_536, TICKER_SOURCE)
+            ev = validate_record(rec, PARTITIONS, 65_536)
         except InvalidEventError as exc:
             ev, reason = None, exc.reason
         del sink.sent[:]

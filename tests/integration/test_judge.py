@@ -18,7 +18,6 @@ from jobs.replay import file_records, from_thread, replay
 from local.feed import write_truth
 from scoring.model import load_model
 from scoring.store import Keys, iter_states
-from streams.ticker import TICKER_SOURCE
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +40,6 @@ def district(tmp_path: Path, redis_url: str, key_prefix: str) -> Path:
             model=load_model(),
             partitions=PARTITIONS,
             max_event_bytes=65_536,
-            ticker_source=TICKER_SOURCE,
             processes=0,
         )
     )

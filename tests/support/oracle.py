@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 
 from alerts.rules import derive, time_cause
 from schemas.alerts import Cause
-from schemas.events import TICKER_SOURCE
 from schemas.exceptions import InvalidEventError
 from scoring.changes import change_for
 from scoring.fold import EnterpriseState, Outcome, Params
@@ -64,7 +63,7 @@ def reference(
     ledger: dict[tuple[int, str], tuple[Outcome, tuple[Fired, ...]]] = {}
     for rec in records:
         try:
-            ev = validate_record(rec, partitions, max_event_bytes, TICKER_SOURCE)
+            ev = validate_record(rec, partitions, max_event_bytes)
         except InvalidEventError as exc:
             out.dead.append((rec.partition, rec.offset, exc.reason))
             continue

@@ -27,6 +27,6 @@ def test_file_lines_become_records_of_their_murmur2_partition(tmp_path: Path) ->
         assert rec.partition == partition_for(rec.key, 4)
         seen[rec.partition].append(rec.offset)
         # exactly what the worker would accept from the topic
-        assert validate_record(rec, 4, 65_536, "/riskmon/ticker").subject == rec.key.decode()
+        assert validate_record(rec, 4, 65_536).subject == rec.key.decode()
     assert len(seen) == 4
     assert all(offsets == list(range(len(offsets))) for offsets in seen.values())

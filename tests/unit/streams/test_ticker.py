@@ -31,7 +31,7 @@ def _record(value: bytes) -> Record:
 
 
 def test_a_ticker_event_asks_for_the_enterprise_at_its_due_time() -> None:
-    ev = validate_record(_record(reevaluate_event(USCC, DUE)), PARTITIONS, 65_536, TICKER_SOURCE)
+    ev = validate_record(_record(reevaluate_event(USCC, DUE)), PARTITIONS, 65_536)
     assert (ev.type, ev.subject, ev.source) == (EventType.REEVALUATE, USCC, TICKER_SOURCE)
     assert ev.epoch_seconds == DUE
 
@@ -45,7 +45,7 @@ def test_the_same_time_gives_the_same_event_id() -> None:
 def test_no_one_else_may_ask_for_a_re_evaluation() -> None:
     forged = reevaluate_event(USCC, DUE).replace(TICKER_SOURCE.encode(), b"/someone/else")
     with pytest.raises(InvalidEventError) as err:
-        validate_record(_record(forged), PARTITIONS, 65_536, TICKER_SOURCE)
+        validate_record(_record(forged), PARTITIONS, 65_536)
     assert err.value.reason == "unknown_type"
 
 
@@ -73,7 +73,7 @@ def view(
 def test_an_idle_read_partition_with_a_change_due_gets_one_record_at_the_clock() -> None:
     (n,) = nudges([view(3)], now=NOW, idle_seconds=IDLE)
     assert n == Nudge(partition=3, uscc=USCC, at=1_800_000_000)
-    ev = validate_record(_record(n.value()), PARTITIONS, 65_536, TICKER_SOURCE)
+    ev = validate_record(_record(n.value()), PARTITIONS, 65_536)
     assert (ev.id, ev.subject, ev.epoch_seconds) == (f"{USCC}@1800000000", USCC, 1_800_000_000)
 
 
