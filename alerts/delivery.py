@@ -98,11 +98,12 @@ class Topics:
     alerts: str
     tasks: str
     dlq: str
+    reminders: str = "riskmon.reminders"
 
 
 def message_record(msg: Message, topics: Topics) -> Outgoing:
-    """An alert or task as a record: its topic by kind, CloudEvents id and type as headers."""
-    topic = topics.alerts if msg.kind == "alert" else topics.tasks
+    """An output as a record: its topic by kind, CloudEvents id and type as headers."""
+    topic = {"alert": topics.alerts, "task": topics.tasks, "reminder": topics.reminders}[msg.kind]
     return (topic, msg.key, msg.value, [("ce_id", msg.id.encode()), ("ce_type", msg.type.encode())])
 
 

@@ -17,9 +17,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from schemas.alerts import (
+    ALERT_CLASS_CHANGED,
+    TASK_CREATED,
     Cause,
     ClassChanged,
     OutgoingEnvelope,
+    OutputData,
+    OutputType,
     Reason,
     TaskCreated,
 )
@@ -30,7 +34,17 @@ from scoring.changes import KEY_PREFIXES
 from scoring.fold import Outcome
 from scoring.partition import Fired
 
-__all__ = ["SOURCE", "Message", "derive", "event_messages", "may_warrant", "time_cause"]
+__all__ = [
+    "SOURCE",
+    "Kind",
+    "Message",
+    "derive",
+    "derived_id",
+    "event_messages",
+    "may_warrant",
+    "message",
+    "time_cause",
+]
 
 #: CloudEvents ``source`` of everything riskmon emits (constant: ids must not depend on which
 #: worker sent them).
@@ -38,9 +52,13 @@ SOURCE = "/riskmon/scoring"
 _NS = uuid.UUID("5b0c6d62-2f1e-4d53-9a39-8f0e2f7d1a11")
 
 
+#: Where a message goes: ``riskmon.alerts``, ``riskmon.tasks`` or ``riskmon.reminders``.
+Kind = Literal["alert", "task", "reminder"]
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
-    kind: Literal["alert", "task"]
+    kind: Kind
     id: str
     type: str
     key: bytes
@@ -48,8 +66,13 @@ class Message:
     trigger: str = ""
 
 
-def _id(*parts: str) -> str:
+def derived_id(*parts: str) -> str:
+    """A message id derived from what caused it (UUID v5 of ``parts``): the same cause gives
+    the same id, whichever worker sends it and however often."""
     return str(uuid.uuid5(_NS, "|".join(parts)))
+
+
+_id = derived_id
 
 
 def _reason(key: str, micro: int, floor: int) -> Reason:
@@ -62,17 +85,17 @@ def _reason(key: str, micro: int, floor: int) -> Reason:
     )
 
 
-def _message(
-    kind: Literal["alert", "task"],
+def message(
+    kind: Kind,
+    etype: OutputType,
     mid: str,
     uscc: str,
     asof: dt.datetime,
-    data: ClassChanged | TaskCreated,
+    data: OutputData,
     trigger: str = "",
 ) -> Message:
-    etype: Literal["riskmon.alert.class_changed", "riskmon.task.created"] = (
-        "riskmon.alert.class_changed" if kind == "alert" else "riskmon.task.created"
-    )
+    """One output as riskmon sends it: ``data`` in its CloudEvents envelope (checked against
+    ``etype``), keyed by the enterprise."""
     env = OutgoingEnvelope(id=mid, source=SOURCE, type=etype, subject=uscc, time=asof, data=data)
     return Message(kind, mid, etype, uscc.encode(), dumps(env.model_dump(mode="json")), trigger)
 
@@ -112,7 +135,8 @@ def derive(uscc: str, cause: Cause, outcome: Outcome, model_version: str) -> Seq
             cause=cause,
             reasons=[_reason(k, m, f) for k, m, f in outcome.reasons],
         )
-        out.append(_message("alert", _id(uscc, cause_key, "class_changed"), uscc, asof, data))
+        mid = _id(uscc, cause_key, "class_changed")
+        out.append(message("alert", ALERT_CLASS_CHANGED, mid, uscc, asof, data))
     # One on-site task per cause: a listing that also drives the firm into D is one trigger.
     triggers: list[Literal["class_d", "serious_violation"]] = []
     if new == 4 and cause.type == EventType.SERIOUS_VIOLATION_ADDED:
@@ -130,7 +154,7 @@ def derive(uscc: str, cause: Cause, outcome: Outcome, model_version: str) -> Seq
             model_version=model_version,
             cause=cause,
         )
-        out.append(_message("task", tid, uscc, asof, task, trigger))
+        out.append(message("task", TASK_CREATED, tid, uscc, asof, task, trigger))
     return out
 
 

@@ -1,4 +1,5 @@
-"""What riskmon publishes: class-change alerts and trigger-based inspection tasks (CloudEvents).
+"""What riskmon publishes (CloudEvents): class-change alerts, inspection tasks and what befalls
+them, observation periods, and risk reminders to enterprises.
 
 Ids are derived from the cause (enterprise + the event that caused it + the kind), so a
 redelivered or re-published cause re-sends the very same id; consumers dedup on it.
@@ -6,7 +7,7 @@ redelivered or re-published cause re-sends the very same id; consumers dedup on 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -15,16 +16,55 @@ from schemas.uscc import USCC
 
 __all__ = [
     "ALERT_CLASS_CHANGED",
+    "DATA_OF_TYPE",
+    "OBSERVATION_ENDED",
+    "OBSERVATION_STARTED",
+    "REMINDER_SENT",
     "TASK_CREATED",
+    "TASK_OVERDUE",
     "Cause",
     "ClassChanged",
+    "EndReason",
+    "ObservationEnded",
+    "ObservationStarted",
     "OutgoingEnvelope",
+    "OutputData",
+    "OutputType",
     "Reason",
+    "ReminderKind",
+    "ReminderSent",
     "TaskCreated",
+    "TaskOverdue",
+    "TaskTrigger",
 ]
 
-ALERT_CLASS_CHANGED = "riskmon.alert.class_changed"
-TASK_CREATED = "riskmon.task.created"
+ALERT_CLASS_CHANGED: Final = "riskmon.alert.class_changed"
+TASK_CREATED: Final = "riskmon.task.created"
+TASK_OVERDUE: Final = "riskmon.task.overdue"
+OBSERVATION_STARTED: Final = "riskmon.observation.started"
+OBSERVATION_ENDED: Final = "riskmon.observation.ended"
+REMINDER_SENT: Final = "riskmon.reminder.sent"
+
+OutputType = Literal[
+    "riskmon.alert.class_changed",
+    "riskmon.task.created",
+    "riskmon.task.overdue",
+    "riskmon.observation.started",
+    "riskmon.observation.ended",
+    "riskmon.reminder.sent",
+]
+
+#: Why a task exists: a class (D), a listing, a published spot-check plan, or an observation
+#: period's trigger (a second minor one: an interview; a bottom-line one: on site).
+TaskTrigger = Literal[
+    "class_d", "serious_violation", "random_plan", "observation_interview", "observation_trigger"
+]
+#: Why an observation period ended.
+EndReason = Literal[
+    "expired", "class_c", "class_d", "bottom_line", "case_lead", "legal_requirement"
+]
+#: What a risk reminder is about.
+ReminderKind = Literal["abnormal_list", "observation_trigger", "penalty_repair"]
 
 _OURS = ConfigDict(frozen=True, extra="forbid")
 
@@ -64,12 +104,80 @@ class TaskCreated(BaseModel):
     model_config = _OURS
     task_id: str
     uscc: USCC
-    trigger: Literal["class_d", "serious_violation"]
-    mode: Literal["on_site"] = "on_site"
+    trigger: TaskTrigger
+    mode: Literal["on_site", "interview"] = "on_site"
     risk_class: ClassName
     asof: AwareDatetime
     model_version: str
     cause: Cause
+    #: The spot-check plan it belongs to (trigger ``random_plan``), else null.
+    plan_id: str | None = None
+    #: Inspectors drawn or assigned (empty until someone is).
+    inspectors: list[str] = Field(default_factory=list)
+    #: When it falls overdue (per trigger and class in the supervision configuration).
+    due: AwareDatetime | None = None
+
+
+class TaskOverdue(BaseModel):
+    """A task still open at its due moment (by event time: the partition's watermark)."""
+
+    model_config = _OURS
+    task_id: str
+    uscc: USCC
+    trigger: TaskTrigger
+    state: Literal["created", "assigned", "in_progress"]
+    due: AwareDatetime
+    plan_id: str | None = None
+
+
+class ObservationStarted(BaseModel):
+    """A new-economy enterprise in A or B enters its observation period (观察期)."""
+
+    model_config = _OURS
+    uscc: USCC
+    since: AwareDatetime
+    until: AwareDatetime
+    cause: Cause
+
+
+class ObservationEnded(BaseModel):
+    model_config = _OURS
+    uscc: USCC
+    since: AwareDatetime
+    until: AwareDatetime
+    ended_at: AwareDatetime
+    reason: EndReason
+    cause: Cause
+
+
+class ReminderSent(BaseModel):
+    """A risk reminder (风险提醒) for the channel that writes to enterprises. Its texts name
+    the fact and the remedy, never the class, the score or the model."""
+
+    model_config = _OURS
+    uscc: USCC
+    kind: ReminderKind
+    #: What it refers to, e.g. the listing's or the penalty's decision number.
+    ref: str
+    #: The text per language (``zh-CN``, ``en``).
+    texts: dict[str, str]
+    asof: AwareDatetime
+    cause: Cause
+
+
+OutputData = (
+    ClassChanged | TaskCreated | TaskOverdue | ObservationStarted | ObservationEnded | ReminderSent
+)
+
+#: The data model of each output type.
+DATA_OF_TYPE: dict[str, type[BaseModel]] = {
+    ALERT_CLASS_CHANGED: ClassChanged,
+    TASK_CREATED: TaskCreated,
+    TASK_OVERDUE: TaskOverdue,
+    OBSERVATION_STARTED: ObservationStarted,
+    OBSERVATION_ENDED: ObservationEnded,
+    REMINDER_SENT: ReminderSent,
+}
 
 
 class OutgoingEnvelope(BaseModel):
@@ -79,15 +187,22 @@ class OutgoingEnvelope(BaseModel):
     specversion: Literal["1.0"] = "1.0"
     id: Annotated[str, Field(min_length=1)]
     source: str
-    type: Literal["riskmon.alert.class_changed", "riskmon.task.created"]
+    type: OutputType
     subject: USCC
     time: AwareDatetime
     datacontenttype: Literal["application/json"] = "application/json"
-    data: ClassChanged | TaskCreated
+    data: (
+        ClassChanged
+        | TaskCreated
+        | TaskOverdue
+        | ObservationStarted
+        | ObservationEnded
+        | ReminderSent
+    )
 
     @model_validator(mode="after")
     def _data_matches_type(self) -> OutgoingEnvelope:
-        expected = ClassChanged if self.type == ALERT_CLASS_CHANGED else TaskCreated
+        expected = DATA_OF_TYPE[self.type]
         if not isinstance(self.data, expected):
             raise ValueError(f"{self.type} carries {expected.__name__} data")
         return self

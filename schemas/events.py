@@ -27,24 +27,34 @@ from pydantic import (
     model_validator,
 )
 
+from schemas.classes import ClassName
 from schemas.uscc import USCC
 
 __all__ = [
     "DATA_MODELS",
+    "PLANS_SOURCE",
+    "TASK_COMMANDS",
     "TICKER_SOURCE",
     "AbnormalListAdded",
     "AbnormalListRemoved",
+    "CaseLeadTransferred",
     "CloudEvent",
     "ComplaintReceived",
     "EnterpriseRegistered",
     "Envelope",
     "EventType",
     "InspectionCompleted",
+    "InspectionRequired",
+    "MonitoringSignal",
     "PenaltyImposed",
     "PenaltyRevoked",
     "Reevaluate",
     "SeriousViolationAdded",
     "SeriousViolationRemoved",
+    "TaskAssigned",
+    "TaskCancelled",
+    "TaskPlanned",
+    "TaskStarted",
 ]
 
 
@@ -60,6 +70,19 @@ class EventType(StrEnum):
     SERIOUS_VIOLATION_REMOVED = "serious_violation.removed"
     COMPLAINT_RECEIVED = "complaint.received"
     INSPECTION_COMPLETED = "inspection.completed"
+    #: A lead transferred from another department (trigger-based supervision).
+    CASE_LEAD_TRANSFERRED = "case_lead.transferred"
+    #: A big-data monitoring hit (trigger-based supervision).
+    MONITORING_SIGNAL = "monitoring.signal"
+    #: An inspection a law requires (trigger-based supervision).
+    INSPECTION_REQUIRED = "inspection.required"
+    #: What people do with tasks enters the log as events too, so a replay rebuilds every task:
+    #: a published spot-check plan's task (``riskmon plan draw --publish``), and an operator's
+    #: assignment, start or cancellation (the API's ``POST /tasks/{id}/...``).
+    TASK_PLANNED = "riskmon.task.planned"
+    TASK_ASSIGNED = "riskmon.task.assigned"
+    TASK_STARTED = "riskmon.task.started"
+    TASK_CANCELLED = "riskmon.task.cancelled"
     #: Internal: riskmon's own ticker asks for an enterprise to be re-evaluated at ``data.asof``
     #: (only for a partition idle by the wall clock); also the cause of every class change
     #: made by time alone. Goes through the same exactly-once path.
@@ -69,6 +92,8 @@ class EventType(StrEnum):
 #: ``source`` of riskmon's own re-evaluation events and of the cause of a time-driven class
 #: change; events from it are accepted as ``riskmon.reevaluate`` and from no one else.
 TICKER_SOURCE = "/riskmon/ticker"
+#: ``source`` of a published plan's ``riskmon.task.planned`` events.
+PLANS_SOURCE = "/riskmon/plans"
 
 
 _STRICT = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
@@ -176,6 +201,64 @@ class InspectionCompleted(BaseModel):
     model_config = _STRICT
     result: InspectionResult
     plan_id: Annotated[str, StringConstraints(max_length=128)] = ""
+    #: The task this inspection completes (riskmon's ``task_id``); "" if none is named.
+    task_id: Annotated[str, StringConstraints(max_length=128)] = ""
+
+
+class CaseLeadTransferred(BaseModel):
+    model_config = _STRICT
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    from_department: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class MonitoringSignal(BaseModel):
+    model_config = _STRICT
+    code: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    severity: Literal["low", "medium", "high"]
+
+
+class InspectionRequired(BaseModel):
+    model_config = _STRICT
+    legal_basis: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+TaskId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Actor = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+InspectorId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class TaskPlanned(BaseModel):
+    """One task of a published spot-check plan (the enterprise is the event's subject)."""
+
+    model_config = _STRICT
+    task_id: TaskId
+    plan_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    class_at_draw: ClassName
+    inspectors: list[InspectorId]
+    domain: Annotated[str, StringConstraints(max_length=64)] = ""
+
+
+class TaskAssigned(BaseModel):
+    model_config = _STRICT
+    task_id: TaskId
+    actor: Actor
+    #: Inspectors assigned (empty: keep those the task has).
+    inspectors: list[InspectorId] = Field(default_factory=list)
+    note: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class TaskStarted(BaseModel):
+    model_config = _STRICT
+    task_id: TaskId
+    actor: Actor
+    note: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class TaskCancelled(BaseModel):
+    model_config = _STRICT
+    task_id: TaskId
+    actor: Actor
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
 
 
 class Reevaluate(BaseModel):
@@ -193,8 +276,25 @@ DATA_MODELS: dict[EventType, type[BaseModel]] = {
     EventType.SERIOUS_VIOLATION_REMOVED: SeriousViolationRemoved,
     EventType.COMPLAINT_RECEIVED: ComplaintReceived,
     EventType.INSPECTION_COMPLETED: InspectionCompleted,
+    EventType.CASE_LEAD_TRANSFERRED: CaseLeadTransferred,
+    EventType.MONITORING_SIGNAL: MonitoringSignal,
+    EventType.INSPECTION_REQUIRED: InspectionRequired,
+    EventType.TASK_PLANNED: TaskPlanned,
+    EventType.TASK_ASSIGNED: TaskAssigned,
+    EventType.TASK_STARTED: TaskStarted,
+    EventType.TASK_CANCELLED: TaskCancelled,
     EventType.REEVALUATE: Reevaluate,
 }
+
+#: The event types that change a task and nothing else.
+TASK_COMMANDS = frozenset(
+    {
+        EventType.TASK_PLANNED,
+        EventType.TASK_ASSIGNED,
+        EventType.TASK_STARTED,
+        EventType.TASK_CANCELLED,
+    }
+)
 
 _EXTENSION_NAME = re.compile(r"^[a-z0-9]{1,20}$")
 _CONTEXT_ATTRIBUTES = frozenset(

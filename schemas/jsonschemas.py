@@ -31,7 +31,7 @@ def generate() -> dict[str, dict[str, Any]]:
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         out[f"{etype}.json"] = schema
     alerts = OutgoingEnvelope.model_json_schema()
-    alerts["title"] = "riskmon output: riskmon.alert.class_changed and riskmon.task.created"
+    alerts["title"] = "riskmon output: alerts, tasks, observation periods and reminders"
     alerts["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     out["riskmon.output.json"] = alerts
     return out

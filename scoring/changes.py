@@ -35,6 +35,19 @@ from schemas.events import (
 )
 from scoring.model import Dimension, Fade, ScoringModel
 
+#: Event types that carry no points: triggers of supervision and the task commands.
+_NO_POINTS = frozenset(
+    {
+        EventType.CASE_LEAD_TRANSFERRED,
+        EventType.MONITORING_SIGNAL,
+        EventType.INSPECTION_REQUIRED,
+        EventType.TASK_PLANNED,
+        EventType.TASK_ASSIGNED,
+        EventType.TASK_STARTED,
+        EventType.TASK_CANCELLED,
+    }
+)
+
 __all__ = ["KEY_PREFIXES", "Change", "Contribution", "Profile", "change_for", "event_hash"]
 
 #: Contribution key prefix → the event type that creates it (for explanations).
@@ -229,4 +242,8 @@ def change_for(event: CreditEvent, model: ScoringModel) -> Change:
         return Change(ehash, t, contribution=c)
     if isinstance(data, Reevaluate):
         return Change(ehash, int(data.asof.timestamp()))
+    if event.type in _NO_POINTS:
+        # Supervision's inputs (supervision/): they score nothing, but are news of the
+        # enterprise at their time, so it is evaluated then.
+        return Change(ehash, t)
     raise AssertionError(f"no change rule for {event.type}")  # pragma: no cover

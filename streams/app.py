@@ -85,7 +85,9 @@ def build(settings: Settings, *, bootstrap: str, redis_url: str, model: ScoringM
         model=model,
         sink=ProducerSink(app),
         metrics=metrics,
-        topics=Topics(alerts=s.alerts_topic, tasks=s.tasks_topic, dlq=s.dlq_topic),
+        topics=Topics(
+            alerts=s.alerts_topic, tasks=s.tasks_topic, dlq=s.dlq_topic, reminders=s.reminders_topic
+        ),
         partitions=s.partitions,
         max_event_bytes=s.max_event_bytes,
         retry_max_seconds=s.retry_max_seconds,
@@ -109,7 +111,7 @@ def _wire(rt: Runtime) -> None:
         value_serializer="raw",
         partitions=s.partitions,
     )
-    for name in (s.alerts_topic, s.tasks_topic, s.dlq_topic):
+    for name in (s.alerts_topic, s.tasks_topic, s.dlq_topic, s.reminders_topic):
         app.topic(name, key_serializer="raw", value_serializer="raw", partitions=s.partitions)
 
     # Read a fetch at a time by the scoring loop, not through an agent's stream: see BulkTopic.

@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     alerts_topic: TopicName = "riskmon.alerts"
     tasks_topic: TopicName = "riskmon.tasks"
     dlq_topic: TopicName = "riskmon.events.dlq"
+    #: Risk reminders to enterprises, for the channel that writes to them.
+    reminders_topic: TopicName = "riskmon.reminders"
+    #: Every spot-check plan drawn, keyed by plan id (``riskmon plan``).
+    plans_topic: TopicName = "riskmon.plans"
     partitions: int = Field(
         default=8, ge=1, le=999, description="partitions of the events topic (never change live)"
     )
@@ -78,6 +82,10 @@ class Settings(BaseSettings):
     )
     redis_prefix: str = Field(default="riskmon", pattern=PREFIX_PATTERN)
     model_path: Path | None = Field(default=None, description="scoring model TOML; unset: default")
+    supervision_path: Path | None = Field(
+        default=None,
+        description="supervision TOML (observation, triggers, task due days); unset: default",
+    )
     max_event_bytes: int = Field(default=65_536, ge=1_024, le=10_485_760)
     ledger_window: int = Field(
         default=0,

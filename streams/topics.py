@@ -204,11 +204,18 @@ def _create(admin: Any, specs: Sequence[TopicSpec], timeout_ms: int) -> None:
 
 
 def topic_specs(s: Settings) -> list[TopicSpec]:
-    """The four topics riskmon reads and writes, as ``riskmon run`` creates them."""
+    """The topics riskmon reads and writes, as ``riskmon run`` creates them."""
     rf = s.replication_factor
     # Production: RF 3 with min.insync.replicas=2 (set RISKMON_REPLICATION_FACTOR=3).
     config = {"min.insync.replicas": "2"} if rf >= 3 else {}
     return [
         TopicSpec(name, s.partitions, rf, config)
-        for name in (s.events_topic, s.alerts_topic, s.tasks_topic, s.dlq_topic)
+        for name in (
+            s.events_topic,
+            s.alerts_topic,
+            s.tasks_topic,
+            s.dlq_topic,
+            s.reminders_topic,
+            s.plans_topic,
+        )
     ]

@@ -36,6 +36,14 @@ INPUT_TYPES = [
     "serious_violation.removed",
     "complaint.received",
     "inspection.completed",
+    "case_lead.transferred",
+    "monitoring.signal",
+    "inspection.required",
+    # What people do with tasks (riskmon's plan publisher and API send these).
+    "riskmon.task.planned",
+    "riskmon.task.assigned",
+    "riskmon.task.started",
+    "riskmon.task.cancelled",
 ]
 
 

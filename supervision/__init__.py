@@ -1,0 +1,8 @@
+"""Supervision that follows the class: spot-check plans, tasks, observation periods, reminders.
+
+Pure decisions live here (drawing a plan, task transitions, observation rules, reminder texts,
+the discovery rate); ``supervision/store`` keeps their state in Redis, and the worker
+(``streams/``), the API (``api/``) and the CLI (``cli/``) do their I/O.
+"""
+
+__all__: list[str] = []

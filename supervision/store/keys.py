@@ -1,0 +1,62 @@
+"""Every Redis key supervision writes: the one place their layout is defined.
+
+Like the scores' keys (``scoring/store/keys.py``), every key of a Kafka partition carries that
+partition's hash tag ``{pNNN}``, so one supervision write touches one Redis Cluster slot. An
+enterprise's tasks and observation live in its own partition (tasks are keyed by their USCC).
+
+===================================== ====== ===================================================
+key                                   type   holds
+===================================== ====== ===================================================
+``<prefix>:sup:t:{pNNN}``             hash   task id -> the task (``supervision/records.py``)
+``<prefix>:sup:obs:{pNNN}``           hash   uscc -> its observation period
+``<prefix>:sup:due:{pNNN}``           zset   ``t:<task id>`` / ``obs:<uscc>`` / ``rem:<uscc>|<ref>``
+                                             -> the event time (s) it falls due
+``<prefix>:sup:m:{pNNN}``             hash   ``ew`` (supervision's event-time watermark),
+                                             ``v`` (a counter every write raises: the WATCHed
+                                             version)
+``<prefix>:sup:seen:{pNNN}``          hash   event hash -> what supervision sent for it (a
+                                             MessagePack array of messages, possibly empty):
+                                             its exactly-once ledger
+``<prefix>:sup:disc:{pNNN}``          hash   ``<class at draw>|<result>`` -> random-plan
+                                             inspections completed
+``<prefix>:sup:last:{pNNN}``          hash   uscc -> the inspectors (MessagePack list) of its
+                                             latest plan task (avoidance: not twice in a row)
+===================================== ====== ===================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scoring.store.keys import tag
+
+__all__ = ["SupervisionKeys"]
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisionKeys:
+    prefix: str
+
+    def _key(self, kind: str, partition: int) -> str:
+        return f"{self.prefix}:sup:{kind}:{tag(partition)}"
+
+    def tasks(self, partition: int) -> str:
+        return self._key("t", partition)
+
+    def observations(self, partition: int) -> str:
+        return self._key("obs", partition)
+
+    def due(self, partition: int) -> str:
+        return self._key("due", partition)
+
+    def meta(self, partition: int) -> str:
+        return self._key("m", partition)
+
+    def seen(self, partition: int) -> str:
+        return self._key("seen", partition)
+
+    def discovery(self, partition: int) -> str:
+        return self._key("disc", partition)
+
+    def last_inspectors(self, partition: int) -> str:
+        return self._key("last", partition)
