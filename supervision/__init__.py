@@ -5,4 +5,6 @@ the discovery rate); ``supervision/store`` keeps their state in Redis, and the w
 (``streams/``), the API (``api/``) and the CLI (``cli/``) do their I/O.
 """
 
-__all__: list[str] = []
+from supervision.ids import plan_task_id
+
+__all__ = ["plan_task_id"]
