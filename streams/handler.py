@@ -101,9 +101,8 @@ def supervision_inputs(
     not planned events, so they are none."""
     out: dict[int, list[tuple[int, Input]]] = {}
     rows = zip(planned.events, planned.details, results, scoring, strict=True)
-    for j, ((_, etype, subject, source, eid, etime), (part, ehash, data), res, msgs) in enumerate(
-        rows
-    ):
+    for j, (row, (part, ehash, data, tz_offset), res, msgs) in enumerate(rows):
+        _, etype, subject, source, eid, etime = row
         inp = Input(
             ehash=ehash,
             etype=etype,
@@ -115,6 +114,7 @@ def supervision_inputs(
             outcome=res.outcome,
             fired=res.fired,
             scoring=tuple(msgs),
+            tz_offset=tz_offset,
         )
         out.setdefault(part, []).append((j, inp))
     return out

@@ -101,13 +101,18 @@ class Planned:
     source, id, event time in Unix seconds); ``dead`` one per refused record: (record index,
     reason, detail). ``details`` has one row per row of ``events``, in the same order, with
     what supervision needs of the event beyond those: (its partition, its ledger hash, its data
-    model).
+    model, its time's UTC offset in seconds east).
     """
 
     calls: list[Call]
     events: list[tuple[int, str, str, str, str, int]]
     dead: list[tuple[int, DeadLetterReason, str]]
-    details: list[tuple[int, str, BaseModel]] = field(default_factory=list)
+    details: list[tuple[int, str, BaseModel, int]] = field(default_factory=list)
+
+
+def _utc_offset(ev: CreditEvent) -> int:
+    off = ev.time.utcoffset()
+    return int(off.total_seconds()) if off is not None else 0
 
 
 #: (topic, partition, offset, key, value) of a record: what crosses to the decode process.
@@ -120,7 +125,7 @@ def plan(records: Sequence[WireRecord], planner: Planner) -> Planned:
     dead: list[tuple[int, DeadLetterReason, str]] = []
     requests: list[ApplyRequest] = []
     rows: list[tuple[int, str, str, str, str, int]] = []
-    details: list[tuple[int, str, BaseModel]] = []
+    details: list[tuple[int, str, BaseModel, int]] = []
     for i, (topic, partition, offset, key, value) in enumerate(records):
         rec = Record(topic, partition, offset, key, value)
         try:
@@ -134,7 +139,7 @@ def plan(records: Sequence[WireRecord], planner: Planner) -> Planned:
             raise FatalError(f"scoring rule failed: {exc!r}") from exc
         requests.append(ApplyRequest(ev.subject, partition, offset, change))
         rows.append((i, str(ev.type), ev.subject, ev.source, ev.id, ev.epoch_seconds))
-        details.append((partition, change.event_hash, ev.data))
+        details.append((partition, change.event_hash, ev.data, _utc_offset(ev)))
     calls, order = plan_calls(pl.keys, pl.params, requests)
     return Planned(calls, [rows[j] for j in order], dead, [details[j] for j in order])
 

@@ -167,6 +167,7 @@ def reference(
             outcome=outcome,
             fired=fired,
             scoring=tuple(scoring),
+            tz_offset=int(off.total_seconds()) if (off := ev.time.utcoffset()) else 0,
         )
         sup = out.supervision.setdefault(rec.partition, SupervisionState())
         effects = step(sup.load([inp], p.lateness), [inp], cfg, model.version, p.lateness)
