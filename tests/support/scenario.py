@@ -281,12 +281,13 @@ def applied(redis_url: str, env: dict[str, str]) -> int:
 
 
 def alert_causes(bootstrap: str, env: dict[str, str]) -> dict[str, str]:
-    """Alert id → the ``source`` of the event that caused it."""
+    """Class-change alert id → the ``source`` of the event that caused it."""
     return {
         doc["id"]: doc["data"]["cause"]["source"]
         for doc in (
             orjson.loads(r.value) for r in read_topic(bootstrap, env["RISKMON_ALERTS_TOPIC"])
         )
+        if doc["type"] == "riskmon.alert.class_changed"
     }
 
 
