@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -58,6 +59,9 @@ __all__ = ["Applied", "Handler", "Progress", "Record", "supervision_inputs"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+#: A USCC anywhere in a text: kept out of the log (an individual business's identifies a person).
+_USCC = re.compile(r"\b[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}\b")
 
 
 @dataclass(slots=True)
@@ -208,7 +212,12 @@ class Handler:
             for (j, _), extra in zip(by_partition[p], eff.messages, strict=True):
                 messages[j].extend(extra)
             for ehash, reason in eff.ignored:
-                log.warning("supervision ignored event %s of partition %s: %s", ehash, p, reason)
+                log.warning(
+                    "supervision ignored event %s of partition %s: %s",
+                    ehash,
+                    p,
+                    _USCC.sub("<uscc>", reason),
+                )
         return Applied(results, messages, list(effects))
 
     def start_outputs(

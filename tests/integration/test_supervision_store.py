@@ -5,8 +5,9 @@ worker) makes the call redo rather than apply twice."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import Any, cast
 
 import orjson
@@ -17,6 +18,7 @@ from prometheus_client import CollectorRegistry
 from alerts.delivery import Sink, Topics
 from alerts.rules import Message
 from schemas.codec import encode_event
+from schemas.events import PLANS_SOURCE
 from scoring.fold import Params
 from scoring.model import load_model
 from scoring.store import Store
@@ -25,6 +27,7 @@ from streams.metrics import Metrics
 from streams.planning import Record
 from streams.topics import partition_for
 from supervision.config import load as load_supervision
+from supervision.ids import plan_task_id
 from supervision.records import decode_task
 from supervision.store.keys import SupervisionKeys
 from supervision.store.store import SupervisionStore
@@ -37,6 +40,16 @@ PARTITIONS = 4
 FIRM = "91610112MA6TGQ1K2M"  # new economy: observed
 OTHER = "91110108551385082Q"  # driven into D by a serious-violation listing
 TOPIC = "sup.events"
+
+
+def _as_records(evs: list[Any]) -> list[Record]:
+    offsets: dict[int, int] = {}
+    out = []
+    for ev in evs:
+        p = partition_for(ev.subject.encode(), PARTITIONS)
+        out.append(Record(TOPIC, p, offsets.get(p, 0), ev.subject.encode(), encode_event(ev)))
+        offsets[p] = offsets.get(p, 0) + 1
+    return out
 
 
 def _records() -> list[Record]:
@@ -65,21 +78,35 @@ def _records() -> list[Record]:
             eid="sv-other",
         ),
     ]
-    offsets: dict[int, int] = {}
-    out = []
-    for ev in evs:
-        p = partition_for(ev.subject.encode(), PARTITIONS)
-        out.append(Record(TOPIC, p, offsets.get(p, 0), ev.subject.encode(), encode_event(ev)))
-        offsets[p] = offsets.get(p, 0) + 1
-    return out
+    return _as_records(evs)
+
+
+class _Sink:
+    """A broker that acks every record at once; what it took, as (topic, CloudEvents type)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    async def enqueue(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Sequence[tuple[str, bytes]],
+    ) -> Awaitable[object]:
+        self.sent.append((topic, orjson.loads(value or b"{}").get("type", "")))
+        done = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
 
 
 class _Client:
     """A worker's Redis side: the scoring store, supervision's store and the handler that
     runs a batch through both (no Kafka: only its Redis half is used here)."""
 
-    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+    def __init__(self, client: aioredis.Redis, prefix: str, sink: Sink | None = None) -> None:
         params = Params.of(MODEL)
+        self.registry = CollectorRegistry()
         self.store = Store(client, prefix=prefix, params=params, partitions=PARTITIONS)
         self.sup = SupervisionStore(
             client,
@@ -91,8 +118,8 @@ class _Client:
         self.handler = Handler(
             store=self.store,
             model=MODEL,
-            sink=cast(Sink, None),
-            metrics=Metrics.create(CollectorRegistry(), dict),
+            sink=sink if sink is not None else cast(Sink, None),
+            metrics=Metrics.create(self.registry, dict),
             topics=Topics(alerts="a", tasks="t", dlq="d", reminders="r"),
             partitions=PARTITIONS,
             max_event_bytes=65_536,
@@ -190,3 +217,57 @@ async def test_a_write_by_another_worker_between_read_and_write_is_redone_not_do
     assert orjson.loads(started[0].value)["subject"] == FIRM
     # one write by the zombie, none by the refused worker: the version moved once
     assert int(meta[b"v"]) == 1
+
+
+async def test_outputs_go_per_event_scoring_first_and_a_completed_plan_task_is_counted_once(
+    client: aioredis.Redis, key_prefix: str
+) -> None:
+    sink = _Sink()
+    worker = _Client(client, key_prefix, sink)
+    records = _records()
+    planned = await worker.handler.plan_batch(records)
+    await worker.handler.start_outputs(
+        records, planned, await worker.handler.apply_planned(planned)
+    )
+    # the listing's class change and task (scoring's), then its observation and reminder
+    # messages (supervision's) on their topics
+    assert ("r", "riskmon.reminder.sent") in sink.sent
+    assert ("a", "riskmon.observation.started") in sink.sent
+    assert sink.sent.index(("t", "riskmon.task.created")) > sink.sent.index(
+        ("a", "riskmon.alert.class_changed")
+    )
+    plan = [
+        event(
+            "riskmon.task.planned",
+            {
+                "task_id": plan_task_id("plan-1", OTHER),
+                "plan_id": "plan-1",
+                "class_at_draw": "C",
+                "inspectors": ["i1", "i2"],
+            },
+            when=at(10),
+            subject=OTHER,
+            eid="plan-1/other",
+            source=PLANS_SOURCE,
+        ),
+        event(
+            "inspection.completed",
+            {"result": "problems_found", "plan_id": "plan-1"},
+            when=at(20),
+            subject=OTHER,
+            eid="insp-1",
+        ),
+    ]
+    more = _as_records(plan)
+    for _ in range(2):  # the second time: redelivered
+        planned = await worker.handler.plan_batch(more)
+        applied = await worker.handler.apply_planned(planned)
+        await worker.handler.start_outputs(more, planned, applied)
+    count = worker.registry.get_sample_value(
+        "riskmon_spot_checks_total", {"class_at_draw": "C", "result": "problems_found"}
+    )
+    assert count == 1
+    disc = await client.hgetall(
+        SupervisionKeys(key_prefix).discovery(partition_for(OTHER.encode(), PARTITIONS))
+    )
+    assert disc == {b"C|problems_found": b"1"}
