@@ -5,11 +5,13 @@ the task commands move (assigned, then in progress) and an inspection naming it 
 new-economy firm registered in A starts its observation period on ``riskmon.alerts``; an
 enterprise put on the abnormal-operations list gets a risk reminder on ``riskmon.reminders``
 that says how to leave it and never names its class. Every output equals the reference fold of
-the published log."""
+the published log. An idle partition whose only due entry is a task past due gets the
+ticker's record, and the task its overdue alert.
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -173,3 +175,50 @@ def test_supervision_follows_the_class_end_to_end(
         expected.reminder_ids,
     )
     assert expected.tasks[task_id].state == "completed"
+
+
+def test_an_idle_partition_with_a_task_past_due_gets_its_overdue_alert(
+    env: dict[str, str], kafka_bootstrap: str, redis_url: str, tmp_path: Path
+) -> None:
+    # Listed 30 days ago (D, a task due in 15 days): no class change is due by the clock, but
+    # the task is overdue, and no event will come. The idle partition's ticker record moves
+    # supervision's time past the task's due moment.
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    listed = now - dt.timedelta(days=30)
+    records = [
+        _rec("enterprise.registered", RESTAURANT, listed - dt.timedelta(days=10), LISTED, "r"),
+        _rec(
+            "serious_violation.added",
+            {"decision_number": "西未市监严〔2026〕0009号", "reason": "fraud"},
+            listed,
+            LISTED,
+            "sv",
+        ),
+    ]
+    idle_env = {**env, "RISKMON_IDLE_SECONDS": "1"}
+    Published(kafka_bootstrap, idle_env).send(records)
+    worker = Worker(idle_env, tmp_path / "idle.log").start()
+    try:
+        worker.wait_ready()
+        overdue = wait_for(
+            lambda: [
+                a
+                for a in _docs(kafka_bootstrap, env["RISKMON_ALERTS_TOPIC"])
+                if a["type"] == "riskmon.task.overdue"
+            ],
+            60,
+            what="riskmon.task.overdue",
+        )
+    finally:
+        worker.stop()
+    (alert,) = overdue
+    (task,) = _docs(kafka_bootstrap, env["RISKMON_TASKS_TOPIC"])
+    assert alert["subject"] == LISTED
+    assert alert["data"]["task_id"] == task["data"]["task_id"]
+    # the ticker's record is in the log now: folded again, the topic warrants what was sent
+    topic = read_topic(kafka_bootstrap, env["RISKMON_EVENTS_TOPIC"])
+    assert len(topic) == len(records) + 1
+    expected = reference(topic, load_model(), int(env["RISKMON_PARTITIONS"]))
+    assert {a["id"] for a in _docs(kafka_bootstrap, env["RISKMON_ALERTS_TOPIC"])} == (
+        expected.alert_ids
+    )
