@@ -6,7 +6,7 @@ new-economy firm registered in A starts its observation period on ``riskmon.aler
 enterprise put on the abnormal-operations list gets a risk reminder on ``riskmon.reminders``
 that says how to leave it and never names its class. Every output equals the reference fold of
 the published log. An idle partition whose only due entry is a task past due gets the
-ticker's record, and the task its overdue alert.
+ticker's record, and the task its overdue alert."""
 
 from __future__ import annotations
 
