@@ -14,7 +14,6 @@ from schemas.events import (
     AbnormalListAdded,
     CaseLeadTransferred,
     ComplaintReceived,
-    EnterpriseRegistered,
     InspectionCompleted,
     InspectionRequired,
     MonitoringSignal,
@@ -35,6 +34,7 @@ from tests.unit.supervision.support import (
     CFG,
     DAY,
     OTHER,
+    T0,
     USCC,
     VERSION,
     A,
@@ -45,27 +45,12 @@ from tests.unit.supervision.support import (
     body,
     ev,
     flat,
+    registered,
     ts,
 )
 
-FOUNDED = dt.date(2025, 1, 1)
 SINCE = ts(2025, 1, 1)
 UNTIL = SINCE + 730 * DAY
-T0 = ts(2025, 3, 1)
-
-
-def registered(
-    t: int = T0, *, new_economy: bool = True, cls: int = A, founded: dt.date = FOUNDED
-) -> Input:
-    data = EnterpriseRegistered(
-        name="未央新业态科技有限公司",
-        division_code="610112",
-        industry_code="I65",
-        founded_on=founded,
-        registered_capital_cny=1e6,
-        new_economy=new_economy,
-    )
-    return ev("enterprise.registered", data, t, cls=cls, old=0)
 
 
 def complaint(t: int, category: str = "service", cls: int = A) -> Input:
