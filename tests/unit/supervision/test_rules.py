@@ -4,8 +4,8 @@ the class, and a time-driven change of another enterprise."""
 from __future__ import annotations
 
 from schemas.events import ComplaintReceived, PenaltyImposed
-from tests.unit.supervision.support import DAY, C, Store, body, ev, registered
-from tests.unit.supervision.support import T0 as T
+from tests.support.supervision import DAY, C, Store, body, ev, registered
+from tests.support.supervision import T0 as T
 
 
 def test_a_bottom_line_penalty_that_also_drops_the_firm_to_c_ends_as_bottom_line() -> None:

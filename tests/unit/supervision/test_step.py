@@ -30,7 +30,7 @@ from scoring.fold import Outcome
 from scoring.partition import Fired
 from supervision.ids import plan_task_id
 from supervision.step import Input, Loaded, step, wants
-from tests.unit.supervision.support import (
+from tests.support.supervision import (
     CFG,
     DAY,
     OTHER,
