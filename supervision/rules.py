@@ -8,6 +8,10 @@ Within one event, in event-time order: the class changes time made before it (th
 period), its tasks, its own rule (a trigger before its class: a bottom-line penalty that also
 drops the firm to C ends the period as ``bottom_line``, with its on-site task), its class, and
 the changes time made after it.
+
+A penalty schedules its repair reminder (``rem:<uscc>|<decision number>``); its revocation
+removes it. A revocation read before its penalty (out of order) cannot: the reminder then
+still goes out when the window opens, and a reminder already sent is not withdrawn.
 """
 
 from __future__ import annotations

@@ -8,13 +8,14 @@ import datetime as dt
 import itertools
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from alerts.rules import derived_id, time_cause
+from alerts.rules import Message, derived_id, time_cause
 from schemas.events import (
     AbnormalListAdded,
     CaseLeadTransferred,
     ComplaintReceived,
-    EnterpriseRegistered,
     InspectionCompleted,
     InspectionRequired,
     MonitoringSignal,
@@ -31,10 +32,11 @@ from scoring.fold import Outcome
 from scoring.partition import Fired
 from supervision.ids import plan_task_id
 from supervision.step import Input, Loaded, step, wants
-from tests.unit.supervision.support import (
+from tests.support.supervision import (
     CFG,
     DAY,
     OTHER,
+    T0,
     USCC,
     VERSION,
     A,
@@ -45,27 +47,12 @@ from tests.unit.supervision.support import (
     body,
     ev,
     flat,
+    registered,
     ts,
 )
 
-FOUNDED = dt.date(2025, 1, 1)
 SINCE = ts(2025, 1, 1)
 UNTIL = SINCE + 730 * DAY
-T0 = ts(2025, 3, 1)
-
-
-def registered(
-    t: int = T0, *, new_economy: bool = True, cls: int = A, founded: dt.date = FOUNDED
-) -> Input:
-    data = EnterpriseRegistered(
-        name="未央新业态科技有限公司",
-        division_code="610112",
-        industry_code="I65",
-        founded_on=founded,
-        registered_capital_cny=1e6,
-        new_economy=new_economy,
-    )
-    return ev("enterprise.registered", data, t, cls=cls, old=0)
 
 
 def complaint(t: int, category: str = "service", cls: int = A) -> Input:
@@ -489,6 +476,7 @@ def story() -> list[Input]:
             T0 + 73 * DAY,
         ),
         tick(T0 + 190 * DAY),  # the penalty's repair window
+        penalty(T0 + 2 * DAY, number="罚-3"),  # late: its window is open by the watermark
         penalty(T0 + 200 * DAY, domain="drug", number="罚-2"),  # bottom line: on-site, end
         tick(UNTIL + DAY),
     ]
@@ -508,6 +496,7 @@ def test_the_story_sends_what_the_rules_say() -> None:
         [],
         [("riskmon.reminder.sent", "")],
         [],
+        [("riskmon.reminder.sent", "")],
         [("riskmon.reminder.sent", "")],
         [("riskmon.task.created", "observation_trigger"), ("riskmon.observation.ended", "")],
         # the on-site task (day 207), the drug penalty's repair (day 565); no expiry: it ended
@@ -566,3 +555,23 @@ def test_wants_names_what_the_batch_touches() -> None:
     assert w.usccs == {USCC, OTHER}
     assert w.hashes == {done.ehash, start.ehash, tick(T0 + 10, uscc=OTHER).ehash}
     assert w.due_until == T0 + 10 - 60
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cuts=st.lists(st.integers(min_value=1, max_value=len(story()) - 1), max_size=6),
+    lateness=st.sampled_from([0, 3600, 10 * DAY]),
+)
+def test_any_batching_sends_the_same_per_input(cuts: list[int], lateness: int) -> None:
+    inputs = story()
+    whole = Store()
+    one = whole.run(inputs, lateness=lateness)
+    s = Store()
+    out: list[list[Message]] = []
+    edges = [0, *sorted(set(cuts)), len(inputs)]
+    for a, b in itertools.pairwise(edges):
+        out += s.run(inputs[a:b], lateness=lateness)
+    assert out == one
+    assert (s.tasks, s.obs, s.due, s.disc, s.last, s.ew) == (
+        whole.tasks, whole.obs, whole.due, whole.disc, whole.last, whole.ew,
+    )  # fmt: skip

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from alerts.rules import Message, event_messages
 from schemas.alerts import OutgoingEnvelope
+from schemas.events import EnterpriseRegistered
 from scoring.changes import event_hash
 from scoring.fold import Outcome
 from scoring.partition import Fired
@@ -122,3 +123,22 @@ class Store:
 
     def observation(self, uscc: str = USCC) -> Any:
         return decode_observation(self.obs[uscc])
+
+
+FOUNDED = dt.date(2025, 1, 1)
+T0 = ts(2025, 3, 1)
+
+
+def registered(
+    t: int = T0, *, new_economy: bool = True, cls: int = A, founded: dt.date = FOUNDED
+) -> Input:
+    """A new-economy firm founded 2025-01-01 registered at ``t`` in class ``cls``."""
+    data = EnterpriseRegistered(
+        name="未央新业态科技有限公司",
+        division_code="610112",
+        industry_code="I65",
+        founded_on=founded,
+        registered_capital_cny=1e6,
+        new_economy=new_economy,
+    )
+    return ev("enterprise.registered", data, t, cls=cls, old=0)
