@@ -144,6 +144,7 @@ class Handler:
         """``supervision``: the store supervision runs on (None: scoring and alerts only)."""
         self.store = store
         self.supervision = supervision
+        self._redos_seen = 0
         self.model = model
         self.sink = sink
         self.metrics = metrics
@@ -359,6 +360,9 @@ class Handler:
                 m.tasks.labels(trigger=msg.trigger).inc()
         for eff in applied.effects:
             m.observe_supervision(eff.discovery, len(eff.ignored))
+        if self.supervision is not None and self.supervision.redos > self._redos_seen:
+            m.supervision_redos.inc(self.supervision.redos - self._redos_seen)
+            self._redos_seen = self.supervision.redos
         progress = self.progress
         for rec in records:
             prev = progress.last_offset.get(rec.partition, -1)

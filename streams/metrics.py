@@ -128,6 +128,8 @@ class Metrics:
       the enterprise had when the plan was drawn: the discovery rate per class
     * ``supervision_ignored`` → ``riskmon_supervision_ignored_total``: events supervision
       could not act on (a command for an unknown task, say), each logged with its reason
+    * ``supervision_redos`` → ``riskmon_supervision_redos_total``: supervision writes refused
+      because another worker wrote the partition first (a zombie during a rebalance) and redone
     * ``batch_size`` → ``riskmon_batch_events``: records per processed batch
     * ``batch_stage`` → ``riskmon_batch_stage_seconds`` (``stage``: :data:`BATCH_STAGES`): where
       a batch's time goes, from its oldest record's Kafka timestamp to Kafka acking its outputs
@@ -157,6 +159,7 @@ class Metrics:
     reminders: Counter
     spot_checks: Counter
     supervision_ignored: Counter
+    supervision_redos: Counter
     batch_size: Histogram
     batch_stage: Histogram
     redis_retries: Counter
@@ -244,6 +247,11 @@ class Metrics:
             supervision_ignored=Counter(
                 "riskmon_supervision_ignored",
                 "Events supervision could not act on (logged with the reason).",
+                registry=r,
+            ),
+            supervision_redos=Counter(
+                "riskmon_supervision_redos",
+                "Supervision writes redone because another worker wrote the partition first.",
                 registry=r,
             ),
             batch_size=Histogram(
