@@ -1,14 +1,16 @@
 """The output ids a log warrants: what ``riskmon replay --outputs`` writes (pure but for the file).
 
 For every event replayed, the alerts and tasks its outcome and the time-driven changes it
-brought about warrant (:func:`alerts.rules.event_messages`, as the worker sends them), and for
-every record replay refuses, the dead letter the worker would publish. Since outputs are a
-function of the log alone (its records and their order), these are the ids a live worker sent
-for the same log: alert and task ids on their topics, dead letters by their ``dlq_partition``,
-``dlq_offset`` and ``dlq_reason`` headers.
+brought about warrant (:func:`alerts.rules.event_messages`, as the worker sends them), the
+messages supervision sends for it (replay adds those: tasks, overdue tasks, observation periods,
+risk reminders of kind ``reminder``), and for every record replay refuses, the dead letter the
+worker would publish. Since outputs are a function of the log alone (its records and their
+order), these are the ids a live worker sent for the same log: alert, task and reminder ids on
+their topics, dead letters by their ``dlq_partition``, ``dlq_offset`` and ``dlq_reason``
+headers.
 
-One JSON object a line, sorted by kind (``alert``, ``dead_letter``, ``task``), then by id, or
-for a dead letter by partition and offset::
+One JSON object a line, sorted by kind (``alert``, ``dead_letter``, ``reminder``, ``task``), then
+by id, or for a dead letter by partition and offset::
 
     {"kind": "alert", "id": "…", "type": "riskmon.alert.class_changed"}
     {"kind": "dead_letter", "partition": 3, "offset": 17, "reason": "invalid_uscc"}
