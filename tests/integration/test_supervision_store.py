@@ -17,12 +17,14 @@ from prometheus_client import CollectorRegistry
 
 from alerts.delivery import Sink, Topics
 from alerts.rules import Message
+from local.embedded import free_port
 from schemas.codec import encode_event
 from schemas.events import PLANS_SOURCE
-from scoring.fold import Params
+from scoring.exceptions import StoreUnavailableError
+from scoring.fold import Outcome, Params
 from scoring.model import load_model
-from scoring.store import Store
-from streams.handler import Handler
+from scoring.store import Store, StoreResult
+from streams.handler import Handler, supervision_inputs
 from streams.metrics import Metrics
 from streams.planning import Record
 from streams.topics import partition_for
@@ -271,3 +273,23 @@ async def test_outputs_go_per_event_scoring_first_and_a_completed_plan_task_is_c
         SupervisionKeys(key_prefix).discovery(partition_for(OTHER.encode(), PARTITIONS))
     )
     assert disc == {b"C|problems_found": b"1"}
+
+
+async def test_redis_unavailable_is_retryable_not_a_bug(key_prefix: str) -> None:
+    # the handler retries StoreUnavailableError with backoff; anything else stops the worker
+    down = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
+    worker = _Client(down, key_prefix)
+    try:
+        planned = await worker.handler.plan_batch(_records())
+        inputs = [
+            i
+            for _, i in supervision_inputs(
+                planned,
+                [StoreResult("applied", Outcome(0, 1, 0, 0, 0))] * len(planned.events),
+                [[] for _ in planned.events],
+            )[partition_for(FIRM.encode(), PARTITIONS)]
+        ]
+        with pytest.raises(StoreUnavailableError):
+            await worker.sup.apply(partition_for(FIRM.encode(), PARTITIONS), inputs)
+    finally:
+        await down.aclose()
