@@ -1,6 +1,7 @@
 """Errors of the supervision package.
 
 SupervisionError        root; ``retryable`` says whether trying again can help
+├── ConfigError         the supervision configuration is unreadable or invalid (fail at start)
 └── PlanError           a spot-check plan cannot be drawn or checked; the message names the
     │                   file, the field or the task
     ├── PresetError     a preset (name or TOML file) is unknown, unreadable or invalid
@@ -13,6 +14,7 @@ SupervisionError        root; ``retryable`` says whether trying again can help
 from __future__ import annotations
 
 __all__ = [
+    "ConfigError",
     "DrawError",
     "PlanError",
     "PlanFileError",
@@ -25,6 +27,10 @@ __all__ = [
 
 class SupervisionError(Exception):
     retryable = False
+
+
+class ConfigError(SupervisionError):
+    pass
 
 
 class PlanError(SupervisionError):
