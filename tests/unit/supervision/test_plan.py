@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from schemas.classes import ClassName
 from schemas.uscc import make_uscc
 from supervision.eligibility import Entry
 from supervision.inspectors import parse_pool
@@ -22,12 +23,14 @@ POOL = parse_pool(
 )
 
 
+MIX: tuple[ClassName, ...] = ("A", "B", "B", "C", "D")
+
+
 def plan(seed: int = 42, name: str = "Q1", scope: Scope | None = None) -> dict[str, Any]:
     rng = random.Random(9)
     snap = [
-        Entry(make_uscc(rng), rng.choice("ABBCD"), ("I1",) if i % 7 == 0 else ())
-        for i in range(400)
-    ]  # type: ignore[arg-type]
+        Entry(make_uscc(rng), rng.choice(MIX), ("I1",) if i % 7 == 0 else ()) for i in range(400)
+    ]
     doc = make_plan(
         name=name,
         preset=load_preset("yancheng-2022"),
@@ -40,7 +43,8 @@ def plan(seed: int = 42, name: str = "Q1", scope: Scope | None = None) -> dict[s
         pool=POOL,
         excluded={"observation": 3},
     )
-    return json.loads(json.dumps(doc))  # as written to and read from a file
+    again: dict[str, Any] = json.loads(json.dumps(doc))  # as written to and read from a file
+    return again
 
 
 def test_a_plan_has_the_documented_keys() -> None:

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from schemas.classes import CLASSES
 from supervision.exceptions import PresetError
 from supervision.preset import PRESET_NAMES, load_preset
 
-# The ratios DOMAIN.md §3 publishes, and the values picked where it gives a range.
+# The ratios `docs/domain.md` §3 publishes, and the values picked where it gives a range.
 EXPECTED = {
     "henan-2021": (0.01, 0.02, 0.10, 0.30),
     "yancheng-2022": (0.02, 0.115, 0.40, 1.0),
@@ -27,8 +28,8 @@ BOUNDS = {
 def test_every_preset_loads_with_its_ratios(name: str) -> None:
     p = load_preset(name)
     assert p.name == name and p.source
-    assert tuple(p.classes[c].ratio for c in "ABCD") == EXPECTED[name]
-    for c, (lo, hi) in zip("ABCD", BOUNDS.get(name, ()), strict=False):
+    assert tuple(p.classes[c].ratio for c in CLASSES) == EXPECTED[name]
+    for c, (lo, hi) in zip(CLASSES, BOUNDS.get(name, ()), strict=False):
         assert lo <= p.classes[c].ratio <= hi
     assert p.classes["A"].max_per_year == 1  # A at most once a year, everywhere
 
