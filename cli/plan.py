@@ -18,7 +18,15 @@ from cli.errors import CommandError, unlogged
 from schemas.classes import CLASSES
 from streams.settings import Settings
 
-__all__ = ["add", "render_draw", "render_list", "run_draw", "run_list", "run_verify"]
+__all__ = [
+    "add",
+    "render_draw",
+    "render_list",
+    "run_draw",
+    "run_list",
+    "run_publish",
+    "run_verify",
+]
 
 
 def _seed(text: str) -> int:
@@ -44,7 +52,9 @@ def add(sub: Subparsers) -> None:
         " list the plans drawn. Redis and Kafka: RISKMON_REDIS_URL / RISKMON_KAFKA_BOOTSTRAP,"
         " else those of a running riskmon run.",
     )
-    plan_sub = p.add_subparsers(dest="plan_command", required=True, metavar="{draw,verify,list}")
+    plan_sub = p.add_subparsers(
+        dest="plan_command", required=True, metavar="{draw,verify,publish,list}"
+    )
     d = plan_sub.add_parser(
         "draw",
         help="draw a plan from the live store (and publish its tasks with --publish)",
@@ -92,6 +102,15 @@ def add(sub: Subparsers) -> None:
     )
     v.add_argument("plan", type=Path, metavar="PLAN.json")
     v.set_defaults(handler=run_verify)
+    pub = plan_sub.add_parser(
+        "publish",
+        help="publish a plan file's tasks (again): the same ids as when it was drawn",
+        description="Verify a plan file (as plan verify does) and send its tasks to the events"
+        " topic, one riskmon.task.planned each, with the ids they had when it was drawn: a"
+        " plan published twice sends the same ids, and the worker creates each task once.",
+    )
+    pub.add_argument("plan", type=Path, metavar="PLAN.json")
+    pub.set_defaults(handler=run_publish)
     ls = plan_sub.add_parser("list", help="list the plans drawn (from the plans topic)")
     ls.set_defaults(handler=run_list)
 
@@ -199,6 +218,36 @@ def run_verify(args: argparse.Namespace, s: Settings) -> int:
         f" ({len(plan['snapshot'])} enterprises, directory {plan['directory_digest'][:12]}…,"
         f" inspectors {plan['inspector_digest'][:12]}…) gives the same {len(plan['tasks'])}"
         " task(s)"
+    )
+    return 0
+
+
+def run_publish(args: argparse.Namespace, s: Settings) -> int:
+    """Exit 1 if the plan does not verify (nothing is sent) or Kafka fails part-way."""
+    from kafka.errors import KafkaError
+
+    from jobs.plans import publish, read_plan, record
+    from streams.topics import TopicError
+    from supervision.exceptions import PlanError
+    from supervision.plan import verify
+
+    try:
+        plan = read_plan(args.plan)
+    except PlanError as exc:
+        raise CommandError(str(exc)) from None
+    difference = verify(plan)
+    if difference is not None:
+        raise CommandError(f"{args.plan} does not verify: {difference}; nothing sent", 1)
+    bootstrap = runfile.bootstrap(s)
+    try:
+        with unlogged("kafka"):
+            sent = publish(plan, bootstrap, s.events_topic)
+            record(plan, bootstrap, s.plans_topic, s.partitions, published=True)
+    except (KafkaError, TopicError) as exc:
+        raise CommandError(f"Kafka at {bootstrap}: {exc}", 1) from None
+    print(
+        f"plan {plan['plan_id']}: published {sent} task(s) to {s.events_topic};"
+        f" recorded on {s.plans_topic}"
     )
     return 0
 

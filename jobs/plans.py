@@ -8,6 +8,9 @@
   (source ``PLANS_SOURCE``, id the task id, key and subject the USCC, time the plan's as-of
   time), so publishing a plan twice sends the very same events and the worker, which turns
   each into a ``riskmon.task.created`` (trigger ``random_plan``), drops the repeats.
+* Publishing a plan makes its inspectors the enterprises' previous ones (``sup:last``), so a
+  new draw from the store afterwards is a different plan (no inspector twice in a row): to send
+  a plan again, publish its file (``riskmon plan publish``), which verifies it first.
 * :func:`record` writes the plan's summary (:func:`summary`) to the plans topic, keyed by the
   plan id: every draw, published or not. :func:`list_plans` reads them back, latest per plan.
 """

@@ -143,12 +143,45 @@ def test_draw_publish_list_and_verify_a_plan(
     first = planned()
     assert sorted(first) == sorted((t["task_id"], t["uscc"], t["task_id"]) for t in tasks)
 
-    # Publishing again: the same plan id, the very same event ids sent once more.
-    again = _riskmon(env, *draw)
+    # The worker turns each into a tracked task: riskmon.task.created, trigger random_plan.
+    def created() -> dict[str, dict[str, object]]:
+        out = {}
+        for r in read_topic(env["RISKMON_KAFKA_BOOTSTRAP"], env["RISKMON_TASKS_TOPIC"]):
+            doc = json.loads(r.value or b"{}")
+            if (
+                doc.get("type") == "riskmon.task.created"
+                and doc["data"]["trigger"] == "random_plan"
+            ):
+                out[doc["data"]["task_id"]] = doc["data"]
+        return out
+
+    made = wait_for(lambda: len(c := created()) == len(tasks) and c, 60, what="the plan's tasks")
+    for t in tasks:
+        assert made[t["task_id"]]["plan_id"] == plan["plan_id"]
+        assert made[t["task_id"]]["inspectors"] == t["inspectors"]
+        assert made[t["task_id"]]["risk_class"] == t["class"]
+
+    # Publishing the plan again: the very same event ids sent once more, no new task.
+    again = _riskmon(env, "plan", "publish", str(plan_file))
     assert again.returncode == 0, again.stderr
-    assert f"plan {plan['plan_id']}" in again.stdout
+    assert f"plan {plan['plan_id']}: published {len(tasks)} task(s)" in again.stdout
     second = planned()
     assert len(second) == 2 * len(first) and set(second) == set(first)
+    assert set(created()) == {t["task_id"] for t in tasks}
+
+    # A new draw from the store now: the enterprises just planned have those inspectors as
+    # their previous ones, so none is sent the same inspector twice in a row.
+    redraw = _riskmon(
+        env, *[a for a in draw if a != "--publish"][:-2], "--out", str(tmp_path / "p2.json")
+    )
+    assert redraw.returncode == 0, redraw.stderr
+    plan2 = json.loads((tmp_path / "p2.json").read_text())
+    before = {t["uscc"]: set(t["inspectors"]) for t in tasks}
+    assert plan2["plan_id"] != plan["plan_id"]
+    again_drawn = [t for t in plan2["tasks"] if t["uscc"] in before]
+    assert again_drawn  # every D is drawn again (100 %)
+    for t in again_drawn:
+        assert not before[t["uscc"]] & set(t["inspectors"]), t
 
     listed = _riskmon(env, "plan", "list")
     assert listed.returncode == 0, listed.stderr
