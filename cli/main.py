@@ -24,6 +24,7 @@ from cli import (
     run,
     schemas,
     send,
+    tasks,
 )
 from cli.errors import CommandError
 from scoring.exceptions import ModelError
@@ -32,7 +33,20 @@ from streams.settings import ConfigError, load_settings
 __all__ = ["COMMANDS", "main", "parser"]
 
 #: Every command, in the order ``riskmon --help`` lists them.
-COMMANDS = (run, send, lookup, alerts, schemas, generate, demo, replay, reclassify, judge, bench)
+COMMANDS = (
+    run,
+    send,
+    lookup,
+    tasks,
+    alerts,
+    schemas,
+    generate,
+    demo,
+    replay,
+    reclassify,
+    judge,
+    bench,
+)
 
 DESCRIPTION = (
     "riskmon: an event-driven monitor of enterprise credit risk. Run the worker (embedded Kafka"
