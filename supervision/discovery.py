@@ -46,8 +46,10 @@ def wilson(found: int, n: int, z: float = Z_95) -> tuple[float, float] | None:
     denominator = 1 + z2 / n
     centre = (p + z2 / (2 * n)) / denominator
     half = z / denominator * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
-    # Clamp rounding at the ends: 0 found has low 0 exactly, all found high 1.
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # At the ends the bounds are 0 and 1 exactly; floating point would miss them by an ulp.
+    low = 0.0 if found == 0 else max(0.0, centre - half)
+    high = 1.0 if found == n else min(1.0, centre + half)
+    return low, high
 
 
 @dataclass(frozen=True, slots=True)
