@@ -5,4 +5,23 @@ the discovery rate); ``supervision/store`` keeps their state in Redis, and the w
 (``streams/``), the API (``api/``) and the CLI (``cli/``) do their I/O.
 """
 
-__all__: list[str] = []
+from supervision.config import SupervisionConfig, load
+from supervision.exceptions import ConfigError, SupervisionError
+from supervision.ids import plan_task_id
+from supervision.step import Effects, Input, Loaded, Wants, step, wants
+from supervision.tasks import can
+
+__all__ = [
+    "ConfigError",
+    "Effects",
+    "Input",
+    "Loaded",
+    "SupervisionConfig",
+    "SupervisionError",
+    "Wants",
+    "can",
+    "load",
+    "plan_task_id",
+    "step",
+    "wants",
+]
