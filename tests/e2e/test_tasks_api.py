@@ -43,11 +43,14 @@ def day(n: float) -> dt.datetime:
 
 
 def _send(bootstrap: str, topic: str, events: list[tuple[str, dict[str, Any], int, str]]) -> None:
-    """Publish (type, data, day, uscc) events keyed by their USCC, as any producer would."""
+    """Publish (type, data, day, uscc) events keyed by their USCC, as any producer would; a
+    plan's task comes from the plans' source, as ``riskmon plan draw --publish`` sends it."""
     producer = KafkaProducer(bootstrap_servers=bootstrap.split(","), acks="all")
     try:
-        for i, (etype, data, n, uscc) in enumerate(events):
-            ev = event(etype, data, when=day(n), subject=uscc, eid=f"e2e-{i}", source="/e2e")
+        for etype, data, n, uscc in events:
+            source = PLANS_SOURCE if etype == "riskmon.task.planned" else "/e2e"
+            eid = f"e2e-{etype}-{uscc}-{n}"
+            ev = event(etype, data, when=day(n), subject=uscc, eid=eid, source=source)
             producer.send(topic, key=uscc.encode(), value=encode_event(ev))
         producer.flush(timeout=30)
     finally:
