@@ -57,18 +57,29 @@ def _short_time(iso: str | None) -> str:
 
 def render(tasks: Sequence[dict[str, Any]], total: int) -> str:
     """The tasks as a table for a terminal, with how many of ``total`` it shows."""
-    header = ("TASK", "STATE", "TRIGGER", "USCC", "CLASS", "DUE", "INSPECTORS", "RESULT", "PLAN")
+    header = (
+        "TASK",
+        "STATE",
+        "TRIGGER",
+        "USCC",
+        "CLASS",
+        "DUE",
+        "OVERDUE",
+        "INSPECTORS",
+        "RESULT",
+        "PLAN",
+    )
     rows = [header]
     for t in tasks:
-        state = t["state"] + (" (overdue)" if t["overdue"] else "")
         rows.append(
             (
                 t["task_id"],
-                state,
+                t["state"],
                 t["trigger"],
                 t["uscc"],
                 t["risk_class"] or "-",
                 _short_time(t["due"]),
+                "yes" if t["overdue"] else "no",
                 ",".join(t["inspectors"]) or "-",
                 t["result"] or "-",
                 t["plan_id"] or "-",
