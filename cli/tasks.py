@@ -1,4 +1,5 @@
-"""``riskmon tasks list``: inspection tasks and their states, from a running worker's API."""
+"""``riskmon tasks list``: inspection tasks and their states; ``riskmon tasks discovery``: the
+discovery rate per class. Both from a running worker's API."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from cli.arguments import Subparsers
 from cli.errors import CommandError
 from schemas.alerts import TaskTrigger
 from streams.settings import Settings
+from supervision.discovery import ClassDiscovery, render_table
 from supervision.records import TaskState
 
-__all__ = ["add", "render", "run"]
+__all__ = ["add", "render", "run", "run_discovery"]
 
 #: Tasks a page of the API holds (its maximum): fewer round trips for a long list.
 _PAGE = 500
@@ -49,6 +51,13 @@ def add(sub: Subparsers) -> None:
     )
     ls.add_argument("--json", action="store_true", help="print the tasks as the API's JSON")
     ls.set_defaults(handler=run)
+    disc = actions.add_parser(
+        "discovery",
+        help="print the discovery rate per class",
+        description="Per class at draw, the random spot checks completed, how many found"
+        " problems (problems_found or corrected), the rate and its Wilson 95 %% interval.",
+    )
+    disc.set_defaults(handler=run_discovery)
 
 
 def _short_time(iso: str | None) -> str:
@@ -134,4 +143,11 @@ def run(args: argparse.Namespace, s: Settings) -> int:
         print(json.dumps(tasks, ensure_ascii=False, indent=2))
     else:
         print(render(tasks, total))
+    return 0
+
+
+def run_discovery(args: argparse.Namespace, s: Settings) -> int:
+    doc = _get(f"{runfile.web(s)}/stats/discovery")
+    rows = [ClassDiscovery(klass, **counts) for klass, counts in doc["classes"].items()]
+    print(render_table(rows))
     return 0

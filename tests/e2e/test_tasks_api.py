@@ -78,9 +78,11 @@ def _tasks(worker: Worker, query: str) -> list[dict[str, Any]]:
     return tasks
 
 
-def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def _cli(
+    env: dict[str, str], *args: str, command: str = "list"
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "cli", "tasks", "list", *args],
+        [sys.executable, "-m", "cli", "tasks", command, *args],
         env={**os.environ, **env},
         capture_output=True,
         text=True,
@@ -207,5 +209,10 @@ def test_tasks_through_the_api_and_the_cli(
     refused_cli = _cli(env, "--uscc", "NOTAUSCC")
     assert refused_cli.returncode == 2
     assert "'NOTAUSCC' is not a valid USCC" in refused_cli.stderr
+    table = _cli(env, command="discovery")
+    assert table.returncode == 0, table.stderr
+    rows = {line.split()[0]: line.split()[1:] for line in table.stdout.splitlines()[1:]}
+    assert rows["A"][:4] == ["1", "1", "100.0", "%"]
+    assert rows["D"] == ["0", "0", "-", "-"]
 
     assert worker.stop() == 0
