@@ -23,7 +23,7 @@ import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -33,7 +33,7 @@ from api.tasks import task_json
 from schemas.codec import CreditEvent, encode_event
 from schemas.events import EventType, TaskAssigned, TaskCancelled, TaskStarted
 from scoring.exceptions import StoreUnavailableError
-from supervision.records import TaskRecord
+from supervision.records import TaskRecord, Transition
 from supervision.store.readers import SupervisionReader
 from supervision.tasks import can
 
@@ -96,7 +96,7 @@ def _data(action: Action, task_id: str, body: bytes) -> BaseModel | str:
         return f"{where}: {err['msg']}"
 
 
-def _outcome(task: TaskRecord | None, event_id: str) -> Any:
+def _outcome(task: TaskRecord | None, event_id: str) -> Transition | None:
     # The transition the event made (None: not applied yet).
     if task is None:
         return None
@@ -142,7 +142,7 @@ async def task_command(
         except StoreUnavailableError:
             task = None  # published; say so below rather than fail
         step = _outcome(task, event_id)
-        if step is not None and task is not None:
+        if task is not None and step is not None:
             if step.rejected:
                 body = {"error": f"a task {task.state} cannot {action}", "task": task_json(task)}
                 return json_response(body, status=409)
