@@ -82,10 +82,16 @@ def run(args: argparse.Namespace, s: Settings) -> int:
     from jobs.outputs import Outputs
     from jobs.replay import replay_log
     from scoring.exceptions import StoreError
+    from supervision.config import load as load_supervision
+    from supervision.exceptions import ConfigError as SupervisionConfigError
 
     redis_url = runfile.redis_url(s)
     bootstrap = None if args.file is not None else runfile.bootstrap(s)
     model = load_model(s.model_path)
+    try:
+        supervision = load_supervision(s.supervision_path)
+    except SupervisionConfigError as exc:
+        raise CommandError(str(exc)) from None
     target: str | None = args.outputs
     outputs = None if target is None else Outputs(model.version)
     if target is not None and target != STDOUT:
@@ -104,6 +110,7 @@ def run(args: argparse.Namespace, s: Settings) -> int:
                 batch=args.batch,
                 ledger_window=s.ledger_window,
                 outputs=outputs,
+                supervision=supervision,
             )
         )
     except ValueError as exc:

@@ -4,12 +4,15 @@ replay``; the command's text is cli/replay.py's).
 The bulk path: records are read in large batches (the topic from its beginning to its end, or a
 JSON-lines file), validated, scored and planned by the worker's own :func:`plan` (so the
 ticker's ``riskmon.reevaluate`` records count only from the ticker's source), and applied by
-:meth:`Store.execute_raw`, one script call per partition in offset order, through the same Lua
-script as the live path. The result is the state the live worker built from the same records.
+:meth:`Store.execute`, one script call per partition in offset order, through the same Lua
+script as the live path, then folded by supervision (tasks, observation periods, reminders:
+:class:`~supervision.store.store.SupervisionStore`, as the worker does after each write). The
+result is the state the live worker built from the same records.
 Nothing is sent: no alerts, no tasks; dead letters are counted by reason, not re-sent. Given an
 :class:`~jobs.outputs.Outputs`, replay also collects the ids of every alert, task and dead
-letter the log warrants: those a live worker sent for the same log, since time-driven class
-changes follow each partition's event time, not the wall clock (scoring/partition.py).
+letter the log warrants, supervision's messages included: those a live worker sent for the same
+log, since time-driven class changes and supervision's due entries follow each partition's event
+time, not the wall clock (scoring/partition.py).
 
 A file stands for a topic: each line's partition is murmur2 of its subject (as a producer's
 would be) and its offset is its position among the lines of that partition.
@@ -27,13 +30,18 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
+from alerts.rules import Message, event_messages
 from jobs.outputs import Outputs
 from schemas.codec import loads
 from scoring.fold import Params
 from scoring.model import ScoringModel
-from scoring.store import Store
-from streams.planning import DecodePool, Planner, Record, plan
+from scoring.store import Store, StoreResult
+from streams.handler import supervision_inputs
+from streams.planning import DecodePool, Planned, Planner, Record, plan
 from streams.topics import partition_for
+from supervision.config import SupervisionConfig
+from supervision.config import load as load_supervision
+from supervision.store.store import SupervisionStore
 
 __all__ = [
     "DEFAULT_BATCH",
@@ -166,10 +174,12 @@ async def replay(
     processes: int = DEFAULT_PROCESSES,
     ledger_window: int = 0,
     outputs: Outputs | None = None,
+    supervision: SupervisionConfig | None = None,
 ) -> ReplayStats:
     """Apply every record of ``batches`` to ``prefix``; raises ValueError if it has keys.
     ``processes`` validate and score beside this one (0: inline). ``outputs``, if given,
-    collects the output ids the records warrant."""
+    collects the output ids the records warrant. ``supervision``: its configuration (None:
+    the default file)."""
     client = aioredis.Redis.from_url(redis_url, socket_timeout=30, socket_connect_timeout=5)
     try:
         await _ensure_fresh(client, prefix)
@@ -179,6 +189,13 @@ async def replay(
             params=Params.of(model),
             partitions=partitions,
             ledger_window=ledger_window,
+        )
+        sup = SupervisionStore(
+            client,
+            prefix=prefix,
+            config=supervision if supervision is not None else load_supervision(None),
+            model_version=model.version,
+            lateness=store.params.lateness,
         )
         planner = Planner(
             model,
@@ -198,7 +215,7 @@ async def replay(
 
         async def lane(q: asyncio.Queue[list[Record] | None]) -> None:
             while (recs := await q.get()) is not None:
-                await _apply(store, planner, pool, recs, stats, outputs)
+                await _apply(store, sup, planner, pool, recs, stats, outputs)
 
         tasks = [asyncio.create_task(lane(q)) for q in queues]
         try:
@@ -232,6 +249,7 @@ async def _ensure_fresh(client: aioredis.Redis, prefix: str) -> None:
 
 async def _apply(
     store: Store,
+    sup: SupervisionStore,
     planner: Planner,
     pool: DecodePool | None,
     records: Sequence[Record],
@@ -245,18 +263,31 @@ async def _apply(
     stats.records += len(records)
     for _i, reason, _detail in planned.dead:
         stats.dead_letters[reason] += 1
-    if outputs is not None:  # the replies parsed, as the worker reads them
-        results = await store.execute(planned.calls)
+    results = await store.execute(planned.calls)  # parsed, as the worker reads them
+    applied = sum(not r.duplicate for r in results)
+    stats.applied += applied
+    stats.duplicates += len(results) - applied
+    sent = await _supervise(sup, planned, results, model_version=sup.model_version)
+    if outputs is not None:
         outputs.add(records, planned, results)
-        applied = sum(not r.duplicate for r in results)
-        stats.applied += applied
-        stats.duplicates += len(results) - applied
-        return
-    for raw in await store.execute_raw(planned.calls):
-        if raw.startswith(b"applied|"):
-            stats.applied += 1
-        else:
-            stats.duplicates += 1
+        for m in sent:
+            outputs.messages.add((m.kind, m.id, m.type))
+
+
+async def _supervise(
+    sup: SupervisionStore, planned: Planned, results: Sequence[StoreResult], model_version: str
+) -> list[Message]:
+    """Supervision's fold of a planned batch, partition by partition (as the worker runs it
+    after the scoring write); the messages it warrants."""
+    scoring = [
+        event_messages(subject, source, eid, etype, res.outcome, res.fired, model_version)
+        for (_, etype, subject, source, eid, _), res in zip(planned.events, results, strict=True)
+    ]
+    out: list[Message] = []
+    for p, rows in sorted(supervision_inputs(planned, results, scoring).items()):
+        effects = await sup.apply(p, [inp for _, inp in rows])
+        out += [m for per_event in effects.messages for m in per_event]
+    return out
 
 
 async def replay_log(
@@ -272,6 +303,7 @@ async def replay_log(
     batch: int,
     ledger_window: int = 0,
     outputs: Outputs | None = None,
+    supervision: SupervisionConfig | None = None,
 ) -> tuple[str, ReplayStats]:
     """Replay ``file`` (a JSON-lines log), or else ``topic`` at ``kafka_bootstrap`` from its
     beginning, into the fresh ``prefix``; returns (what was read, as text; the stats).
@@ -305,5 +337,6 @@ async def replay_log(
         max_event_bytes=max_event_bytes,
         ledger_window=ledger_window,
         outputs=outputs,
+        supervision=supervision,
     )
     return source, stats

@@ -34,11 +34,14 @@ from streams.kafka_transport import RiskmonApp
 from streams.metrics import Metrics
 from streams.rewind import check_after_rebalance
 from streams.runtime import Runtime
-from streams.settings import Settings
+from streams.settings import ConfigError, Settings
 from streams.ticker import tick
 from streams.topics import partition_for
+from supervision.config import load as load_supervision
+from supervision.exceptions import ConfigError as SupervisionConfigError
 from supervision.records import ObservationRecord
 from supervision.store.readers import SupervisionReader
+from supervision.store.store import SupervisionStore
 
 __all__ = ["build"]
 
@@ -48,8 +51,13 @@ _BUFFERED_BATCHES = 2
 
 def build(settings: Settings, *, bootstrap: str, redis_url: str, model: ScoringModel) -> Runtime:
     """The worker, built and wired but not started (``rt.app.main()`` or a Faust worker
-    starts it)."""
+    starts it). Loads the supervision configuration (``RISKMON_SUPERVISION_PATH``, unset: the
+    default): a bad file fails here, naming the field."""
     s = settings
+    try:
+        supervision_config = load_supervision(s.supervision_path)
+    except SupervisionConfigError as exc:  # the command prints it and exits 2, as for settings
+        raise ConfigError(f"RISKMON_SUPERVISION_PATH: {exc}") from exc
     app = RiskmonApp(
         s.group_id,
         fetch_max_wait_ms=s.fetch_max_wait_ms,
@@ -70,13 +78,21 @@ def build(settings: Settings, *, bootstrap: str, redis_url: str, model: ScoringM
         consumer_group_instance_id=s.instance_id,
         producer_acks=-1,
     )
+    params = Params.of(model)
     client = aioredis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
     store = Store(
         client,
         prefix=s.redis_prefix,
-        params=Params.of(model),
+        params=params,
         partitions=s.partitions,
         ledger_window=s.ledger_window,
+    )
+    supervision = SupervisionStore(
+        client,
+        prefix=s.redis_prefix,
+        config=supervision_config,
+        model_version=model.version,
+        lateness=params.lateness,
     )
     registry = CollectorRegistry()
     snapshot: dict[str, int] = {}
@@ -95,8 +111,10 @@ def build(settings: Settings, *, bootstrap: str, redis_url: str, model: ScoringM
         retry_max_seconds=s.retry_max_seconds,
         fault_crash_after_batches=s.fault_crash_after_batches,
         decode_processes=s.decode_processes,
+        supervision=supervision,
     )
     rt = Runtime(s, model, app, client, store, handler, registry, metrics, snapshot)
+    rt.supervision = supervision
     rt.bootstrap = bootstrap
     _wire(rt)
     _mount_api(rt)

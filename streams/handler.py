@@ -9,7 +9,12 @@ only when its outputs are acked; the loop then acks its records and Faust commit
 An event's outputs are those of its outcome and of the time-driven class changes it brought
 about (its partition's event-time watermark passing their due moment: scoring/partition.py),
 which the store reports with it, a duplicate's as its first copy's. So what is sent is a
-function of the log alone, whatever the batching, the lag or the crashes. Error policy
+function of the log alone, whatever the batching, the lag or the crashes.
+
+Supervision (``supervision/``) runs after the scoring write and before the outputs: each
+partition's events of the batch, in log order, with their scoring results and messages, are
+folded by :class:`~supervision.store.store.SupervisionStore` (its own ledger makes each event's
+effect exactly once); an event's supervision messages follow its scoring messages. Error policy
 (docs/reliability.md):
 
 * permanent data errors → dead letter (original key and bytes, headers with the reason), go on;
@@ -24,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -46,11 +52,16 @@ from scoring.store import CLASS_NAMES, Store, StoreResult
 from streams.exceptions import FatalError
 from streams.metrics import Metrics
 from streams.planning import DecodePool, Planned, Planner, Record, WireRecord, plan
+from supervision.step import Effects, Input
+from supervision.store.store import SupervisionStore
 
-__all__ = ["Handler", "Progress", "Record"]
+__all__ = ["Applied", "Handler", "Progress", "Record", "supervision_inputs"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+#: A USCC anywhere in a text: kept out of the log (an individual business's identifies a person).
+_USCC = re.compile(r"\b[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}\b")
 
 
 @dataclass(slots=True)
@@ -71,6 +82,48 @@ class Progress:
         return max(self.last_offset.get(partition, -1) + 1, self.read_from.get(partition, 0))
 
 
+@dataclass(slots=True)
+class Applied:
+    """A batch written to Redis: the scoring store's result per planned event, what each
+    event warrants (per event, in ``Planned.events`` order: scoring's messages, then
+    supervision's), and supervision's effects per partition."""
+
+    results: list[StoreResult]
+    messages: list[list[Message]]
+    effects: list[Effects] = field(default_factory=list)
+
+    def flat(self) -> list[Message]:
+        return [m for per_event in self.messages for m in per_event]
+
+
+def supervision_inputs(
+    planned: Planned, results: Sequence[StoreResult], scoring: Sequence[Sequence[Message]]
+) -> dict[int, list[tuple[int, Input]]]:
+    """Per partition, (index in ``planned.events``, supervision's input) of each planned
+    event, in log order. A scoring duplicate is an input too: supervision's own ledger decides
+    whether it was applied there (a crash may fall between the two writes). Dead letters are
+    not planned events, so they are none."""
+    out: dict[int, list[tuple[int, Input]]] = {}
+    rows = zip(planned.events, planned.details, results, scoring, strict=True)
+    for j, (row, (part, ehash, data, tz_offset), res, msgs) in enumerate(rows):
+        _, etype, subject, source, eid, etime = row
+        inp = Input(
+            ehash=ehash,
+            etype=etype,
+            uscc=subject,
+            source=source,
+            event_id=eid,
+            time=etime,
+            data=data,
+            outcome=res.outcome,
+            fired=res.fired,
+            scoring=tuple(msgs),
+            tz_offset=tz_offset,
+        )
+        out.setdefault(part, []).append((j, inp))
+    return out
+
+
 class Handler:
     def __init__(
         self,
@@ -86,8 +139,11 @@ class Handler:
         fault_crash_after_batches: int = 0,
         decode_processes: int = 0,
         clock: Callable[[], float] = time.time,
+        supervision: SupervisionStore | None = None,
     ) -> None:
+        """``supervision``: the store supervision runs on (None: scoring and alerts only)."""
         self.store = store
+        self.supervision = supervision
         self.model = model
         self.sink = sink
         self.metrics = metrics
@@ -123,26 +179,55 @@ class Handler:
         batch is done (may be committed) only when this returns. Raises FatalError."""
         if not records:
             return
-        results = await self.apply_planned(planned)
-        await self.start_outputs(records, planned, results)
+        applied = await self.apply_planned(planned)
+        await self.start_outputs(records, planned, applied)
 
-    async def apply_planned(self, planned: Planned) -> list[StoreResult]:
-        """The Redis half of a batch (retried while Redis is unavailable)."""
+    async def apply_planned(self, planned: Planned) -> Applied:
+        """The Redis half of a batch: scoring's write, then supervision's (each retried while
+        Redis is unavailable; both are idempotent)."""
         results = await self._retry("redis", functools.partial(self.store.execute, planned.calls))
-        if self._crash_countdown and self._messages(planned, results):
+        applied = await self._supervise(planned, results)
+        if self._crash_countdown and any(applied.messages):
             self._crash_countdown -= 1
             if not self._crash_countdown:
                 raise FatalError("fault injection: crash after the Redis write, before the commit")
-        return results
+        return applied
+
+    async def _supervise(self, planned: Planned, results: list[StoreResult]) -> Applied:
+        scoring = self._scoring_messages(planned, results)
+        sup = self.supervision
+        if sup is None or not planned.details:
+            return Applied(results, scoring)
+        by_partition = supervision_inputs(planned, results, scoring)
+        parts = sorted(by_partition)
+
+        async def one(p: int) -> Effects:
+            inputs = [inp for _, inp in by_partition[p]]
+            return await self._retry("redis", functools.partial(sup.apply, p, inputs))
+
+        # Partitions have keys of their own: their writes may overlap.
+        effects = await asyncio.gather(*(one(p) for p in parts))
+        messages = [list(m) for m in scoring]
+        for p, eff in zip(parts, effects, strict=True):
+            for (j, _), extra in zip(by_partition[p], eff.messages, strict=True):
+                messages[j].extend(extra)
+            for ehash, reason in eff.ignored:
+                log.warning(
+                    "supervision ignored event %s of partition %s: %s",
+                    ehash,
+                    p,
+                    _USCC.sub("<uscc>", reason),
+                )
+        return Applied(results, messages, list(effects))
 
     def start_outputs(
-        self, records: Sequence[Record], planned: Planned, results: Sequence[StoreResult]
+        self, records: Sequence[Record], planned: Planned, applied: Applied
     ) -> asyncio.Future[None]:
         """The Kafka half: a task that queues every outgoing record to the producer, in order,
         as soon as the caller yields to the loop; the returned future is done when Kafka has
         acked them all (only then may the batch be committed). Only records Kafka refused are
         sent again, so a partial failure re-sends nothing twice."""
-        messages = self._messages(planned, results)
+        messages = applied.flat()
         items = [
             self._dead_letter(records[i], reason, detail) for i, reason, detail in planned.dead
         ]
@@ -150,7 +235,7 @@ class Handler:
 
         async def done() -> None:
             await self._send_all(items)
-            self._observe(records, planned, results, messages)
+            self._observe(records, planned, applied, messages)
 
         return asyncio.ensure_future(done())
 
@@ -185,17 +270,22 @@ class Handler:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.retry_max_seconds)
 
-    def _messages(self, planned: Planned, results: Sequence[StoreResult]) -> list[Message]:
+    def _scoring_messages(
+        self, planned: Planned, results: Sequence[StoreResult]
+    ) -> list[list[Message]]:
         """Each event's alerts and tasks, then those of the time-driven changes it brought
-        about (:func:`~alerts.rules.event_messages`). A duplicate's result carries its first
-        copy's outcome and changes, so a redelivery re-sends the very same ids."""
-        out: list[Message] = []
+        about (:func:`~alerts.rules.event_messages`), one list per event. A duplicate's result
+        carries its first copy's outcome and changes, so a redelivery re-sends the very same
+        ids."""
+        out: list[list[Message]] = []
         version = self.model.version
         for (_, etype, subject, source, eid, _), res in zip(planned.events, results, strict=True):
             if res.fired or may_warrant(res.outcome):
-                out.extend(
+                out.append(
                     event_messages(subject, source, eid, etype, res.outcome, res.fired, version)
                 )
+            else:
+                out.append([])
         return out
 
     def _dead_letter(self, rec: Record, reason: DeadLetterReason, detail: str) -> Outgoing:
@@ -222,10 +312,11 @@ class Handler:
         self,
         records: Sequence[Record],
         planned: Planned,
-        results: Sequence[StoreResult],
+        applied: Applied,
         messages: Sequence[Message],
     ) -> None:
         m = self.metrics
+        results = applied.results
         now = self.clock()
         m.batch_size.observe(len(records))
         # Count per batch, then touch each labelled child once: labels() is not free.
@@ -262,8 +353,12 @@ class Handler:
         for msg in messages:
             if msg.kind == "alert":
                 m.alerts.labels(type=msg.type).inc()
+            elif msg.kind == "reminder":
+                m.reminders.inc()
             else:
                 m.tasks.labels(trigger=msg.trigger).inc()
+        for eff in applied.effects:
+            m.observe_supervision(eff.discovery, len(eff.ignored))
         progress = self.progress
         for rec in records:
             prev = progress.last_offset.get(rec.partition, -1)

@@ -19,9 +19,15 @@ from typing import Final, Literal, get_args
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, ProcessCollector
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from schemas.alerts import ALERT_CLASS_CHANGED
+from schemas.alerts import (
+    ALERT_CLASS_CHANGED,
+    OBSERVATION_ENDED,
+    OBSERVATION_STARTED,
+    TASK_OVERDUE,
+    TaskTrigger,
+)
 from schemas.classes import CLASSES
-from schemas.events import EventType
+from schemas.events import EventType, InspectionResult
 from schemas.exceptions import DeadLetterReason
 
 __all__ = [
@@ -29,6 +35,7 @@ __all__ = [
     "CLASSES",
     "DEAD_LETTER_REASONS",
     "FROM_CLASSES",
+    "INSPECTION_RESULTS",
     "OUTCOMES",
     "TASK_TRIGGERS",
     "UNKNOWN_TYPE",
@@ -39,7 +46,6 @@ __all__ = [
 ]
 
 Outcome = Literal["applied", "duplicate", "dead_lettered"]
-TaskTrigger = Literal["class_d", "serious_violation"]
 
 #: ``outcome`` label of ``riskmon_events_total``.
 OUTCOMES: Final[tuple[Outcome, ...]] = get_args(Outcome)
@@ -47,6 +53,10 @@ OUTCOMES: Final[tuple[Outcome, ...]] = get_args(Outcome)
 DEAD_LETTER_REASONS: Final[tuple[DeadLetterReason, ...]] = get_args(DeadLetterReason)
 #: ``trigger`` label of ``riskmon_tasks_total``.
 TASK_TRIGGERS: Final[tuple[TaskTrigger, ...]] = get_args(TaskTrigger)
+#: ``result`` label of ``riskmon_spot_checks_total``.
+INSPECTION_RESULTS: Final[tuple[str, ...]] = get_args(InspectionResult)
+#: ``type`` label of ``riskmon_alerts_total``: everything sent on riskmon.alerts.
+_ALERT_TYPES: Final = (ALERT_CLASS_CHANGED, TASK_OVERDUE, OBSERVATION_STARTED, OBSERVATION_ENDED)
 #: ``from_class`` label: a class, or ``none`` for an enterprise seen for the first time.
 FROM_CLASSES: Final = ("none", *CLASSES)
 #: ``type`` label of ``riskmon_events_total`` when the record never decoded to a known type.
@@ -109,8 +119,15 @@ class Metrics:
     * ``time_driven_changes`` → ``riskmon_time_driven_changes_total``: class changes made by
       time alone (a penalty fading, a listing's period ending) when a partition's event-time
       watermark passed their due moment; also counted in ``transitions``
-    * ``alerts`` → ``riskmon_alerts_total`` (``type``: alert CloudEvents type)
+    * ``alerts`` → ``riskmon_alerts_total`` (``type``: CloudEvents type of what goes on
+      riskmon.alerts: class changes, overdue tasks, observation periods started and ended)
     * ``tasks`` → ``riskmon_tasks_total`` (``trigger``: :data:`TASK_TRIGGERS`)
+    * ``reminders`` → ``riskmon_reminders_total``: risk reminders sent to enterprises
+    * ``spot_checks`` → ``riskmon_spot_checks_total`` (``class_at_draw``: :data:`CLASSES`,
+      ``result``: :data:`INSPECTION_RESULTS`): random-plan inspections completed, by the class
+      the enterprise had when the plan was drawn: the discovery rate per class
+    * ``supervision_ignored`` → ``riskmon_supervision_ignored_total``: events supervision
+      could not act on (a command for an unknown task, say), each logged with its reason
     * ``batch_size`` → ``riskmon_batch_events``: records per processed batch
     * ``batch_stage`` → ``riskmon_batch_stage_seconds`` (``stage``: :data:`BATCH_STAGES`): where
       a batch's time goes, from its oldest record's Kafka timestamp to Kafka acking its outputs
@@ -137,6 +154,9 @@ class Metrics:
     time_driven_changes: Counter
     alerts: Counter
     tasks: Counter
+    reminders: Counter
+    spot_checks: Counter
+    supervision_ignored: Counter
     batch_size: Histogram
     batch_stage: Histogram
     redis_retries: Counter
@@ -210,6 +230,22 @@ class Metrics:
                 ["trigger"],
                 registry=r,
             ),
+            reminders=Counter(
+                "riskmon_reminders",
+                "Risk reminders published to enterprises.",
+                registry=r,
+            ),
+            spot_checks=Counter(
+                "riskmon_spot_checks",
+                "Random-plan inspections completed, by the class at draw and the result.",
+                ["class_at_draw", "result"],
+                registry=r,
+            ),
+            supervision_ignored=Counter(
+                "riskmon_supervision_ignored",
+                "Events supervision could not act on (logged with the reason).",
+                registry=r,
+            ),
             batch_size=Histogram(
                 "riskmon_batch_events",
                 "Records per processed batch.",
@@ -268,11 +304,26 @@ class Metrics:
             for new in CLASSES:
                 if old != new:
                     self.transitions.labels(from_class=old, to_class=new)
-        self.alerts.labels(type=ALERT_CLASS_CHANGED)
+        for alert_type in _ALERT_TYPES:
+            self.alerts.labels(type=alert_type)
+        for cls in CLASSES:
+            for result in INSPECTION_RESULTS:
+                self.spot_checks.labels(class_at_draw=cls, result=result)
         for stage in BATCH_STAGES:
             self.batch_stage.labels(stage=stage)
         for trigger in TASK_TRIGGERS:
             self.tasks.labels(trigger=trigger)
+
+    def observe_supervision(self, discovery: Mapping[str, int], ignored: int) -> None:
+        """Count one supervision write: ``discovery`` maps ``<class at draw>|<result>`` to
+        random-plan inspections completed (``sup:disc``'s fields), ``ignored`` the events it
+        could not act on."""
+        for field, n in discovery.items():
+            cls, _, result = field.partition("|")
+            if n:
+                self.spot_checks.labels(class_at_draw=cls, result=result).inc(n)
+        if ignored:
+            self.supervision_ignored.inc(ignored)
 
     def set_model_version(self, v: str) -> None:
         """Export ``riskmon_model_info{version=v} 1`` (replaces any earlier version)."""

@@ -16,7 +16,9 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
 
 from schemas.codec import CreditEvent, decode_event
 from schemas.events import TICKER_SOURCE, EventType
@@ -97,12 +99,20 @@ class Planned:
 
     ``events`` has one row per planned event, in call order: (record index, type, subject,
     source, id, event time in Unix seconds); ``dead`` one per refused record: (record index,
-    reason, detail).
+    reason, detail). ``details`` has one row per row of ``events``, in the same order, with
+    what supervision needs of the event beyond those: (its partition, its ledger hash, its data
+    model, its time's UTC offset in seconds east).
     """
 
     calls: list[Call]
     events: list[tuple[int, str, str, str, str, int]]
     dead: list[tuple[int, DeadLetterReason, str]]
+    details: list[tuple[int, str, BaseModel, int]] = field(default_factory=list)
+
+
+def _utc_offset(ev: CreditEvent) -> int:
+    off = ev.time.utcoffset()
+    return int(off.total_seconds()) if off is not None else 0
 
 
 #: (topic, partition, offset, key, value) of a record: what crosses to the decode process.
@@ -115,6 +125,7 @@ def plan(records: Sequence[WireRecord], planner: Planner) -> Planned:
     dead: list[tuple[int, DeadLetterReason, str]] = []
     requests: list[ApplyRequest] = []
     rows: list[tuple[int, str, str, str, str, int]] = []
+    details: list[tuple[int, str, BaseModel, int]] = []
     for i, (topic, partition, offset, key, value) in enumerate(records):
         rec = Record(topic, partition, offset, key, value)
         try:
@@ -128,8 +139,9 @@ def plan(records: Sequence[WireRecord], planner: Planner) -> Planned:
             raise FatalError(f"scoring rule failed: {exc!r}") from exc
         requests.append(ApplyRequest(ev.subject, partition, offset, change))
         rows.append((i, str(ev.type), ev.subject, ev.source, ev.id, ev.epoch_seconds))
+        details.append((partition, change.event_hash, ev.data, _utc_offset(ev)))
     calls, order = plan_calls(pl.keys, pl.params, requests)
-    return Planned(calls, [rows[j] for j in order], dead)
+    return Planned(calls, [rows[j] for j in order], dead, [details[j] for j in order])
 
 
 _PLANNER: Planner | None = None

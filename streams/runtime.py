@@ -17,6 +17,7 @@ from streams.handler import Handler
 from streams.kafka_transport import RiskmonApp
 from streams.metrics import Metrics
 from streams.settings import Settings
+from supervision.store.store import SupervisionStore
 
 __all__ = ["Runtime"]
 
@@ -39,6 +40,8 @@ class Runtime:
     #: events partition -> when the ticker last published into it (Unix s, wall clock)
     nudged_at: dict[int, float] = field(default_factory=dict)
     bootstrap: str = ""
+    #: Supervision's state (tasks, observation periods, its due index); None: not run.
+    supervision: SupervisionStore | None = None
     background: set[asyncio.Future[None]] = field(default_factory=set)
 
     def events_partitions(self) -> list[int]:

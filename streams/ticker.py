@@ -11,7 +11,9 @@ A partition that falls quiet would keep its due changes for ever. So, every
 
 * has had no record for ``RISKMON_IDLE_SECONDS`` (wall clock; 0: never),
 * has nothing left to read (the consumer's high watermark reached, as /healthz computes lag),
-* has an enterprise whose change is due by now (less the model's allowed lateness),
+* has an enterprise whose change is due by now (less the model's allowed lateness), or a
+  supervision entry due by then (a task falling overdue, an observation period expiring, a
+  reminder: ``supervision/store/keys.py``'s due index),
 * and got no record from the ticker in the last ``RISKMON_IDLE_SECONDS``,
 
 the ticker publishes ONE ``riskmon.reevaluate`` record into that partition, at the current
@@ -154,9 +156,26 @@ async def _with_earliest(
         if not is_quiet(v, now, rt.settings.idle_seconds):
             continue
         due = await rt.store.due(v.partition, int(now), limit=1)
-        if due:
-            out.append(dataclasses.replace(v, earliest=due[0]))
+        earliest = due[0] if due else None
+        if rt.supervision is not None:
+            earliest = await _supervision_first(rt, v.partition, int(now), earliest)
+        if earliest is not None:
+            out.append(dataclasses.replace(v, earliest=earliest))
     return out
+
+
+async def _supervision_first(
+    rt: Runtime, partition: int, now: int, earliest: tuple[str, int] | None
+) -> tuple[str, int] | None:
+    """``earliest`` (uscc, due) of a class change, or supervision's first due entry of
+    ``partition`` (an overdue task, an observation's expiry, a reminder) if that comes first;
+    the record is keyed by the enterprise the entry concerns, which lives in this partition."""
+    assert rt.supervision is not None
+    first = await rt.supervision.earliest_due(partition, now)
+    if first is None or (earliest is not None and earliest[1] <= first[0]):
+        return earliest
+    uscc = await rt.supervision.uscc_of(partition, first[1])
+    return (uscc, first[0]) if uscc is not None else earliest
 
 
 async def tick(rt: Runtime) -> None:

@@ -17,6 +17,14 @@ window), so at the end of every input nothing due is left pending and a batch sp
 gives the same messages, per input, as in one. Due members: ``t:<task id>`` (overdue),
 ``obs:<uscc>`` (expiry), ``rem:<uscc>|<decision number>`` (penalty repair reminder).
 
+The ticker's ``riskmon.reevaluate`` records move the watermark on an idle partition (and,
+like any event, carry the class scoring found, which may end a period); they trigger nothing.
+Unknown task ids in a command or a completion change nothing and are listed in
+``Effects.ignored`` for the worker to log.
+
+``Input.tz_offset`` must be the event time's UTC offset: an observation period runs from
+midnight of the founding date in that offset, as scoring dates the founding.
+
 Every message's time is event time, every id is derived from its cause: the same inputs in the
 same order from the same state give the same :class:`Effects`.
 """

@@ -125,6 +125,7 @@ def env(kafka_bootstrap: str, redis_url: str, key_prefix: str, tmp_path: Path) -
                 "RISKMON_ALERTS_TOPIC",
                 "RISKMON_TASKS_TOPIC",
                 "RISKMON_DLQ_TOPIC",
+                "RISKMON_REMINDERS_TOPIC",
             )
         ],
     )

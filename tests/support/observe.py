@@ -12,6 +12,8 @@ import redis
 
 from scoring.fold import EnterpriseState
 from scoring.store import Keys, iter_states
+from supervision.records import TaskRecord, decode_task
+from supervision.store.keys import SupervisionKeys
 from tests.support.harness import read_topic
 
 __all__ = [
@@ -21,6 +23,8 @@ __all__ = [
     "output_order",
     "outputs",
     "redis_states",
+    "redis_tasks",
+    "reminders",
 ]
 
 
@@ -28,6 +32,20 @@ def redis_states(url: str, prefix: str, partitions: int) -> dict[str, Enterprise
     r = redis.Redis.from_url(url)
     try:
         return {uscc: s for _, uscc, s in iter_states(r, Keys(prefix), partitions)}
+    finally:
+        r.close()
+
+
+def redis_tasks(url: str, prefix: str, partitions: int) -> dict[str, TaskRecord]:
+    """Every task supervision tracks, by id."""
+    r = redis.Redis.from_url(url)
+    keys = SupervisionKeys(prefix)
+    try:
+        return {
+            tid.decode(): decode_task(raw)
+            for p in range(partitions)
+            for tid, raw in r.hgetall(keys.tasks(p)).items()
+        }
     finally:
         r.close()
 
@@ -50,6 +68,15 @@ def observed(bootstrap: str, env: Mapping[str, str]) -> tuple[set[str], set[str]
     return alerts, tasks
 
 
+def reminders(bootstrap: str, env: Mapping[str, str]) -> set[str]:
+    """The ids of the risk reminders sent (none if ``env`` names no reminders topic)."""
+    if "RISKMON_REMINDERS_TOPIC" not in env:
+        return set()
+    return {
+        orjson.loads(r.value)["id"] for r in read_topic(bootstrap, env["RISKMON_REMINDERS_TOPIC"])
+    }
+
+
 def dead_letters(bootstrap: str, env: Mapping[str, str]) -> set[tuple[int, int, str]]:
     """(partition, offset, reason) of each dead letter, from its dlq_* headers (a record
     dead-lettered twice, after a crash, counts once)."""
@@ -61,11 +88,14 @@ def dead_letters(bootstrap: str, env: Mapping[str, str]) -> set[tuple[int, int, 
 
 
 def outputs(bootstrap: str, env: Mapping[str, str]) -> list[dict[str, Any]]:
-    """What a live worker sent, in the form and order of ``riskmon replay --outputs``: alerts
-    and tasks by id and CloudEvents type, dead letters by partition, offset and reason."""
+    """What a live worker sent, in the form and order of ``riskmon replay --outputs``: alerts,
+    tasks and reminders by id and CloudEvents type, dead letters by partition, offset and reason."""
+    topics = [("alert", "RISKMON_ALERTS_TOPIC"), ("task", "RISKMON_TASKS_TOPIC")]
+    if "RISKMON_REMINDERS_TOPIC" in env:
+        topics.append(("reminder", "RISKMON_REMINDERS_TOPIC"))
     sent = {  # a set: a crash may have sent one twice, and it is one output
         (kind, doc["id"], doc["type"])
-        for kind, name in (("alert", "RISKMON_ALERTS_TOPIC"), ("task", "RISKMON_TASKS_TOPIC"))
+        for kind, name in topics
         for doc in (orjson.loads(r.value) for r in read_topic(bootstrap, env[name]))
     }
     rows: list[dict[str, Any]] = [{"kind": k, "id": i, "type": t} for k, i, t in sent]

@@ -18,14 +18,22 @@ first copy did (its outcome and the time-driven changes it brought about); any o
 applied. The alerts and tasks of an event are those of its outcome (cause: the event) and of
 each change it brought about (cause: :func:`alerts.rules.time_cause`, at the change's due
 moment), for its first copy and every duplicate alike (their ids are the same).
+
+Supervision (tasks, observation periods, reminders) is folded after scoring, event by event,
+by :func:`supervision.step.step` on the partition's whole supervision state held here (what
+the worker reads from Redis for a batch, and writes back): its own ledger makes an event seen
+before re-send what it sent the first time. An event's supervision messages count with its
+scoring ones: observation periods and overdue tasks among the alerts, the tasks it creates
+among the tasks, and risk reminders in ``reminder_ids``.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from alerts.rules import derive, time_cause
+from alerts.rules import Message, derive, event_messages, time_cause
 from schemas.alerts import Cause
 from schemas.exceptions import InvalidEventError
 from scoring.changes import change_for
@@ -33,8 +41,49 @@ from scoring.fold import EnterpriseState, Outcome, Params
 from scoring.model import ScoringModel
 from scoring.partition import Fired, Partition
 from streams.planning import Record, validate_record
+from supervision.config import SupervisionConfig
+from supervision.config import load as load_supervision
+from supervision.records import ObservationRecord, TaskRecord
+from supervision.step import Effects, Input, Loaded, step, wants
 
-__all__ = ["Expected", "reference"]
+__all__ = ["Expected", "SupervisionState", "reference"]
+
+
+@dataclass
+class SupervisionState:
+    """One partition's supervision state, as the keys of ``supervision/store/keys.py`` hold it."""
+
+    ew: int = 0
+    seen: dict[str, list[Message]] = field(default_factory=dict)
+    tasks: dict[str, TaskRecord] = field(default_factory=dict)
+    observations: dict[str, ObservationRecord] = field(default_factory=dict)
+    due: dict[str, int] = field(default_factory=dict)
+    discovery: Counter[str] = field(default_factory=Counter)
+    last_inspectors: dict[str, list[str]] = field(default_factory=dict)
+
+    def load(self, inputs: list[Input], lateness: int) -> Loaded:
+        """What the store reads for ``inputs`` (everything here; the due entries it would)."""
+        w = wants(inputs, lateness)
+        due = sorted((t, m) for m, t in self.due.items() if t <= w.due_until)
+        return Loaded(
+            ew=self.ew,
+            seen={h: self.seen[h] for h in w.hashes if h in self.seen},
+            tasks=dict(self.tasks),
+            observations=dict(self.observations),
+            due=due,
+        )
+
+    def write(self, e: Effects) -> None:
+        """What the store writes for ``e``."""
+        self.ew = e.ew
+        self.tasks.update(e.tasks)
+        self.observations.update(e.observations)
+        for m in e.due_removed:
+            self.due.pop(m, None)
+        self.due.update(e.due_set)
+        self.seen.update(e.seen)
+        self.discovery.update(e.discovery)
+        self.last_inspectors.update(e.last_inspectors)
 
 
 @dataclass
@@ -50,13 +99,28 @@ class Expected:
     fired: list[tuple[str, int]] = field(default_factory=list)
     #: each partition's event-time watermark at the end of the log (absent: no event applied)
     watermarks: dict[int, int] = field(default_factory=dict)
+    #: risk reminders' ids (riskmon.reminders)
+    reminder_ids: set[str] = field(default_factory=set)
+    #: each partition's supervision state at the end of the log
+    supervision: dict[int, SupervisionState] = field(default_factory=dict)
+
+    @property
+    def tasks(self) -> dict[str, TaskRecord]:
+        """Every tracked task, by id."""
+        return {t: r for s in self.supervision.values() for t, r in s.tasks.items()}
 
 
 def reference(
-    records: Iterable[Record], model: ScoringModel, partitions: int, max_event_bytes: int = 65_536
+    records: Iterable[Record],
+    model: ScoringModel,
+    partitions: int,
+    max_event_bytes: int = 65_536,
+    supervision: SupervisionConfig | None = None,
 ) -> Expected:
-    """Fold ``records`` (each partition in offset order) as riskmon promises to."""
+    """Fold ``records`` (each partition in offset order) as riskmon promises to.
+    ``supervision``: its configuration (None: the default file, as test workers run)."""
     p = Params.of(model)
+    cfg = supervision if supervision is not None else load_supervision(None)
     out = Expected()
     parts: dict[int, Partition] = {}
     # per partition, as in Redis: event hash -> (its outcome, the changes it brought about)
@@ -87,8 +151,32 @@ def reference(
         messages = [*derive(ev.subject, cause, outcome, model.version)]
         for f in fired:
             messages += derive(f.uscc, time_cause(f.uscc, f.outcome.asof), f.outcome, model.version)
+        # What the worker hands supervision: the event's scoring messages in event-time order.
+        scoring = event_messages(
+            ev.subject, ev.source, ev.id, str(ev.type), outcome, fired, model.version
+        )
+        assert {m.id for m in scoring} == {m.id for m in messages}
+        inp = Input(
+            ehash=ch.event_hash,
+            etype=str(ev.type),
+            uscc=ev.subject,
+            source=ev.source,
+            event_id=ev.id,
+            time=ev.epoch_seconds,
+            data=ev.data,
+            outcome=outcome,
+            fired=fired,
+            scoring=tuple(scoring),
+            tz_offset=int(off.total_seconds()) if (off := ev.time.utcoffset()) else 0,
+        )
+        sup = out.supervision.setdefault(rec.partition, SupervisionState())
+        effects = step(sup.load([inp], p.lateness), [inp], cfg, model.version, p.lateness)
+        sup.write(effects)
+        for per_event in effects.messages:
+            messages += per_event
         for msg in messages:
-            (out.alert_ids if msg.kind == "alert" else out.task_ids).add(msg.id)
+            ids = {"alert": out.alert_ids, "task": out.task_ids, "reminder": out.reminder_ids}
+            ids[msg.kind].add(msg.id)
     for n, part in sorted(parts.items()):
         out.states.update(part.states)
         out.watermarks[n] = part.watermark

@@ -5,11 +5,12 @@ summary table printed after the fault suite.
 "Exact" means, against the reference over the log the test published (not the events topic read
 back: the reference must not take its input from the system under test): every enterprise's
 state and class, each partition's event-time watermark, the set of alert ids, the set of task
-ids, and the dead letters: each poison record dead-lettered exactly once, with its original key
-and bytes and the headers dlq_reason / dlq_topic / dlq_partition / dlq_offset. And the events
-topic must hold exactly the published log: test workers run with ``RISKMON_IDLE_SECONDS=0``
-(tests/support/harness.py), so their ticker publishes nothing, and every time-driven class
-change is an outcome of a published event.
+ids, the set of reminder ids, every tracked task (supervision's), and the dead letters: each
+poison record dead-lettered exactly once, with its original key and bytes and the headers
+dlq_reason / dlq_topic / dlq_partition / dlq_offset. And the events topic must hold exactly the
+published log: test workers run with ``RISKMON_IDLE_SECONDS=0`` (tests/support/harness.py), so
+their ticker publishes nothing, and every time-driven class change is an outcome of a published
+event.
 """
 
 from __future__ import annotations
@@ -32,7 +33,13 @@ from streams.handler import Record
 from streams.topics import TopicSpec, ensure_topics
 from tests.support.eventlog import LogRecord, as_published
 from tests.support.harness import Worker, read_topic, wait_for, worker_env
-from tests.support.observe import event_watermarks, observed, redis_states
+from tests.support.observe import (
+    event_watermarks,
+    observed,
+    redis_states,
+    redis_tasks,
+    reminders,
+)
 from tests.support.oracle import Expected, reference
 
 
@@ -203,6 +210,18 @@ def check(
             f"tasks: {len(tasks - expected.task_ids)} unexpected, "
             f"{len(expected.task_ids - tasks)} missing"
         )
+    sent_reminders = reminders(bootstrap, env)
+    if sent_reminders != expected.reminder_ids:
+        problems.append(
+            f"reminders: {len(sent_reminders - expected.reminder_ids)} unexpected, "
+            f"{len(expected.reminder_ids - sent_reminders)} missing"
+        )
+    tracked = redis_tasks(redis_url, env["RISKMON_REDIS_PREFIX"], parts)
+    if tracked != expected.tasks:
+        diff = sorted(
+            t for t in set(tracked) | set(expected.tasks) if tracked.get(t) != expected.tasks.get(t)
+        )
+        problems.append(f"{len(diff)} tracked tasks differ, e.g. {diff[:3]}")
     problems += _dlq_problems(log, expected, dlq, dead_letters_once)
     return Outcome(not problems, "; ".join(problems), expected, log, dlq)
 
@@ -262,12 +281,13 @@ def applied(redis_url: str, env: dict[str, str]) -> int:
 
 
 def alert_causes(bootstrap: str, env: dict[str, str]) -> dict[str, str]:
-    """Alert id → the ``source`` of the event that caused it."""
+    """Class-change alert id → the ``source`` of the event that caused it."""
     return {
         doc["id"]: doc["data"]["cause"]["source"]
         for doc in (
             orjson.loads(r.value) for r in read_topic(bootstrap, env["RISKMON_ALERTS_TOPIC"])
         )
+        if doc["type"] == "riskmon.alert.class_changed"
     }
 
 
@@ -278,8 +298,9 @@ def fresh_env(bootstrap: str, redis_url: str, prefix: str, tmp: Path) -> Iterato
     tmp.mkdir(parents=True, exist_ok=True)
     e = worker_env(bootstrap=bootstrap, redis_url=redis_url, prefix=prefix, tmp=tmp)
     names = ("RISKMON_EVENTS_TOPIC", "RISKMON_ALERTS_TOPIC", "RISKMON_TASKS_TOPIC")
+    more = ("RISKMON_DLQ_TOPIC", "RISKMON_REMINDERS_TOPIC")
     parts = int(e["RISKMON_PARTITIONS"])
-    ensure_topics(bootstrap, [TopicSpec(e[n], parts) for n in (*names, "RISKMON_DLQ_TOPIC")])
+    ensure_topics(bootstrap, [TopicSpec(e[n], parts) for n in (*names, *more)])
     try:
         yield e
     finally:

@@ -134,14 +134,36 @@ class FakeProducer:
         self.sent.append((topic, key, value, partition))
 
 
-def _runtime(lag: dict[int, int | None], quiet_for: dict[int, float]) -> Any:
+class FakeSupervision:
+    """Supervision's due index: partition -> (due, member); task ids -> their enterprise."""
+
+    def __init__(self, due: dict[int, tuple[int, str]], tasks: dict[str, str]) -> None:
+        self._due = due
+        self._tasks = tasks
+
+    async def earliest_due(self, partition: int, until: int) -> tuple[int, str] | None:
+        entry = self._due.get(partition)
+        return entry if entry is not None and entry[0] <= until else None
+
+    async def uscc_of(self, partition: int, member: str) -> str | None:
+        kind, _, rest = member.partition(":")
+        return self._tasks.get(rest) if kind == "t" else rest.split("|")[0]
+
+
+def _runtime(
+    lag: dict[int, int | None],
+    quiet_for: dict[int, float],
+    supervision: FakeSupervision | None = None,
+    due: dict[int, list[tuple[str, int]]] | None = None,
+) -> Any:
     """What tick() reads of a worker's runtime: its partitions' lag and last records."""
     now = time.time()
     progress = Progress(last_record_at={p: now - s for p, s in quiet_for.items()})
     return SimpleNamespace(
         settings=SimpleNamespace(idle_seconds=IDLE, events_topic="riskmon.events"),
         handler=SimpleNamespace(progress=progress, started_at=now - 3_600),
-        store=FakeStore({p: [(f"{USCC[:-1]}{p}", DUE)] for p in lag}),
+        store=FakeStore({p: [(f"{USCC[:-1]}{p}", DUE)] for p in lag} if due is None else due),
+        supervision=supervision,
         app=SimpleNamespace(producer=FakeProducer()),
         class_snapshot={},
         assigned_at={},
@@ -161,3 +183,25 @@ def test_a_tick_publishes_into_the_quiet_partitions_only_and_once() -> None:
     assert rt.class_snapshot == {"A": 3}
     asyncio.run(tick(rt))
     assert len(rt.app.producer.sent) == 1  # not again within the idle period
+
+
+def test_an_idle_partition_with_only_supervision_due_is_nudged_for_its_enterprise() -> None:
+    # No class change is due in partition 0, but a task of TASKED falls overdue: the record
+    # is keyed by the task's enterprise (the partition it lives in); partition 1's earlier
+    # observation expiry goes before its later class change.
+    tasked, observed = f"{USCC[:-1]}7", f"{USCC[:-1]}8"
+    sup = FakeSupervision(
+        {0: (DUE, "t:task-1"), 1: (DUE - 10, f"obs:{observed}")}, {"task-1": tasked}
+    )
+    rt = _runtime({0: 0, 1: 0}, {0: 600.0, 1: 600.0}, sup, due={1: [(f"{USCC[:-1]}1", DUE)]})
+    asyncio.run(tick(rt))
+    sent = sorted((partition, key) for _, key, _, partition in rt.app.producer.sent)
+    assert sent == [(0, tasked.encode()), (1, observed.encode())]
+
+
+def test_a_class_change_due_first_keeps_the_nudge() -> None:
+    sup = FakeSupervision({0: (DUE + 5, "rem:x|ref")}, {})
+    rt = _runtime({0: 0}, {0: 600.0}, sup)
+    asyncio.run(tick(rt))
+    ((_, key, _, _),) = rt.app.producer.sent
+    assert key == f"{USCC[:-1]}0".encode()

@@ -1,0 +1,222 @@
+"""Supervision's state in Redis: read what a batch needs, fold it, write the effects atomically.
+
+:meth:`SupervisionStore.apply` runs :func:`supervision.step.step` for one partition's share of a
+batch (its events in log order). It reads the partition's event-time watermark, the events'
+entries of supervision's own ledger (``sup:seen``), what falls due by the batch's events, and
+the tasks and observations those name; folds; and writes the :class:`~supervision.step.Effects`
+in one MULTI/EXEC under WATCH of the partition's meta key (``sup:m``), raising its ``v``
+counter. If another client wrote the partition between the read and the write (a zombie worker
+after a rebalance, still finishing a batch), EXEC is refused and the whole call is redone from
+the read: the ledger then holds what the other one applied, and nothing is applied twice.
+
+Every key of a call carries the partition's hash tag (``supervision/store/keys.py``), so one
+call touches one Redis Cluster slot. Errors: Redis unavailable raises
+:class:`~scoring.exceptions.StoreUnavailableError` (retry: the call is idempotent), any other
+Redis error :class:`~scoring.exceptions.StoreError` (:mod:`scoring.store.errors`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+import msgpack
+import redis.asyncio as aioredis
+from redis.exceptions import WatchError
+
+from scoring.store.errors import redis_errors
+from supervision.config import SupervisionConfig
+from supervision.ledger import decode_messages, encode_messages
+from supervision.records import (
+    ObservationRecord,
+    TaskRecord,
+    decode_observation,
+    decode_task,
+    encode_observation,
+    encode_task,
+)
+from supervision.step import Effects, Input, Loaded, step, wants
+from supervision.store.keys import SupervisionKeys
+
+__all__ = ["SupervisionStore"]
+
+log = logging.getLogger(__name__)
+
+#: Redos of one call refused by a concurrent write before giving up (a bug, not a race: two
+#: workers own a partition together only for the moments of a rebalance).
+MAX_REDOS = 50
+
+
+def _text(v: bytes | str) -> str:
+    return v.decode() if isinstance(v, bytes) else v
+
+
+def _named(due: Sequence[tuple[int, str]], kind: str) -> set[str]:
+    """What the due members of ``kind`` (``t`` or ``obs``) name: task ids or USCCs."""
+    head = kind + ":"
+    return {m[len(head) :] for _, m in due if m.startswith(head)}
+
+
+def _changes_nothing(loaded: Loaded, e: Effects) -> bool:
+    return e.ew == loaded.ew and not (
+        e.tasks
+        or e.observations
+        or e.due_set
+        or e.due_removed
+        or e.seen
+        or e.discovery
+        or e.last_inspectors
+    )
+
+
+class SupervisionStore:
+    """Async access to supervision's state for the worker: :meth:`apply` (exactly once per
+    event) and the reads the ticker needs."""
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        *,
+        prefix: str,
+        config: SupervisionConfig,
+        model_version: str,
+        lateness: int,
+    ) -> None:
+        """``lateness``: the scoring model's allowed lateness in seconds
+        (``scoring.fold.Params.of(model).lateness``); supervision's due entries fire by the
+        same rule as time-driven class changes."""
+        self._client = client
+        self.keys = SupervisionKeys(prefix)
+        self.config = config
+        self.model_version = model_version
+        self.lateness = lateness
+        #: Calls redone because another client wrote the partition first (for tests, metrics).
+        self.redos = 0
+
+    async def apply(self, partition: int, inputs: Sequence[Input]) -> Effects:
+        """Fold ``inputs`` (``partition``'s events of one batch, in log order) into the
+        partition's supervision state and write the effects; their ``messages`` (one list per
+        input) are what to send. An event already in the ledger changes nothing and gets the
+        messages it got the first time. Idempotent: a retry after any error re-sends the same.
+        """
+        w = wants(inputs, self.lateness)
+        for _ in range(MAX_REDOS):
+            with redis_errors("supervision's write"):
+                async with self._client.pipeline(transaction=True) as pipe:
+                    try:
+                        await pipe.watch(self.keys.meta(partition))
+                        loaded = await self._load(partition, w)
+                        effects = step(
+                            loaded, inputs, self.config, self.model_version, self.lateness
+                        )
+                        if _changes_nothing(loaded, effects):
+                            return effects  # a redelivery: nothing to write (UNWATCHed on exit)
+                        pipe.multi()  # type: ignore[no-untyped-call]
+                        self._write(pipe, partition, effects)
+                        await pipe.execute()
+                        return effects
+                    except WatchError:
+                        self.redos += 1
+                        log.warning(
+                            "supervision of partition %s was written by another worker during"
+                            " this batch: redoing it from the read",
+                            partition,
+                        )
+        raise RuntimeError(
+            f"supervision of partition {partition}: {MAX_REDOS} concurrent writes in a row"
+        )
+
+    async def _load(self, partition: int, w: Any) -> Loaded:
+        """Read what ``w`` (:class:`~supervision.step.Wants`) names, on a connection of its
+        own after the WATCH: a write between the two is caught by EXEC."""
+        k = self.keys
+        hashes = sorted(w.hashes)
+        pipe = self._client.pipeline(transaction=False)
+        pipe.hget(k.meta(partition), "ew")
+        pipe.zrangebyscore(k.due(partition), "-inf", w.due_until, withscores=True)
+        if hashes:
+            pipe.hmget(k.seen(partition), hashes)
+        rows = await pipe.execute()
+        ew_raw, due_rows = rows[0], cast("list[tuple[bytes, float]]", rows[1])
+        seen_raw = rows[2] if hashes else []
+        due = [(int(score), _text(m)) for m, score in due_rows]
+        task_ids = sorted(set(w.tasks) | _named(due, "t"))
+        usccs = sorted(set(w.usccs) | _named(due, "obs"))
+        tasks: dict[str, TaskRecord] = {}
+        observations: dict[str, ObservationRecord] = {}
+        if task_ids or usccs:
+            pipe = self._client.pipeline(transaction=False)
+            if task_ids:
+                pipe.hmget(k.tasks(partition), task_ids)
+            if usccs:
+                pipe.hmget(k.observations(partition), usccs)
+            got = list(await pipe.execute())
+            if task_ids:
+                for tid, raw in zip(task_ids, got.pop(0), strict=True):
+                    if raw is not None:
+                        tasks[tid] = decode_task(raw)
+            if usccs:
+                for uscc, raw in zip(usccs, got.pop(0), strict=True):
+                    if raw is not None:
+                        observations[uscc] = decode_observation(raw)
+        seen = {
+            h: decode_messages(raw)
+            for h, raw in zip(hashes, seen_raw, strict=True)
+            if raw is not None
+        }
+        return Loaded(
+            ew=int(ew_raw or 0), seen=seen, tasks=tasks, observations=observations, due=due
+        )
+
+    def _write(self, pipe: Any, partition: int, e: Effects) -> None:
+        """Queue ``e``'s writes in the MULTI of ``pipe`` (the ``v`` counter always moves)."""
+        k = self.keys
+        pipe.hset(k.meta(partition), "ew", e.ew)
+        pipe.hincrby(k.meta(partition), "v", 1)
+        if e.tasks:
+            pipe.hset(k.tasks(partition), mapping={t: encode_task(r) for t, r in e.tasks.items()})
+        if e.observations:
+            pipe.hset(
+                k.observations(partition),
+                mapping={u: encode_observation(r) for u, r in e.observations.items()},
+            )
+        if e.due_removed:
+            pipe.zrem(k.due(partition), *sorted(e.due_removed))
+        if e.due_set:
+            pipe.zadd(k.due(partition), cast(Mapping[Any, Any], e.due_set))
+        if e.seen:
+            pipe.hset(k.seen(partition), mapping={h: encode_messages(m) for h, m in e.seen.items()})
+        for field, n in sorted(e.discovery.items()):
+            pipe.hincrby(k.discovery(partition), field, n)
+        if e.last_inspectors:
+            pipe.hset(
+                k.last_inspectors(partition),
+                mapping={
+                    u: msgpack.packb(list(ids), use_bin_type=True)
+                    for u, ids in e.last_inspectors.items()
+                },
+            )
+
+    async def earliest_due(self, partition: int, until: int) -> tuple[int, str] | None:
+        """(due, member) of the entry of ``partition`` that falls due first, if it does at or
+        before ``until`` (event time, Unix s); None otherwise."""
+        with redis_errors("reading supervision's due index"):
+            rows = await self._client.zrangebyscore(
+                self.keys.due(partition), "-inf", until, start=0, num=1, withscores=True
+            )
+        pairs = cast("list[tuple[bytes, float]]", rows)
+        return (int(pairs[0][1]), _text(pairs[0][0])) if pairs else None
+
+    async def uscc_of(self, partition: int, member: str) -> str | None:
+        """The enterprise a due ``member`` concerns (``t:<task id>``: its task's; None if the
+        task is not stored)."""
+        if member.startswith("obs:"):
+            return member[4:]
+        if member.startswith("rem:"):
+            return member[4:].split("|", 1)[0]
+        if member.startswith("t:"):
+            with redis_errors("reading a task"):
+                raw = await self._client.hget(self.keys.tasks(partition), member[2:])
+            return decode_task(cast(bytes, raw)).uscc if raw is not None else None
+        return None

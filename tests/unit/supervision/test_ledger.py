@@ -1,0 +1,26 @@
+"""The exactly-once ledger's codec: what was sent for an event comes back byte for byte."""
+
+from __future__ import annotations
+
+import pytest
+
+from alerts.rules import Message
+from supervision.ledger import decode_messages, encode_messages
+
+MESSAGES = [
+    Message("task", "t-1", "riskmon.task.created", b"91610112MA6TGQ1K2M", b'{"a":"\xe6\x9c\xaa"}',
+            "random_plan"),
+    Message("reminder", "r-1", "riskmon.reminder.sent", b"91610112MA6TGQ1K2M", b"{}"),
+    Message("alert", "a-1", "riskmon.task.overdue", b"", b""),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("messages", [[], MESSAGES[:1], MESSAGES], ids=["none", "one", "three"])
+def test_round_trip(messages: list[Message]) -> None:
+    raw = encode_messages(messages)
+    assert isinstance(raw, bytes)
+    assert decode_messages(raw) == messages
+
+
+def test_an_event_that_sent_nothing_is_still_recorded() -> None:
+    assert encode_messages([]) != b"" and decode_messages(encode_messages([])) == []
