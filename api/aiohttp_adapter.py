@@ -31,6 +31,7 @@ def _serve(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResp
                 path_params=request.match_info,
                 query=request.query,
                 headers=request.headers,
+                body=await request.read() if request.can_read_body else b"",
             )
         )
         # Headers as given: aiohttp refuses a charset in content_type=, and ours carry one.

@@ -17,12 +17,14 @@ JSON_CONTENT_TYPE: Final = "application/json; charset=utf-8"
 @dataclass(frozen=True, slots=True)
 class Request:
     """What a handler may look at. ``path_params`` are the route's ``{names}``, URL-decoded;
-    ``headers`` should be case-insensitive (the adapter passes the server's own mapping)."""
+    ``headers`` should be case-insensitive (the adapter passes the server's own mapping);
+    ``body``: the request's bytes (empty for a GET)."""
 
     method: str = "GET"
     path_params: Mapping[str, str] = field(default_factory=dict)
     query: Mapping[str, str] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)

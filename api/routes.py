@@ -12,11 +12,15 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 
-from api.enterprises import ReadState, enterprise
+from api.discovery import stats_discovery
+from api.enterprises import ReadObservation, ReadState, enterprise
 from api.health import ProgressReport, healthz, readyz
 from api.http import Handler
 from api.metrics import metrics
+from api.task_commands import ACTIONS, Publish, task_command
+from api.tasks import get_task, list_tasks
 from scoring.model import ScoringModel
+from supervision.store.readers import SupervisionReader
 
 __all__ = ["Route", "WorkerDeps", "worker_routes"]
 
@@ -41,6 +45,13 @@ class WorkerDeps:
     ping_redis: Callable[[], Awaitable[object]]
     #: This worker's partitions of the events topic.
     assigned: Callable[[], Sequence[int]]
+    read_observation: ReadObservation
+    #: Tasks and discovery counts, of every partition.
+    supervision: SupervisionReader
+    #: Publishes a task command on the events topic (keyed by the task's USCC).
+    publish: Publish
+    #: How long a POST on a task waits for the worker to apply its event before answering 202.
+    command_wait_seconds: float = 5.0
 
 
 def worker_routes(d: WorkerDeps) -> tuple[Route, ...]:
@@ -49,7 +60,33 @@ def worker_routes(d: WorkerDeps) -> tuple[Route, ...]:
         Route(
             "GET",
             "/enterprises/{uscc}",
-            functools.partial(enterprise, read_state=d.read_state, model=d.model),
+            functools.partial(
+                enterprise,
+                read_state=d.read_state,
+                model=d.model,
+                read_observation=d.read_observation,
+            ),
+        ),
+        Route("GET", "/tasks", functools.partial(list_tasks, reader=d.supervision)),
+        Route("GET", "/tasks/{task_id}", functools.partial(get_task, reader=d.supervision)),
+        *(
+            Route(
+                "POST",
+                f"/tasks/{{task_id}}/{action}",
+                functools.partial(
+                    task_command,
+                    action=action,
+                    reader=d.supervision,
+                    publish=d.publish,
+                    wait_seconds=d.command_wait_seconds,
+                ),
+            )
+            for action in ACTIONS
+        ),
+        Route(
+            "GET",
+            "/stats/discovery",
+            functools.partial(stats_discovery, read_counts=d.supervision.discovery_counts),
         ),
         Route("GET", "/metrics", functools.partial(metrics, registry=d.registry)),
         Route(

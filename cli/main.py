@@ -25,6 +25,7 @@ from cli import (
     run,
     schemas,
     send,
+    tasks,
 )
 from cli.errors import CommandError
 from scoring.exceptions import ModelError
@@ -37,6 +38,7 @@ COMMANDS = (
     run,
     send,
     lookup,
+    tasks,
     alerts,
     plan,
     schemas,

@@ -39,6 +39,8 @@ from streams.ticker import tick
 from streams.topics import partition_for
 from supervision.config import load as load_supervision
 from supervision.exceptions import ConfigError as SupervisionConfigError
+from supervision.records import ObservationRecord
+from supervision.store.readers import SupervisionReader
 from supervision.store.store import SupervisionStore
 
 __all__ = ["build"]
@@ -166,8 +168,20 @@ def _wire(rt: Runtime) -> None:
 def _mount_api(rt: Runtime) -> None:
     """The worker's routes (api.routes) on Faust's web server, which is aiohttp's."""
 
+    s = rt.settings
+    supervision = SupervisionReader(rt.redis, prefix=s.redis_prefix, partitions=s.partitions)
+
     async def read_state(uscc: str) -> EnterpriseState | None:
-        return await rt.store.get(partition_for(uscc.encode(), rt.settings.partitions), uscc)
+        return await rt.store.get(partition_for(uscc.encode(), s.partitions), uscc)
+
+    async def read_observation(uscc: str) -> ObservationRecord | None:
+        return await supervision.observation(uscc, partition_for(uscc.encode(), s.partitions))
+
+    async def publish(key: bytes, value: bytes) -> None:
+        # The worker's own producer (started with the app); the events topic's partitioner
+        # puts the key on the enterprise's partition, as for every other producer.
+        ack = await rt.app.producer.send(s.events_topic, key, value, None, None, [])
+        await ack
 
     deps = WorkerDeps(
         read_state=read_state,
@@ -177,6 +191,9 @@ def _mount_api(rt: Runtime) -> None:
         stall_seconds=rt.settings.stall_seconds,
         ping_redis=rt.redis.ping,
         assigned=rt.events_partitions,
+        read_observation=read_observation,
+        supervision=supervision,
+        publish=publish,
     )
     web = rt.app.web
     if not isinstance(web, AiohttpWeb):  # Faust's default driver; the adapter needs it

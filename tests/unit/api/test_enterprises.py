@@ -14,6 +14,7 @@ from scoring.changes import change_for
 from scoring.exceptions import StoreUnavailableError
 from scoring.fold import EnterpriseState, Params, fold
 from scoring.model import load_model
+from supervision.records import ObservationRecord
 
 MODEL = load_model()
 STORY = Path(__file__).parents[3] / "examples" / "story.jsonl"
@@ -30,6 +31,10 @@ def _states() -> dict[str, EnterpriseState]:
     return {USCC: state}
 
 
+async def _none(uscc: str) -> ObservationRecord | None:
+    return None
+
+
 def _get(uscc: str, states: dict[str, EnterpriseState] | None = None) -> Response:
     known = _states() if states is None else states
 
@@ -37,7 +42,9 @@ def _get(uscc: str, states: dict[str, EnterpriseState] | None = None) -> Respons
         return known.get(code)
 
     request = Request(path_params={"uscc": uscc})
-    return asyncio.run(enterprise(request, read_state=read_state, model=MODEL))
+    return asyncio.run(
+        enterprise(request, read_state=read_state, model=MODEL, read_observation=_none)
+    )
 
 
 def _json(r: Response) -> object:
@@ -59,7 +66,12 @@ def test_an_invalid_code_is_refused_before_the_store_is_asked() -> None:
         raise AssertionError("the store must not be asked about an invalid code")
 
     r = asyncio.run(
-        enterprise(Request(path_params={"uscc": "NOTAUSCC"}), read_state=read_state, model=MODEL)
+        enterprise(
+            Request(path_params={"uscc": "NOTAUSCC"}),
+            read_state=read_state,
+            model=MODEL,
+            read_observation=_none,
+        )
     )
     body = _json(r)
     assert (r.status, body["error"], body["uscc"]) == (400, "invalid USCC", "NOTAUSCC")
@@ -94,6 +106,65 @@ def test_the_store_unavailable_is_a_503_with_its_message() -> None:
         raise StoreUnavailableError("redis unavailable: Connection refused")
 
     r = asyncio.run(
-        enterprise(Request(path_params={"uscc": USCC}), read_state=read_state, model=MODEL)
+        enterprise(
+            Request(path_params={"uscc": USCC}),
+            read_state=read_state,
+            model=MODEL,
+            read_observation=_none,
+        )
     )
     assert (r.status, _json(r)) == (503, {"error": "redis unavailable: Connection refused"})
+
+
+def _with_observation(obs: ObservationRecord | None) -> dict[str, object]:
+    known = _states()
+
+    async def read_state(code: str) -> EnterpriseState | None:
+        return known.get(code)
+
+    async def read_observation(code: str) -> ObservationRecord | None:
+        return obs if code == USCC else None
+
+    request = Request(path_params={"uscc": USCC})
+    r = asyncio.run(
+        enterprise(request, read_state=read_state, model=MODEL, read_observation=read_observation)
+    )
+    assert r.status == 200
+    body = _json(r)
+    assert isinstance(body, dict)
+    return body
+
+
+def test_an_enterprise_without_an_observation_period_shows_null() -> None:
+    assert _with_observation(None)["observation"] is None
+
+
+def test_a_running_observation_period_shows_its_span() -> None:
+    # Founded 2025-03-01, observed for 730 days.
+    obs = ObservationRecord(uscc=USCC, since=1_740_787_200, until=1_803_859_200, active=True)
+    assert _with_observation(obs)["observation"] == {
+        "active": True,
+        "since": "2025-03-01T00:00:00+00:00",
+        "until": "2027-03-01T00:00:00+00:00",
+        "ended_at": None,
+        "ended_reason": None,
+    }
+
+
+def test_an_ended_observation_period_says_when_and_why() -> None:
+    obs = ObservationRecord(
+        uscc=USCC,
+        since=1_740_787_200,
+        until=1_803_859_200,
+        active=False,
+        ended_at=1_772_323_200,
+        ended_reason="class_c",
+        minor_triggers=[1_770_000_000],
+    )
+    assert _with_observation(obs)["observation"] == {
+        "active": False,
+        "since": "2025-03-01T00:00:00+00:00",
+        "until": "2027-03-01T00:00:00+00:00",
+        "ended_at": "2026-03-01T00:00:00+00:00",
+        "ended_reason": "class_c",
+    }

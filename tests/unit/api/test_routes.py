@@ -6,15 +6,19 @@ import asyncio
 from collections.abc import Sequence
 
 import orjson
+import redis.asyncio as aioredis
 from aiohttp import web
-from aiohttp.test_utils import make_mocked_request
+from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 from prometheus_client import CollectorRegistry
 
 from api.aiohttp_adapter import mount
 from api.health import ProgressReport
-from api.routes import WorkerDeps, worker_routes
+from api.http import Request, Response, json_response
+from api.routes import Route, WorkerDeps, worker_routes
 from scoring.fold import EnterpriseState
 from scoring.model import load_model
+from supervision.records import ObservationRecord
+from supervision.store.readers import SupervisionReader
 
 MODEL = load_model()
 
@@ -30,6 +34,12 @@ def _deps(asked: list[str]) -> WorkerDeps:
     def assigned() -> Sequence[int]:
         return [0]
 
+    async def read_observation(uscc: str) -> ObservationRecord | None:
+        return None
+
+    async def publish(key: bytes, value: bytes) -> None:
+        raise AssertionError("nothing is published here")
+
     return WorkerDeps(
         read_state=read_state,
         model=MODEL,
@@ -38,6 +48,10 @@ def _deps(asked: list[str]) -> WorkerDeps:
         stall_seconds=60.0,
         ping_redis=ping,
         assigned=assigned,
+        read_observation=read_observation,
+        # Never connects: these tests ask no route that reads tasks.
+        supervision=SupervisionReader(aioredis.Redis(), prefix="unused", partitions=1),
+        publish=publish,
     )
 
 
@@ -45,6 +59,12 @@ def test_the_worker_serves_these_routes() -> None:
     table = [(r.method, r.path) for r in worker_routes(_deps([]))]
     assert table == [
         ("GET", "/enterprises/{uscc}"),
+        ("GET", "/tasks"),
+        ("GET", "/tasks/{task_id}"),
+        ("POST", "/tasks/{task_id}/assign"),
+        ("POST", "/tasks/{task_id}/start"),
+        ("POST", "/tasks/{task_id}/cancel"),
+        ("GET", "/stats/discovery"),
         ("GET", "/metrics"),
         ("GET", "/healthz"),
         ("GET", "/readyz"),
@@ -94,3 +114,21 @@ def test_a_route_answers_only_its_method() -> None:
         return None if match.http_exception is None else match.http_exception.status
 
     assert asyncio.run(resolve()) == 405
+
+
+def test_the_adapter_hands_a_posts_body_to_the_handler() -> None:
+    seen: list[Request] = []
+
+    async def echo(request: Request) -> Response:
+        seen.append(request)
+        return json_response({"got": request.body.decode()})
+
+    async def go() -> tuple[int, object]:
+        app = web.Application()
+        mount(app.router, [Route("POST", "/tasks/{task_id}/assign", echo)])
+        async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+            resp = await client.post("/tasks/t-1/assign", data=b'{"actor": "wang.li"}')
+            return resp.status, await resp.json()
+
+    assert asyncio.run(go()) == (200, {"got": '{"actor": "wang.li"}'})
+    assert (seen[0].method, dict(seen[0].path_params)) == ("POST", {"task_id": "t-1"})

@@ -85,7 +85,7 @@ def grafana_to_promql(expr: str) -> str:
     """Substitute the dashboard's variables so the expression can be parsed by promtool."""
     return (
         expr.replace("$__rate_interval", "5m").replace("$job", "riskmon").replace("$instance", ".*")
-    )
+    ).replace("$__range", "1d")
 
 
 # --- the metric-name parser itself ------------------------------------------------------------

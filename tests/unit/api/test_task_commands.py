@@ -1,0 +1,233 @@
+"""POST /tasks/{task_id}/assign, /start and /cancel against a real Redis: what is published,
+404, 409, 400, and the answer once the worker applied the event (200), refused it (409) or has
+not got to it yet (202).
+
+The worker is not running here: ``publish`` records the event and, where a test says so, plays
+the worker's part by writing the task as the worker would after applying it. The real worker
+and broker are in tests/e2e/test_tasks_api.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import uuid
+from typing import Any, Literal
+
+import orjson
+import pytest
+import redis
+import redis.asyncio as aioredis
+
+from api.http import Request
+from api.task_commands import API_SOURCE, Action, task_command
+from schemas.codec import decode_event
+from supervision.records import Transition, decode_task, encode_task
+from supervision.store.keys import SupervisionKeys
+from supervision.store.readers import SupervisionReader
+from tests.support.tasks import partition_of, put_task, task, usccs
+
+PARTS = 4
+USCC = usccs(1, "610112", seed=3)[0]
+NOW = dt.datetime(2026, 3, 10, 9, 30, tzinfo=dt.UTC)
+Worker = Literal["applies", "refuses", "absent", "broker down"]
+
+
+@pytest.fixture
+def tasks(redis_url: str, key_prefix: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    try:
+        put_task(client, key_prefix, PARTS, task("open", USCC))
+        put_task(client, key_prefix, PARTS, task("done", USCC, state="completed", result="ok"))
+        put_task(client, key_prefix, PARTS, task("gone", USCC, state="cancelled"))
+    finally:
+        client.close()
+
+
+def _post(
+    redis_url: str,
+    prefix: str,
+    task_id: str,
+    action: Action,
+    body: Any,
+    worker: Worker = "applies",
+) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
+    """The handler's status and JSON, and every (key, value) it published."""
+    published: list[tuple[bytes, bytes]] = []
+    raw = body if isinstance(body, bytes) else orjson.dumps(body)
+
+    async def go() -> tuple[int, Any]:
+        conn = aioredis.Redis.from_url(redis_url)
+        tasks_key = SupervisionKeys(prefix).tasks(partition_of(USCC, PARTS))
+
+        async def publish(key: bytes, value: bytes) -> None:
+            if worker == "broker down":
+                raise ConnectionError("broker unreachable")
+            published.append((key, value))
+            if worker in ("applies", "refuses"):  # the worker's part, as it would do it
+                ev = decode_event(value)
+                t = decode_task(await conn.hget(tasks_key, task_id))
+                state = {"assign": "assigned", "start": "in_progress", "cancel": "cancelled"}
+                step = Transition(
+                    state[action], int(ev.time.timestamp()), "x", "", ev.id, worker == "refuses"
+                )
+                if worker == "applies":
+                    t = dataclasses.replace(t, state=step.state)
+                    t.inspectors = body.get("inspectors") or t.inspectors
+                t.history.append(step)
+                await conn.hset(tasks_key, task_id, encode_task(t))
+
+        try:
+            reader = SupervisionReader(conn, prefix=prefix, partitions=PARTS)
+            r = await task_command(
+                Request(method="POST", path_params={"task_id": task_id}, body=raw),
+                action=action,
+                reader=reader,
+                publish=publish,
+                wait_seconds=0.3,
+                now=lambda: NOW,
+            )
+        finally:
+            await conn.aclose()
+        return r.status, orjson.loads(r.body)
+
+    status, doc = asyncio.run(go())
+    return status, doc, published
+
+
+@pytest.mark.usefixtures("tasks")
+def test_assign_publishes_the_command_and_answers_with_the_task_as_applied(
+    redis_url: str, key_prefix: str
+) -> None:
+    body = {"actor": "wang.li", "inspectors": ["i-07", "i-12"], "note": "food team"}
+    status, doc, published = _post(redis_url, key_prefix, "open", "assign", body)
+    assert len(published) == 1
+    key, value = published[0]
+    assert key == USCC.encode()  # the enterprise's partition, like every event about it
+    ev = decode_event(value)
+    assert (str(ev.type), ev.source, ev.subject, ev.time) == (
+        "riskmon.task.assigned",
+        API_SOURCE,
+        USCC,
+        NOW,
+    )
+    assert ev.data.model_dump() == {"task_id": "open", **body}
+    assert uuid.UUID(ev.id)
+    assert status == 200
+    assert (doc["task_id"], doc["state"], doc["inspectors"]) == (
+        "open",
+        "assigned",
+        body["inspectors"],
+    )
+    assert doc["history"][-1]["event_id"] == ev.id
+
+
+@pytest.mark.usefixtures("tasks")
+def test_each_post_is_a_new_event(redis_url: str, key_prefix: str) -> None:
+    ids = set()
+    for _ in range(2):
+        _, _, published = _post(redis_url, key_prefix, "open", "assign", {"actor": "a"}, "absent")
+        ids.add(decode_event(published[0][1]).id)
+    assert len(ids) == 2
+
+
+@pytest.mark.usefixtures("tasks")
+def test_cancel_carries_its_reason(redis_url: str, key_prefix: str) -> None:
+    body = {"actor": "zhao.min", "reason": "enterprise deregistered"}
+    status, doc, published = _post(redis_url, key_prefix, "open", "cancel", body)
+    ev = decode_event(published[0][1])
+    assert str(ev.type) == "riskmon.task.cancelled"
+    assert ev.data.model_dump() == {"task_id": "open", **body}
+    assert (status, doc["state"]) == (200, "cancelled")
+
+
+@pytest.mark.usefixtures("tasks")
+def test_not_applied_in_time_is_a_202_with_the_event_id(redis_url: str, key_prefix: str) -> None:
+    status, doc, published = _post(
+        redis_url, key_prefix, "open", "assign", {"actor": "a"}, "absent"
+    )
+    assert status == 202
+    assert doc == {
+        "status": "published",
+        "event_id": decode_event(published[0][1]).id,
+        "task_id": "open",
+    }
+
+
+@pytest.mark.usefixtures("tasks")
+def test_a_change_the_worker_refused_is_a_409_with_the_task(
+    redis_url: str, key_prefix: str
+) -> None:
+    # Another operator's change came first in the log: the worker kept ours as rejected.
+    status, doc, _ = _post(redis_url, key_prefix, "open", "assign", {"actor": "a"}, "refuses")
+    assert status == 409
+    assert doc["task"]["state"] == "created"
+    assert doc["task"]["history"][-1]["rejected"] is True
+
+
+@pytest.mark.usefixtures("tasks")
+@pytest.mark.parametrize(
+    ("task_id", "action", "body"),
+    [
+        ("done", "assign", {"actor": "a"}),
+        ("done", "start", {"actor": "a"}),
+        ("done", "cancel", {"actor": "a", "reason": "r"}),
+        ("gone", "assign", {"actor": "a"}),
+        ("gone", "cancel", {"actor": "a", "reason": "r"}),
+    ],
+)
+def test_a_transition_the_state_does_not_allow_is_a_409_and_publishes_nothing(
+    redis_url: str, key_prefix: str, task_id: str, action: Action, body: dict[str, Any]
+) -> None:
+    status, doc, published = _post(redis_url, key_prefix, task_id, action, body)
+    assert published == []
+    assert status == 409
+    state = "completed" if task_id == "done" else "cancelled"
+    assert doc["error"] == f"a task {state} cannot {action}"
+    assert doc["task"]["task_id"] == task_id
+
+
+@pytest.mark.usefixtures("tasks")
+def test_an_unknown_task_is_a_404_and_publishes_nothing(redis_url: str, key_prefix: str) -> None:
+    status, doc, published = _post(redis_url, key_prefix, "nope", "assign", {"actor": "a"})
+    assert (status, doc, published) == (404, {"error": "unknown task", "task_id": "nope"}, [])
+
+
+@pytest.mark.usefixtures("tasks")
+@pytest.mark.parametrize(
+    ("action", "body", "says"),
+    [
+        ("assign", {}, "actor: Field required"),
+        ("assign", {"actor": ""}, "actor: String should have at least 1 character"),
+        ("cancel", {"actor": "a"}, "reason: Field required"),
+        (
+            "assign",
+            {"actor": "a", "inspectors": "i-07"},
+            "inspectors: Input should be a valid list",
+        ),
+        ("start", {"actor": "a", "whence": "x"}, "whence: Extra inputs are not permitted"),
+        ("start", {"actor": "a", "task_id": "other"}, "task_id is the one in the path"),
+        ("start", b"actor=a", "the body must be a JSON object"),
+        ("start", [{"actor": "a"}], "the body must be a JSON object"),
+    ],
+)
+def test_a_body_it_cannot_take_is_a_400_naming_the_field(
+    redis_url: str, key_prefix: str, action: Action, body: Any, says: str
+) -> None:
+    status, doc, published = _post(redis_url, key_prefix, "open", action, body)
+    assert (status, doc["error"], published) == (400, "bad request body", [])
+    assert doc["detail"].startswith(says)
+
+
+@pytest.mark.usefixtures("tasks")
+def test_a_broker_that_does_not_take_it_is_a_503(redis_url: str, key_prefix: str) -> None:
+    status, doc, _ = _post(redis_url, key_prefix, "open", "assign", {"actor": "a"}, "broker down")
+    assert status == 503
+    assert "could not publish the change" in doc["error"]
+    client = redis.Redis.from_url(redis_url)
+    try:
+        raw = client.hget(SupervisionKeys(key_prefix).tasks(partition_of(USCC, PARTS)), "open")
+    finally:
+        client.close()
+    assert decode_task(raw).state == "created"
