@@ -1,4 +1,5 @@
-"""``riskmon alerts``: the alerts and inspection tasks on their topics, as readable lines."""
+"""``riskmon alerts``: what riskmon published (alerts, tasks, observation periods, reminders),
+as readable lines."""
 
 from __future__ import annotations
 
@@ -14,7 +15,14 @@ import orjson
 from cli import runfile
 from cli.arguments import Subparsers
 from cli.errors import CommandError, unlogged
-from schemas.alerts import ALERT_CLASS_CHANGED, TASK_CREATED
+from schemas.alerts import (
+    ALERT_CLASS_CHANGED,
+    OBSERVATION_ENDED,
+    OBSERVATION_STARTED,
+    REMINDER_SENT,
+    TASK_CREATED,
+    TASK_OVERDUE,
+)
 from streams.settings import Settings
 
 #: How long a command waits for the broker to answer at all.
@@ -23,7 +31,14 @@ _CONNECT_MS = 10_000
 __all__ = ["TYPES", "add", "line", "run", "topics_for"]
 
 #: The CloudEvents types riskmon publishes, each with the setting naming its topic.
-TYPES: Mapping[str, str] = {ALERT_CLASS_CHANGED: "alerts_topic", TASK_CREATED: "tasks_topic"}
+TYPES: Mapping[str, str] = {
+    ALERT_CLASS_CHANGED: "alerts_topic",
+    TASK_CREATED: "tasks_topic",
+    TASK_OVERDUE: "alerts_topic",
+    OBSERVATION_STARTED: "alerts_topic",
+    OBSERVATION_ENDED: "alerts_topic",
+    REMINDER_SENT: "reminders_topic",
+}
 # Reason keys whose reference is a decision number worth showing (others are event hashes).
 _NUMBERED = ("pen", "abn", "svl")
 _POLL_MS = 300
@@ -35,11 +50,12 @@ _QUIET_POLLS = 2
 def add(sub: Subparsers) -> None:
     p = sub.add_parser(
         "alerts",
-        help="print the alerts and inspection tasks riskmon published",
-        description="Print the class-change alerts and the inspection tasks on their topics,"
-        " one line each: time, USCC, old->new class, the event that caused it and the top"
-        " reason; tasks with their trigger. Without --follow it prints all there are and"
-        " exits. Kafka: RISKMON_KAFKA_BOOTSTRAP, else the broker of a running riskmon run.",
+        help="print the alerts, tasks and reminders riskmon published",
+        description="Print what riskmon published on its topics, one line each: class-change"
+        " alerts (time, USCC, old->new class, the event that caused it and the top reason),"
+        " tasks with their trigger, overdue tasks, observation periods started and ended, and"
+        " risk reminders. Without --follow it prints all there are and exits. Kafka:"
+        " RISKMON_KAFKA_BOOTSTRAP, else the broker of a running riskmon run.",
     )
     p.add_argument(
         "--follow",
@@ -56,7 +72,7 @@ def add(sub: Subparsers) -> None:
         nargs="+",
         metavar="TYPE",
         choices=list(TYPES),
-        help=f"only these CloudEvents types: {', '.join(TYPES)} (default: both)",
+        help=f"only these CloudEvents types: {', '.join(TYPES)} (default: all)",
     )
     p.set_defaults(handler=run)
 
@@ -81,11 +97,12 @@ def _reason(reasons: Sequence[Mapping[str, Any]]) -> str:
 
 
 def line(doc: Mapping[str, Any]) -> str:
-    """One published alert or task (a CloudEvent, as parsed JSON) as a line for a terminal.
+    """One published output (a CloudEvent, as parsed JSON) as a line for a terminal.
 
     ``2026-04-01 10:00:00  91610112MA6TGQ1K2M  B→C  cause abnormal_list.added  top reason ...``
-    for an alert; ``... task on_site, trigger class_d (class D)  cause ...`` for a task. A
-    record that is neither is shown by its type, not dropped.
+    for an alert; ``... task on_site, trigger class_d (class D)  cause ...`` for a task; the
+    task, period or reminder for the others. A record of a type it does not know is shown by
+    its type, not dropped.
     """
     kind = doc.get("type")
     data = doc.get("data")
@@ -108,7 +125,19 @@ def line(doc: Mapping[str, Any]) -> str:
             f" {data.get('trigger', '?')} (class {data.get('risk_class', '?')})"
             f"  cause {cause_type}"
         )
-    return f"{_when(doc)}  {subject}  {kind}"
+    head = f"{_when(doc)}  {subject}"
+    if kind == TASK_OVERDUE:
+        return (
+            f"{head}  task overdue, trigger {data.get('trigger', '?')}, {data.get('state', '?')}"
+            f" since {data.get('due', '?')}  task {data.get('task_id', '?')}"
+        )
+    if kind == OBSERVATION_STARTED:
+        return f"{head}  observation period until {data.get('until', '?')}  cause {cause_type}"
+    if kind == OBSERVATION_ENDED:
+        return f"{head}  observation period ended: {data.get('reason', '?')}  cause {cause_type}"
+    if kind == REMINDER_SENT:
+        return f"{head}  reminder {data.get('kind', '?')} ({data.get('ref', '?')})"
+    return f"{head}  {kind}"
 
 
 def topics_for(s: Settings, types: Iterable[str] | None) -> list[str]:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from cli.alerts import line, topics_for
-from schemas.alerts import ALERT_CLASS_CHANGED, TASK_CREATED
+from schemas.alerts import (
+    ALERT_CLASS_CHANGED,
+    OBSERVATION_ENDED,
+    OBSERVATION_STARTED,
+    REMINDER_SENT,
+    TASK_CREATED,
+    TASK_OVERDUE,
+)
 from streams.settings import load_settings
 
 USCC = "91610112MA6TGQ1K2M"
@@ -92,6 +99,29 @@ def test_an_odd_record_is_shown_not_dropped(doc: dict[str, object]) -> None:
 
 def test_types_pick_their_topics() -> None:
     s = load_settings()
-    assert topics_for(s, None) == [s.alerts_topic, s.tasks_topic]
+    assert topics_for(s, None) == [s.alerts_topic, s.tasks_topic, s.reminders_topic]
+    assert topics_for(s, [REMINDER_SENT]) == [s.reminders_topic]
     assert topics_for(s, [TASK_CREATED]) == [s.tasks_topic]
     assert topics_for(s, [ALERT_CLASS_CHANGED, ALERT_CLASS_CHANGED]) == [s.alerts_topic]
+
+
+def doc_of(kind: str, data: dict[str, object]) -> dict[str, object]:
+    return {"type": kind, "subject": USCC, "time": "2026-05-06T09:30:00+08:00", "data": data}
+
+
+def test_supervision_outputs_say_what_befell_the_task_period_or_enterprise() -> None:
+    overdue = line(
+        doc_of(
+            TASK_OVERDUE,
+            {"task_id": "t-9", "trigger": "random_plan", "state": "assigned", "due": "2026-05-06"},
+        )
+    )
+    assert overdue.endswith(
+        "task overdue, trigger random_plan, assigned since 2026-05-06  task t-9"
+    )
+    started = line(doc_of(OBSERVATION_STARTED, {"until": "2028-01-01", "cause": CAUSE}))
+    assert "observation period until 2028-01-01" in started
+    ended = line(doc_of(OBSERVATION_ENDED, {"reason": "bottom_line", "cause": CAUSE}))
+    assert "observation period ended: bottom_line" in ended
+    reminder = line(doc_of(REMINDER_SENT, {"kind": "abnormal_list", "ref": "X-1"}))
+    assert reminder.endswith("reminder abnormal_list (X-1)")
