@@ -55,6 +55,7 @@ from jobs.replay import file_records, from_thread, replay, topic_batches
 from local.embedded import EmbeddedKafka, EmbeddedRedis, free_port
 from local.feed import Pacer, keyed_lines, publish
 from local.worker_process import spawn_worker, stop_worker, wait_ready
+from schemas.alerts import ALERT_CLASS_CHANGED
 from schemas.codec import encode_event
 from scoring.model import ScoringModel, load_model
 from scoring.store import Keys
@@ -274,7 +275,10 @@ def _latency(
             quiet = 0 if polled else quiet + 1
             for msgs in polled.values():
                 for m in msgs:
-                    cause = orjson.loads(m.value)["data"]["cause"]["id"]
+                    doc = orjson.loads(m.value)
+                    if doc["type"] != ALERT_CLASS_CHANGED:
+                        continue  # supervision's outputs share the topic (overdue has no cause)
+                    cause = doc["data"]["cause"]["id"]
                     if cause in sent:
                         out.append(max(0.0, m.timestamp / 1000 - sent[cause]))
         return out, len(sent), cores
