@@ -111,18 +111,18 @@ def test_run_starts_its_own_broker_and_redis_and_ctrl_c_leaves_nothing(
     sent = _riskmon(others, "send", str(ROOT / "examples" / "story.jsonl"))
     assert sent.returncode == 0, sent.stderr
     lines = wait_for(
-        lambda: len(out := _riskmon(others, "alerts").stdout.splitlines()) >= 7 and out,
+        # 6 class changes, 4 tasks, 2 overdue, 2 observation and 2 reminder lines
+        lambda: len(out := _riskmon(others, "alerts").stdout.splitlines()) >= 16 and out,
         60,
         what="the story's alerts",
     )
-    assert (
-        lines[0].endswith(
-            "A→B  cause penalty.imposed  top reason penalty.imposed"
-            " 西未市监罚〔2026〕0117号 (18.0 pts)"
-        )
-        or "A→B" in lines[0]
+    changes = [x for x in lines if "→" in x]
+    assert changes[0].endswith(
+        "A→B  cause penalty.imposed  top reason penalty.imposed 西未市监罚〔2026〕0117号 (18.0 pts)"
     )
+    assert "observation period until 2027-02-28T16:00:00Z" in lines[0]
     assert sum("task on_site, trigger serious_violation (class D)" in x for x in lines) == 1
+    assert sum("task on_site, trigger random_plan (class B)" in x for x in lines) == 1
     assert "B→A  cause inspection.completed" in lines[-1]
 
     os.killpg(worker.proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends

@@ -22,9 +22,9 @@ T = int(ASOF.timestamp())
 A, B, C, D = 1, 2, 3, 4
 M = 1_000_000  # micro-points per point
 
-PENALTY = Cause(source="/gsxt/610112", id="story-003", type="penalty.imposed")
-COMPLAINT = Cause(source="/12315", id="story-007", type="complaint.received")
-LISTING = Cause(source="/gsxt/610112", id="story-006", type="serious_violation.added")
+PENALTY = Cause(source="/gsxt/610112", id="story-008", type="penalty.imposed")
+COMPLAINT = Cause(source="/12315", id="story-013", type="complaint.received")
+LISTING = Cause(source="/gsxt/610112", id="story-011", type="serious_violation.added")
 TICK = Cause(source="/riskmon/ticker", id="tick-1", type="riskmon.reevaluate")
 
 REASONS = (
@@ -175,7 +175,7 @@ def test_the_same_cause_yields_the_same_messages() -> None:
 @pytest.mark.parametrize(
     ("uscc", "cause"),
     [
-        pytest.param(USCC, PENALTY.model_copy(update={"id": "story-003b"}), id="another event id"),
+        pytest.param(USCC, PENALTY.model_copy(update={"id": "story-008b"}), id="another event id"),
         pytest.param(USCC, PENALTY.model_copy(update={"source": "/gsxt/610113"}), id="source"),
         pytest.param(OTHER_USCC, PENALTY, id="another enterprise"),
     ],

@@ -16,7 +16,7 @@ from schemas.alerts import (
 from streams.settings import load_settings
 
 USCC = "91610112MA6TGQ1K2M"
-CAUSE = {"source": "/gsxt/610112", "id": "story-004", "type": "abnormal_list.added"}
+CAUSE = {"source": "/gsxt/610112", "id": "story-009", "type": "abnormal_list.added"}
 
 
 def alert(old: str | None, new: str, reasons: list[dict[str, object]]) -> dict[str, object]:
