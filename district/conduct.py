@@ -1,6 +1,7 @@
 """How an enterprise's hidden propensity shows (pure): its expected events per year by kind,
 and what each event holds (complaint channel and category, penalty severity and fine, what a
-spot check finds). Shared by the history and the live district."""
+spot check finds, supervision's triggers: monitoring signals, transferred leads, inspections a
+law requires). Shared by the history and the live district."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from schemas.events import AbnormalReason, PenaltyDomain
 __all__ = [
     "MAX_RATE",
     "OTHER_ABNORMAL",
+    "case_lead",
     "complaint",
     "event_rates",
+    "inspection_required",
     "inspection_result",
+    "monitoring_signal",
     "penalty",
 ]
 
@@ -26,6 +30,24 @@ _OTHER_DOMAINS: Final = tuple(
 OTHER_ABNORMAL: Final = tuple(r for r in get_args(AbnormalReason) if r != "annual_report_missing")
 _CHANNELS: Final = ("12315_hotline", "12315_platform", "letter", "visit", "transfer", "other")
 _CATEGORIES: Final = ("quality", "price", "contract", "advertising", "service", "other")
+# What a big-data monitoring platform flags (大数据监测): codes of the kind such platforms use.
+_SIGNALS: Final = ("price_anomaly", "online_listing_mismatch", "licence_expired", "address_change")
+# Departments that transfer case leads to market regulation (转办交办案件线索).
+_DEPARTMENTS: Final = (
+    "区公安分局",
+    "区卫生健康局",
+    "区税务局",
+    "区应急管理局",
+    "市市场监管局稽查支队",
+)
+_LEADS: Final = ("无证经营线索", "虚假宣传线索", "产品质量问题线索", "价格违法线索")
+# Inspections a law requires whatever the class (法律法规另有规定), by key sector.
+_LEGAL_BASIS: Final = {
+    "food": "《食品安全法》第一百一十条 现场检查",
+    "drug": "《药品管理法》第九十九条 监督检查",
+    "special_equipment": "《特种设备安全法》第五十七条 监督检查",
+    None: "《企业信息公示暂行条例》第十五条 检查",
+}
 
 
 def event_rates(ent: Enterprise) -> dict[str, float]:
@@ -40,6 +62,11 @@ def event_rates(ent: Enterprise) -> dict[str, float]:
         "serious_violation": 0.001 + 0.08 * p,
         # random spot checks: drawn regardless of propensity
         "inspection": 0.3,
+        # supervision's triggers: monitoring hits and transferred leads follow conduct; an
+        # inspection a law requires does not
+        "monitoring_signal": 0.05 + 0.8 * p,
+        "case_lead": 0.005 + 0.1 * p,
+        "inspection_required": 0.02,
     }
 
 
@@ -86,5 +113,19 @@ def inspection_result(rng: random.Random, p: float) -> str:
     return "no_problem"
 
 
+def monitoring_signal(rng: random.Random, ent: Enterprise) -> dict[str, Any]:
+    u = rng.random()
+    severity = "high" if u < 0.2 * ent.propensity else "medium" if u < 0.4 else "low"
+    return {"code": rng.choice(_SIGNALS), "severity": severity}
+
+
+def case_lead(rng: random.Random) -> dict[str, Any]:
+    return {"reason": rng.choice(_LEADS), "from_department": rng.choice(_DEPARTMENTS)}
+
+
+def inspection_required(ent: Enterprise) -> dict[str, Any]:
+    return {"legal_basis": _LEGAL_BASIS.get(ent.key_sector, _LEGAL_BASIS[None])}
+
+
 #: The highest total of :func:`event_rates` (propensity 1, consumer-facing): the rejection bound.
-MAX_RATE: Final = 11.0
+MAX_RATE: Final = 12.0

@@ -15,7 +15,16 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-from district.conduct import OTHER_ABNORMAL, complaint, event_rates, inspection_result, penalty
+from district.conduct import (
+    OTHER_ABNORMAL,
+    case_lead,
+    complaint,
+    event_rates,
+    inspection_required,
+    inspection_result,
+    monitoring_signal,
+    penalty,
+)
 from district.enterprises import CST, DAY, YEAR, DistrictSpec, Enterprise, enterprise
 from schemas.codec import CreditEvent, encode_event
 from schemas.events import DATA_MODELS, EventType
@@ -150,6 +159,13 @@ def history(spec: DistrictSpec, ent: Enterprise) -> list[CreditEvent]:
         h.add(
             t, EventType.INSPECTION_COMPLETED, f"/sjjc/{div}", {"result": result, "plan_id": plan}
         )
+    # Supervision's triggers (drawn last, so the events above do not depend on them).
+    for t in h.times(t0, rates["monitoring_signal"]):
+        h.add(t, EventType.MONITORING_SIGNAL, f"/jcyj/{div}", monitoring_signal(rng, ent))
+    for t in h.times(t0, rates["case_lead"]):
+        h.add(t, EventType.CASE_LEAD_TRANSFERRED, f"/ajxs/{div}", case_lead(rng))
+    for t in h.times(t0, rates["inspection_required"]):
+        h.add(t, EventType.INSPECTION_REQUIRED, f"/zfjc/{div}", inspection_required(ent))
     h.out.sort(key=lambda row: (row[0], row[1]))
     return [ev for _, _, ev in h.out]
 

@@ -10,9 +10,11 @@ from typing import Any
 from district.conduct import (
     MAX_RATE,
     OTHER_ABNORMAL,
+    case_lead,
     complaint,
     event_rates,
-    inspection_result,
+    inspection_required,
+    monitoring_signal,
     penalty,
 )
 from district.enterprises import CST, DistrictSpec, enterprise
@@ -27,9 +29,11 @@ def live_events(spec: DistrictSpec, times: Iterable[dt.datetime]) -> Iterator[Cr
 
     Each event falls on an enterprise drawn in proportion to its event rate (so habitual
     offenders act more often) and is of a kind drawn by those rates: complaints, penalties,
-    abnormal-operations and serious-violation listings, spot checks. Ids are ``<uscc>-L<n>``,
-    apart from the history's. Deterministic for a given spec and sequence of times; the caller
-    supplies the clock (e.g. the wall clock, lazily), so this stays pure.
+    abnormal-operations and serious-violation listings, and supervision's triggers (monitoring
+    signals, transferred case leads, inspections a law requires); no spot checks, which in the
+    live district come from plans (the demo's ``local/inspections.py``). Ids are
+    ``<uscc>-L<n>``, apart from the history's. Deterministic for a given spec and sequence of
+    times; the caller supplies the clock (e.g. the wall clock, lazily), so this stays pure.
     """
     rng = random.Random(f"{spec.seed}:live")
     for n, when in enumerate(times):
@@ -37,6 +41,7 @@ def live_events(spec: DistrictSpec, times: Iterable[dt.datetime]) -> Iterator[Cr
             ent = enterprise(spec, rng.randrange(spec.enterprises))
             rates = event_rates(ent)
             rates["abnormal"] += rates.pop("annual_report_lapse")
+            del rates["inspection"]  # live spot checks go through plans (local/inspections.py)
             if rng.random() * MAX_RATE < sum(rates.values()):
                 break
         kind = rng.choices(list(rates), weights=list(rates.values()))[0]
@@ -57,10 +62,14 @@ def live_events(spec: DistrictSpec, times: Iterable[dt.datetime]) -> Iterator[Cr
         elif kind == "serious_violation":
             etype, source = EventType.SERIOUS_VIOLATION_ADDED, f"/gsxt/{div}"
             data = {"decision_number": number.format("严"), "reason": "严重违法失信情形"}
+        elif kind == "monitoring_signal":
+            etype, source = EventType.MONITORING_SIGNAL, f"/jcyj/{div}"
+            data = monitoring_signal(rng, ent)
+        elif kind == "case_lead":
+            etype, source, data = EventType.CASE_LEAD_TRANSFERRED, f"/ajxs/{div}", case_lead(rng)
         else:
-            etype, source = EventType.INSPECTION_COMPLETED, f"/sjjc/{div}"
-            plan = f"SJ{year}-{div}-Q{(t.month - 1) // 3 + 1}"
-            data = {"result": inspection_result(rng, ent.propensity), "plan_id": plan}
+            etype, source = EventType.INSPECTION_REQUIRED, f"/zfjc/{div}"
+            data = inspection_required(ent)
         yield CreditEvent(
             id=f"{ent.uscc}-L{n}",
             source=source,
