@@ -19,7 +19,10 @@ def add(sub: Subparsers) -> None:
         " its two years of history as fast as --rate allows, then, once the history is fed,"
         " new events as they happen at the slower --live-rate, as a district would produce"
         " them. A dashboard shows the classes, the riskiest divisions and industries, and the"
-        " newest alerts and inspection tasks. Ctrl-C stops everything.",
+        " newest alerts and inspection tasks. Once the history is fed, a spot-check plan is drawn,"
+        " published and carried out every --plan-seconds (results drawn from each firm's hidden"
+        " propensity), and the dashboard shows the discovery rate per class at draw."
+        " Ctrl-C stops everything.",
     )
     p.add_argument("--enterprises", type=int, default=2_000, help="default 2000")
     p.add_argument(
@@ -34,6 +37,13 @@ def add(sub: Subparsers) -> None:
         type=float,
         default=20.0,
         help="events/s of the live district once its history is fed (default 20; 0: none)",
+    )
+    p.add_argument(
+        "--plan-seconds",
+        type=float,
+        default=30.0,
+        help="once the history is fed, draw, publish and carry out a spot-check plan this"
+        " often (default 30; 0: none)",
     )
     p.add_argument("--seconds", type=float, help="stop by itself after this long")
     p.add_argument("--web-port", type=int, help="API port (RISKMON_WEB_PORT, default 6066)")
@@ -52,6 +62,7 @@ def run(args: argparse.Namespace, s: Settings) -> int:
             seed=args.seed,
             seconds=args.seconds,
             live_rate=args.live_rate,
+            plan_seconds=args.plan_seconds,
         )
     except TopicError as exc:  # a configured broker that does not answer
         raise CommandError(str(exc), status=1) from None

@@ -25,7 +25,10 @@ from tests.support.harness import ROOT, read_topic, wait_for
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 # A tiny district; --seconds bounds the run should the test fail to stop it.
-DEMO_ARGS = ("--enterprises", "120", "--seed", "3", "--rate", "300", "--seconds", "150")
+DEMO_ARGS = (
+    *("--enterprises", "120", "--seed", "3", "--rate", "300", "--seconds", "150"),
+    *("--plan-seconds", "10"),
+)
 
 
 def descendants(pid: int) -> set[int]:
@@ -151,6 +154,23 @@ def test_demo_runs_a_live_district_and_ctrl_c_stops_everything(tmp_path: Path) -
             60,
             what="time-driven changes counted on the dashboard",
         )
+
+        # once the history is fed, spot checks go through plans: tasks of the worker's, then
+        # their inspections, counted per class at draw by GET /stats/discovery
+        def inspected() -> int:
+            found = re.findall(
+                r"discovery A=\d+/(\d+) B=\d+/(\d+) C=\d+/(\d+) D=\d+/(\d+)", out_path.read_text()
+            )
+            return sum(int(n) for n in found[-1]) if found else 0
+
+        wait_for(lambda: inspected() > 0, 90, what="plan inspections on the discovery line")
+        status, stats = get(f"{web}/stats/discovery")
+        assert status == 200
+        per_class = stats["classes"]
+        assert isinstance(per_class, dict)
+        assert sum(int(c["inspected"]) for c in per_class.values()) > 0
+        tasks = [json.loads(r.value or b"{}") for r in read_topic(bootstrap, "riskmon.tasks")]
+        assert any(t["data"]["trigger"] == "random_plan" for t in tasks)
         seen.update(descendants(proc.pid))
         assert len(seen) >= 3  # the broker, redis-server and the worker at least
     finally:

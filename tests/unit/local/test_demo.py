@@ -7,15 +7,17 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
+import orjson
 import pytest
 from prometheus_client import CollectorRegistry
 
 from api.metrics import render
 from district.generator import DistrictSpec
-from local.demo import Dashboard
+from local.dashboard import Dashboard
 from local.feed import DistrictFeed
 from streams.metrics import Metrics
 from streams.settings import Settings
+from supervision.discovery import discovery, parse_counts
 
 SPEC = DistrictSpec(now=dt.datetime(2026, 11, 1, tzinfo=dt.UTC), enterprises=10)
 
@@ -60,3 +62,22 @@ def test_the_feed_says_when_the_history_is_fed_and_how_fast_it_goes_on() -> None
     g = feed(live_rate=0)
     g.history = (10, 1.0)
     assert g.phase().endswith("no live events (--live-rate 0)")
+
+
+def test_the_discovery_table_is_read_from_the_api_and_shown_per_class(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("RISKMON_WEB_PORT", raising=False)
+    counts = {"A|no_problem": 12, "C|problems_found": 3, "C|corrected": 1, "C|no_problem": 6}
+    rows = discovery(parse_counts(counts))  # what GET /stats/discovery serves
+    body = orjson.dumps({"confidence": 0.95, "classes": {r.klass: r.as_json() for r in rows}})
+    board = Dashboard(Settings(), "http://127.0.0.1:6066", None, None)
+    monkeypatch.setattr(board, "_get", lambda path: body if path == "/stats/discovery" else None)
+    board._discovery()
+    board.plans = "3 plans, 40 tasks, 22 inspected; newest plan P-1: 14 tasks (henan-2021)"
+    assert board.discovery_line() == "A=0/12 B=0/0 C=4/10 D=0/0"
+    shown = board.render(1.0)
+    assert "  3 plans, 40 tasks, 22 inspected; newest plan P-1: 14 tasks (henan-2021)" in shown
+    assert "  A  inspected    12  problems     0    0.0 %  (95 % interval 0.0-24.2 %)" in shown
+    assert "  B  inspected     0\n" in shown
+    assert "  C  inspected    10  problems     4   40.0 %  (95 % interval 16.8-68.7 %)" in shown
