@@ -37,7 +37,7 @@ STORY = ROOT / "examples" / "story.jsonl"
 TEST_PREFIX = "RISKMON_TEST_"
 
 #: Files the README's commands write, by command and flag: what a later command may read.
-WRITES = {"generate": ("--out", "--truth"), "bench": ("--json",)}
+WRITES = {"generate": ("--out", "--truth"), "bench": ("--json",), "plan draw": ("--out",)}
 #: A command argument that names a file.
 FILE_ARGUMENT = re.compile(r"^[\w./~-]+\.(?:jsonl|json|csv|toml|md|py|lua|txt|yml|yaml)$")
 #: A bare file name in backquotes that must be somewhere in the tree (data files the README's
@@ -50,11 +50,12 @@ SOURCE_FILE = re.compile(r"^[\w.-]+\.(?:md|py|lua|toml)$")
 
 @functools.cache
 def cli_help(command: str) -> tuple[int, str]:
-    """Exit code and output of ``python -m cli <command> --help``, once per command."""
+    """Exit code and output of ``python -m cli <command> --help``, once per command (a nested
+    one, ``plan draw``, as its words)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RISKMON_")}
     env |= {"NO_COLOR": "1", "PYTHON_COLORS": "0", "COLUMNS": "200"}
     done = subprocess.run(
-        [sys.executable, "-m", "cli", command, "--help"],
+        [sys.executable, "-m", "cli", *command.split(), "--help"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -73,6 +74,21 @@ def in_tree(path: str) -> bool:
     return (ROOT / path).exists()
 
 
+#: A command's subcommands, as argparse's usage line lists them: ``{draw,verify,list}``.
+_CHOICES = re.compile(r"\{([\w,-]+)\}")
+
+
+def command_name(c: Command, help_of: Callable[[str], tuple[int, str]]) -> str | None:
+    """The command ``c`` runs: its subcommand, and the nested one after it when the
+    subcommand's help lists that as one of its own (``plan draw``)."""
+    sub = c.subcommand
+    if sub is None or len(c.args) < 2 or c.args[1].startswith("-"):
+        return sub
+    code, text = help_of(sub)
+    nested = {n for m in _CHOICES.findall(text) for n in m.split(",")}
+    return f"{sub} {c.args[1]}" if code == 0 and c.args[1] in nested else sub
+
+
 def command_problems(
     found: Sequence[Command],
     help_of: Callable[[str], tuple[int, str]],
@@ -85,22 +101,23 @@ def command_problems(
     problems: list[str] = []
     in_section: dict[int, set[str]] = defaultdict(set)
     written: set[str] = set()
+    names = {id(c): command_name(c, help_of) for c in found}
     for c in found:
-        if c.subcommand:
-            in_section[c.section].add(c.subcommand)
-            written |= {v for f in WRITES.get(c.subcommand, ()) if (v := c.value_of(f))}
+        if (name := names[id(c)]) is not None:
+            in_section[c.section].add(name)
+            written |= {v for f in WRITES.get(name, ()) if (v := c.value_of(f))}
     for c in found:
         where = f"{doc}:{c.line}: `{c.text}`"
-        if c.subcommand:
-            code, text = help_of(c.subcommand)
+        if (name := names[id(c)]) is not None:
+            code, text = help_of(name)
             if code != 0:
                 problems.append(
-                    f"{where}: riskmon has no command {c.subcommand!r}"
-                    f" (`python -m cli {c.subcommand} --help` exits {code})"
+                    f"{where}: riskmon has no command {name!r}"
+                    f" (`python -m cli {name} --help` exits {code})"
                 )
                 continue
             problems += [
-                f"{where}: riskmon {c.subcommand} has no {flag}"
+                f"{where}: riskmon {name} has no {flag}"
                 for flag in c.flags
                 if not accepts(text, flag)
             ]
@@ -453,6 +470,23 @@ def test_the_command_check_bites() -> None:
         "README.md:7: `riskmon frobnicate --x`: riskmon has no command 'frobnicate'"
         " (`python -m cli frobnicate --help` exits 2)",
         "README.md:9: `--truth`: no command of its section (none) has --truth",
+    ]
+
+
+def test_a_nested_command_is_checked_with_its_own_flags() -> None:
+    # `riskmon plan draw --preset ...`: --preset is draw's, not plan's; draw's --out writes
+    doc = (
+        "```sh\n"
+        "riskmon plan draw --preset henan-2021 --seed 1 --out p.json --nosuch\n"
+        "riskmon plan verify p.json && riskmon plan frob --preset x\n"
+        "```\n"
+        "Narrow it with `--scope division=610112`.\n"
+    )
+    problems = command_problems(commands(doc), cli_help, in_tree)
+    assert problems == [
+        "README.md:2: `riskmon plan draw --preset henan-2021 --seed 1 --out p.json --nosuch`:"
+        " riskmon plan draw has no --nosuch",
+        "README.md:3: `riskmon plan frob --preset x`: riskmon plan has no --preset",
     ]
 
 
