@@ -128,8 +128,9 @@ def line(doc: Mapping[str, Any]) -> str:
     head = f"{_when(doc)}  {subject}"
     if kind == TASK_OVERDUE:
         return (
-            f"{head}  task overdue, trigger {data.get('trigger', '?')}, {data.get('state', '?')}"
-            f" since {data.get('due', '?')}  task {data.get('task_id', '?')}"
+            f"{head}  task overdue since {data.get('due', '?')}, trigger"
+            f" {data.get('trigger', '?')}, still {data.get('state', '?')}"
+            f"  task {data.get('task_id', '?')}"
         )
     if kind == OBSERVATION_STARTED:
         return f"{head}  observation period until {data.get('until', '?')}  cause {cause_type}"

@@ -117,7 +117,7 @@ def test_supervision_outputs_say_what_befell_the_task_period_or_enterprise() -> 
         )
     )
     assert overdue.endswith(
-        "task overdue, trigger random_plan, assigned since 2026-05-06  task t-9"
+        "task overdue since 2026-05-06, trigger random_plan, still assigned  task t-9"
     )
     started = line(doc_of(OBSERVATION_STARTED, {"until": "2028-01-01", "cause": CAUSE}))
     assert "observation period until 2028-01-01" in started
