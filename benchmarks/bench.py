@@ -18,7 +18,7 @@ serve every phase, in this order:
 5. ``riskmon replay`` of the topic into a fresh prefix, events/s, and the ratio to
    ``redis-benchmark`` running the same Lua script pipelined (benchmarks/redis_baseline.py);
 6. Redis bytes per enterprise of a ``--state-enterprises`` district (state, dedup ledger, due
-   index separately), built by the replay path from the generator's events;
+   index and supervision's keys separately), built by the replay path from the generator's events;
 7. seconds to reclassify every enterprise after a threshold change, at each size of
    ``--reclassify``: the first from the district of step 6; larger ones copy its enterprises
    under new keys (same states, so the same work per enterprise) to reach the size.
@@ -534,6 +534,9 @@ def _state(b: _Bench) -> None:
     ents = sum(b.r.hlen(h) for p in range(PARTITIONS) for h in Keys(state_prefix).buckets(p))
     ledger, _ = memory_usage(b.r, f"{state_prefix}:l:*")
     due, _ = memory_usage(b.r, f"{state_prefix}:due:*")
+    # supervision's keys (supervision/store/keys.py): its ledger apart from the rest
+    sup_all, _ = memory_usage(b.r, f"{state_prefix}:sup:*")
+    sup_seen, _ = memory_usage(b.r, f"{state_prefix}:sup:seen:*")
     f = b.figures
     f["state_enterprises"] = ents
     f["state_events"] = events
@@ -541,6 +544,8 @@ def _state(b: _Bench) -> None:
     f["ledger_bytes_per_enterprise"] = ledger / ents
     f["ledger_bytes_per_event"] = ledger / events
     f["due_index_bytes_per_enterprise"] = due / ents
+    f["supervision_bytes_per_enterprise"] = (sup_all - sup_seen) / ents
+    f["supervision_ledger_bytes_per_event"] = sup_seen / events
 
     changed = _threshold_change(b.model)
     copies_prefix = b.prefix("copies")
@@ -626,6 +631,18 @@ _ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("ledger_bytes_per_enterprise", "dedup ledger, bytes per enterprise", "{:,.0f} B", ""),
     ("ledger_bytes_per_event", "dedup ledger, bytes per event", "{:,.0f} B", ""),
     ("due_index_bytes_per_enterprise", "due index, bytes per enterprise", "{:,.0f} B", ""),
+    (
+        "supervision_bytes_per_enterprise",
+        "supervision (tasks, periods, due, counts), bytes per enterprise",
+        "{:,.0f} B",
+        "",
+    ),
+    (
+        "supervision_ledger_bytes_per_event",
+        "supervision ledger, bytes per event",
+        "{:,.0f} B",
+        "",
+    ),
 )
 
 

@@ -29,6 +29,10 @@ def test_bench_quick_reports_every_figure_and_writes_json(tmp_path: Path) -> Non
         "replay_events_per_second",
         "state_bytes_per_enterprise",
         "ledger_bytes_per_event",
+        # the district's registrations start observation periods, its penalties schedule
+        # repair reminders: supervision holds keys for it
+        "supervision_bytes_per_enterprise",
+        "supervision_ledger_bytes_per_event",
     ):
         assert figures[name] > 0, name
     assert figures["worker_ratio_to_ceiling"] == pytest.approx(
