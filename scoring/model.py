@@ -12,17 +12,17 @@ message names the offending field (``penalty.points_by_severity.grave: ...``).
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from enum import IntEnum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.classes import ClassName
 from schemas.events import AbnormalReason, InspectionResult, PenaltyDomain, Severity
+from schemas.toml_files import load_validated
 from scoring.exceptions import ModelError
 
 __all__ = [
@@ -219,29 +219,13 @@ def to_micro(points: float) -> int:
     return round(points * 1_000_000)
 
 
-def _field_path(exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in err["loc"]) or "(root)"
-        lines.append(f"{where}: {err['msg']}")
-    return "; ".join(lines)
-
-
 def load_model(path: str | Path | None = None) -> ScoringModel:
     """Load and validate a model file (TOML). ``None`` loads the shipped default model."""
-    try:
-        if path is None:
-            text = resources.files("scoring.models").joinpath(DEFAULT_MODEL).read_text("utf-8")
-            where = f"<default model {DEFAULT_MODEL}>"
-        else:
-            where = str(path)
-            text = Path(path).read_text("utf-8")
-        doc = tomllib.loads(text)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ModelError(f"scoring model {path}: cannot read: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ModelError(f"scoring model {where}: not valid TOML: {exc}") from exc
-    try:
-        return ScoringModel.model_validate(doc)
-    except ValidationError as exc:
-        raise ModelError(f"scoring model {where}: {_field_path(exc)}") from exc
+    return load_validated(
+        ScoringModel,
+        path,
+        resources.files("scoring.models").joinpath(DEFAULT_MODEL),
+        what="scoring model",
+        default_name=f"default model {DEFAULT_MODEL}",
+        error=ModelError,
+    )

@@ -9,16 +9,16 @@ a default in code). Validated once at start: an error names the field
 
 from __future__ import annotations
 
-import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal, Self, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.alerts import TaskTrigger
 from schemas.classes import ClassName
 from schemas.events import ComplaintCategory, PenaltyDomain
+from schemas.toml_files import load_validated
 from supervision.exceptions import ConfigError
 
 __all__ = [
@@ -108,31 +108,15 @@ class SupervisionConfig(BaseModel):
     reminders: RemindersConfig
 
 
-def _field_path(exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in err["loc"]) or "(root)"
-        lines.append(f"{where}: {err['msg']}")
-    return "; ".join(lines)
-
-
 def load(path: Path | None = None) -> SupervisionConfig:
     """Load and validate a supervision file (TOML). ``None`` loads the shipped default.
 
     Raises :class:`ConfigError` naming the file and every invalid field."""
-    try:
-        if path is None:
-            text = resources.files("supervision").joinpath(DEFAULT_CONFIG).read_text("utf-8")
-            where = f"<default supervision {DEFAULT_CONFIG}>"
-        else:
-            where = str(path)
-            text = Path(path).read_text("utf-8")
-        doc = tomllib.loads(text)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"supervision config {path}: cannot read: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"supervision config {where}: not valid TOML: {exc}") from exc
-    try:
-        return SupervisionConfig.model_validate(doc)
-    except ValidationError as exc:
-        raise ConfigError(f"supervision config {where}: {_field_path(exc)}") from exc
+    return load_validated(
+        SupervisionConfig,
+        path,
+        resources.files("supervision").joinpath(DEFAULT_CONFIG),
+        what="supervision config",
+        default_name=f"default supervision {DEFAULT_CONFIG}",
+        error=ConfigError,
+    )

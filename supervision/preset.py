@@ -30,6 +30,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from schemas.classes import CLASSES, ClassName
+from schemas.toml_files import field_path
 from supervision.exceptions import PresetError
 
 __all__ = ["PRESET_NAMES", "ClassRule", "Preset", "load_preset", "preset_from_content"]
@@ -84,21 +85,13 @@ class Preset(BaseModel):
         return doc
 
 
-def _field_path(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors(include_url=False):
-        where = ".".join(str(p) for p in err["loc"]) or "(root)"
-        parts.append(f"{where}: {err['msg']}")
-    return "; ".join(parts)
-
-
 def preset_from_content(doc: Any, where: str = "preset") -> Preset:
     """A preset from parsed data (a TOML document, or the ``preset_content`` a plan recorded).
     Raises :class:`PresetError` naming ``where`` and the field."""
     try:
         return Preset.model_validate(doc)
     except ValidationError as exc:
-        raise PresetError(f"{where}: {_field_path(exc)}") from None
+        raise PresetError(f"{where}: {field_path(exc)}") from None
 
 
 def load_preset(name_or_path: str | Path) -> Preset:
