@@ -201,18 +201,25 @@ def run_draw(args: argparse.Namespace, s: Settings) -> int:
     return 0
 
 
-def run_verify(args: argparse.Namespace, s: Settings) -> int:
+def _verified(path: Path, consequence: str = "") -> dict[str, Any]:
+    """The plan file at ``path`` once a re-draw from its snapshot is identical; otherwise a
+    :class:`CommandError` (exit 2 if unreadable, 1 naming the first difference)."""
     from jobs.plans import read_plan
     from supervision.exceptions import PlanError
     from supervision.plan import verify
 
     try:
-        plan = read_plan(args.plan)
+        plan = read_plan(path)
     except PlanError as exc:
         raise CommandError(str(exc)) from None
     difference = verify(plan)
     if difference is not None:
-        raise CommandError(f"{args.plan} does not verify: {difference}", 1)
+        raise CommandError(f"{path} does not verify: {difference}{consequence}", 1)
+    return plan
+
+
+def run_verify(args: argparse.Namespace, s: Settings) -> int:
+    plan = _verified(args.plan)
     print(
         f"plan {plan['plan_id']} verified: a re-draw from its snapshot"
         f" ({len(plan['snapshot'])} enterprises, directory {plan['directory_digest'][:12]}…,"
@@ -226,18 +233,10 @@ def run_publish(args: argparse.Namespace, s: Settings) -> int:
     """Exit 1 if the plan does not verify (nothing is sent) or Kafka fails part-way."""
     from kafka.errors import KafkaError
 
-    from jobs.plans import publish, read_plan, record
+    from jobs.plans import publish, record
     from streams.topics import TopicError
-    from supervision.exceptions import PlanError
-    from supervision.plan import verify
 
-    try:
-        plan = read_plan(args.plan)
-    except PlanError as exc:
-        raise CommandError(str(exc)) from None
-    difference = verify(plan)
-    if difference is not None:
-        raise CommandError(f"{args.plan} does not verify: {difference}; nothing sent", 1)
+    plan = _verified(args.plan, "; nothing sent")
     bootstrap = runfile.bootstrap(s)
     try:
         with unlogged("kafka"):
