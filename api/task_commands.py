@@ -29,7 +29,7 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from api.http import Request, Response, json_response
-from api.tasks import task_json
+from api.tasks import task_json, task_or_answer
 from schemas.codec import CreditEvent, encode_event
 from schemas.events import EventType, TaskAssigned, TaskCancelled, TaskStarted
 from scoring.exceptions import StoreUnavailableError
@@ -117,20 +117,18 @@ async def task_command(
     data = _data(action, task_id, request.body)
     if isinstance(data, str):
         return _bad_body(data)
-    try:
-        task = await reader.task(task_id)
-    except StoreUnavailableError as exc:
-        return json_response({"error": str(exc)}, status=503)
-    if task is None:
-        return json_response({"error": "unknown task", "task_id": task_id[:128]}, status=404)
-    if not can(task.state, action):
-        body = {"error": f"a task {task.state} cannot {action}", "task": task_json(task)}
+    found = await task_or_answer(reader, task_id)
+    if isinstance(found, Response):
+        return found
+    task: TaskRecord | None = found
+    if not can(found.state, action):
+        body = {"error": f"a task {found.state} cannot {action}", "task": task_json(found)}
         return json_response(body, status=409)
 
     event_id = str(uuid.uuid4())
-    event = command_event(action, task, data, event_id=event_id, time=now())
+    event = command_event(action, found, data, event_id=event_id, time=now())
     try:
-        await publish(task.uscc.encode(), encode_event(event))
+        await publish(found.uscc.encode(), encode_event(event))
     except Exception as exc:  # the producer's errors: not taken, nothing changed
         return json_response({"error": f"could not publish the change: {exc!r}"}, status=503)
 

@@ -22,7 +22,15 @@ from scoring.exceptions import StoreUnavailableError
 from supervision.records import TaskRecord, TaskState, Transition
 from supervision.store.readers import Cursor, SupervisionReader, TaskFilter
 
-__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "QueryError", "get_task", "list_tasks", "task_json"]
+__all__ = [
+    "DEFAULT_LIMIT",
+    "MAX_LIMIT",
+    "QueryError",
+    "get_task",
+    "list_tasks",
+    "task_json",
+    "task_or_answer",
+]
 
 #: Tasks per page unless ``limit`` says otherwise, and the most one page holds.
 DEFAULT_LIMIT: Final = 50
@@ -148,13 +156,19 @@ async def list_tasks(request: Request, *, reader: SupervisionReader) -> Response
     )
 
 
-async def get_task(request: Request, *, reader: SupervisionReader) -> Response:
-    """200 with the task; 404 for an unknown task id; 503 while the store is unavailable."""
-    task_id = request.path_params["task_id"]
+async def task_or_answer(reader: SupervisionReader, task_id: str) -> TaskRecord | Response:
+    """The task ``task_id``, or the answer when there is none: 404 for an unknown task id, 503
+    while the store is unavailable."""
     try:
         task = await reader.task(task_id)
     except StoreUnavailableError as exc:
         return json_response({"error": str(exc)}, status=503)
     if task is None:
         return json_response({"error": "unknown task", "task_id": task_id[:128]}, status=404)
-    return json_response(task_json(task))
+    return task
+
+
+async def get_task(request: Request, *, reader: SupervisionReader) -> Response:
+    """200 with the task; 404 for an unknown task id; 503 while the store is unavailable."""
+    task = await task_or_answer(reader, request.path_params["task_id"])
+    return task if isinstance(task, Response) else json_response(task_json(task))
