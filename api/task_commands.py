@@ -8,6 +8,12 @@ handler then waits (``wait_seconds``) for the task's history to show the event: 
 task as it now is; 409 if the worker refused it after all (another change came first); 202
 with the event id if it has not been applied yet (it will be).
 
+A client that may retry sends an ``Idempotency-Key`` header (1-128 visible ASCII characters):
+the event id is then derived from the task, the action and the key, so a retried POST is the
+same event (the worker's ledger applies it once), and one the worker has already applied is
+answered from the task's history without publishing again. Without the header every POST is a
+new event.
+
 The body is a JSON object: ``actor`` (who does it; required until access control takes it from
 the token), and for ``assign`` optional ``inspectors`` (empty: keep the task's) and ``note``,
 for ``start`` an optional ``note``, for ``cancel`` a ``reason`` (required).
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Final, Literal
@@ -28,6 +35,7 @@ from typing import Final, Literal
 import orjson
 from pydantic import BaseModel, ValidationError
 
+from alerts.rules import derived_id
 from api.http import Request, Response, json_response
 from api.tasks import task_json, task_or_answer
 from schemas.codec import CreditEvent, encode_event
@@ -55,6 +63,8 @@ _COMMANDS: Final[dict[str, tuple[EventType, type[BaseModel]]]] = {
     "start": (EventType.TASK_STARTED, TaskStarted),
     "cancel": (EventType.TASK_CANCELLED, TaskCancelled),
 }
+#: What an ``Idempotency-Key`` may be.
+_IDEMPOTENCY_KEY: Final = re.compile(r"[\x21-\x7e]{1,128}")
 #: How often the handler looks whether the worker has applied the event.
 _POLL_SECONDS: Final = 0.05
 
@@ -96,6 +106,23 @@ def _data(action: Action, task_id: str, body: bytes) -> BaseModel | str:
         return f"{where}: {err['msg']}"
 
 
+def _answer(task: TaskRecord, step: Transition, action: Action) -> Response:
+    # The answer once the worker applied the event: 409 if it refused the step.
+    if step.rejected:
+        body = {"error": f"a task {task.state} cannot {action}", "task": task_json(task)}
+        return json_response(body, status=409)
+    return json_response(task_json(task))
+
+
+def _event_id(task_id: str, action: Action, key: str) -> str | None:
+    # The event id for an Idempotency-Key ("" for none: a new one), or None if it is not one.
+    if not key:
+        return str(uuid.uuid4())
+    if not _IDEMPOTENCY_KEY.fullmatch(key):
+        return None
+    return derived_id(API_SOURCE, task_id, action, key)
+
+
 def _outcome(task: TaskRecord | None, event_id: str) -> Transition | None:
     # The transition the event made (None: not applied yet).
     if task is None:
@@ -117,15 +144,19 @@ async def task_command(
     data = _data(action, task_id, request.body)
     if isinstance(data, str):
         return _bad_body(data)
+    event_id = _event_id(task_id, action, request.headers.get("Idempotency-Key", ""))
+    if event_id is None:
+        return _bad_body("Idempotency-Key: 1-128 visible ASCII characters")
     found = await task_or_answer(reader, task_id)
     if isinstance(found, Response):
         return found
     task: TaskRecord | None = found
+    if (done := _outcome(found, event_id)) is not None:
+        return _answer(found, done, action)  # a retry of a request already applied
     if not can(found.state, action):
         body = {"error": f"a task {found.state} cannot {action}", "task": task_json(found)}
         return json_response(body, status=409)
 
-    event_id = str(uuid.uuid4())
     event = command_event(action, found, data, event_id=event_id, time=now())
     try:
         await publish(found.uscc.encode(), encode_event(event))
@@ -141,10 +172,7 @@ async def task_command(
             task = None  # published; say so below rather than fail
         step = _outcome(task, event_id)
         if task is not None and step is not None:
-            if step.rejected:
-                body = {"error": f"a task {task.state} cannot {action}", "task": task_json(task)}
-                return json_response(body, status=409)
-            return json_response(task_json(task))
+            return _answer(task, step, action)
         if loop.time() >= deadline:
             break
         await asyncio.sleep(_POLL_SECONDS)

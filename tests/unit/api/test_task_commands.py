@@ -52,6 +52,7 @@ def _post(
     action: Action,
     body: Any,
     worker: Worker = "applies",
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
     """The handler's status and JSON, and every (key, value) it published."""
     published: list[tuple[bytes, bytes]] = []
@@ -81,7 +82,12 @@ def _post(
         try:
             reader = SupervisionReader(conn, prefix=prefix, partitions=PARTS)
             r = await task_command(
-                Request(method="POST", path_params={"task_id": task_id}, body=raw),
+                Request(
+                    method="POST",
+                    path_params={"task_id": task_id},
+                    headers=headers or {},
+                    body=raw,
+                ),
                 action=action,
                 reader=reader,
                 publish=publish,
@@ -130,6 +136,47 @@ def test_each_post_is_a_new_event(redis_url: str, key_prefix: str) -> None:
         _, _, published = _post(redis_url, key_prefix, "open", "assign", {"actor": "a"}, "absent")
         ids.add(decode_event(published[0][1]).id)
     assert len(ids) == 2
+
+
+@pytest.mark.usefixtures("tasks")
+def test_a_retry_with_the_same_idempotency_key_is_the_same_event(
+    redis_url: str, key_prefix: str
+) -> None:
+    key = {"Idempotency-Key": "console-7f3a"}
+    first = _post(redis_url, key_prefix, "open", "assign", {"actor": "a"}, "absent", key)
+    again = _post(redis_url, key_prefix, "open", "assign", {"actor": "a"}, "absent", key)
+    other = _post(redis_url, key_prefix, "open", "start", {"actor": "a"}, "absent", key)
+    ids = [decode_event(r[2][0][1]).id for r in (first, again, other)]
+    assert ids[0] == ids[1] != ids[2]  # the same request, then another action
+
+
+@pytest.mark.usefixtures("tasks")
+def test_a_retry_of_an_applied_request_is_answered_from_the_history(
+    redis_url: str, key_prefix: str
+) -> None:
+    key = {"Idempotency-Key": "console-81c2"}
+    status, doc, published = _post(
+        redis_url, key_prefix, "open", "start", {"actor": "a"}, "applies", key
+    )
+    assert (status, doc["state"], len(published)) == (200, "in_progress", 1)
+    # in_progress cannot start: without the key a repeat is a 409, with it the same 200
+    status, doc, published = _post(
+        redis_url, key_prefix, "open", "start", {"actor": "a"}, "applies", key
+    )
+    assert (status, doc["state"], published) == (200, "in_progress", [])
+    status, _, published = _post(redis_url, key_prefix, "open", "start", {"actor": "a"})
+    assert (status, published) == (409, [])
+
+
+@pytest.mark.usefixtures("tasks")
+def test_an_idempotency_key_it_cannot_take_is_a_400(redis_url: str, key_prefix: str) -> None:
+    for bad in ("has space", "x" * 129, "中文"):
+        status, doc, published = _post(
+            redis_url, key_prefix, "open", "assign", {"actor": "a"}, "absent",
+            {"Idempotency-Key": bad},
+        )  # fmt: skip
+        assert (status, published) == (400, [])
+        assert doc["detail"].startswith("Idempotency-Key")
 
 
 @pytest.mark.usefixtures("tasks")
