@@ -55,8 +55,9 @@ _SAMPLE_MAX = 100_000
 class Dashboard:
     """What the terminal shows; :meth:`refresh` reads, :meth:`render` draws (no I/O there).
 
-    "processed" is what the worker counted, apart: the events fed (which it may not have caught
-    up with yet) and the ticker's re-evaluations, records the worker writes to the events topic
+    "processed" is what the worker counted, apart: the events fed (the district's, and the
+    demo's plan tasks and their inspections; the worker may not have caught up with them yet)
+    and the ticker's re-evaluations, records the worker writes to the events topic
     itself only for a partition idle for RISKMON_IDLE_SECONDS with a change due (so processed
     can exceed fed). "time-driven changes" are the class changes time alone made (a penalty
     fading, a listing's period ending), as the events' time passed their due moment

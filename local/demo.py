@@ -159,7 +159,9 @@ def _demo(
                 if proc.poll() is not None:
                     print(f"the worker exited ({proc.returncode}):\n{tail(log)}", file=out)
                     return 1
-                board.fed, board.phase = feed.count, feed.phase()
+                # fed: the district's events, and the plans' tasks and inspections
+                board.fed = feed.count + office.tasks + office.inspected
+                board.phase = feed.phase()
                 board.plans = office.status()
                 if feed.history is not None and not announced and not tty:
                     print(board.phase, file=out, flush=True)  # a screen shows it in the board
