@@ -14,8 +14,9 @@ key                                   type   holds
 ``<prefix>:sup:m:{pNNN}``             hash   ``ew`` (supervision's event-time watermark),
                                              ``v`` (a counter every write raises: the WATCHed
                                              version)
-``<prefix>:sup:seen:{pNNN}``          hash   event hash -> what supervision sent for it (a
-                                             MessagePack array of messages, possibly empty):
+``<prefix>:sup:seen:{pNNN}``          hash   event hash (8 bytes) -> what supervision sent
+                                             for it (a MessagePack array of messages, possibly
+                                             empty; zlib from 256 bytes: supervision/ledger.py):
                                              its exactly-once ledger
 ``<prefix>:sup:disc:{pNNN}``          hash   ``<class at draw>|<result>`` -> random-plan
                                              inspections completed

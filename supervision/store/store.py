@@ -27,7 +27,7 @@ from redis.exceptions import WatchError
 
 from scoring.store.errors import redis_errors
 from supervision.config import SupervisionConfig
-from supervision.ledger import decode_messages, encode_messages
+from supervision.ledger import decode_messages, encode_messages, ledger_field
 from supervision.records import (
     ObservationRecord,
     TaskRecord,
@@ -136,7 +136,7 @@ class SupervisionStore:
         pipe.hget(k.meta(partition), "ew")
         pipe.zrangebyscore(k.due(partition), "-inf", w.due_until, withscores=True)
         if hashes:
-            pipe.hmget(k.seen(partition), hashes)
+            pipe.hmget(k.seen(partition), [ledger_field(h) for h in hashes])
         rows = await pipe.execute()
         ew_raw, due_rows = rows[0], cast("list[tuple[bytes, float]]", rows[1])
         seen_raw = rows[2] if hashes else []
@@ -186,7 +186,8 @@ class SupervisionStore:
         if e.due_set:
             pipe.zadd(k.due(partition), cast(Mapping[Any, Any], e.due_set))
         if e.seen:
-            pipe.hset(k.seen(partition), mapping={h: encode_messages(m) for h, m in e.seen.items()})
+            fields = {ledger_field(h): encode_messages(m) for h, m in e.seen.items()}
+            pipe.hset(k.seen(partition), mapping=fields)
         for field, n in sorted(e.discovery.items()):
             pipe.hincrby(k.discovery(partition), field, n)
         if e.last_inspectors:
