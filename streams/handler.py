@@ -184,9 +184,17 @@ class Handler:
         await self.start_outputs(records, planned, applied)
 
     async def apply_planned(self, planned: Planned) -> Applied:
-        """The Redis half of a batch: scoring's write, then supervision's (each retried while
-        Redis is unavailable; both are idempotent)."""
-        results = await self._retry("redis", functools.partial(self.store.execute, planned.calls))
+        """The Redis half of a batch: scoring's write (:meth:`apply_scoring`), then
+        supervision's (:meth:`supervise`)."""
+        return await self.supervise(planned, await self.apply_scoring(planned))
+
+    async def apply_scoring(self, planned: Planned) -> list[StoreResult]:
+        """Scoring's write of a batch (retried while Redis is unavailable; idempotent)."""
+        return await self._retry("redis", functools.partial(self.store.execute, planned.calls))
+
+    async def supervise(self, planned: Planned, results: list[StoreResult]) -> Applied:
+        """Supervision's write of a batch after scoring's (retried while Redis is unavailable;
+        idempotent), and every message the batch sends."""
         applied = await self._supervise(planned, results)
         if self._crash_countdown and any(applied.messages):
             self._crash_countdown -= 1

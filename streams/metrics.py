@@ -64,7 +64,7 @@ UNKNOWN_TYPE: Final = "unknown"
 
 #: ``stage`` label of ``riskmon_batch_stage_seconds``, in the order a batch passes them (a
 #: type, so that mypy checks the names the scoring loop observes).
-BatchStage = Literal["queued", "plan", "order", "apply", "acks"]
+BatchStage = Literal["queued", "plan", "order", "apply", "supervise", "acks"]
 BATCH_STAGES: Final[tuple[BatchStage, ...]] = get_args(BatchStage)
 
 # Kafka record timestamp → state updated and alerts produced: 1 ms .. 10 s.

@@ -119,11 +119,13 @@ async def _process(
         if previous is not None:
             await previous
         t = _observe_stage(stage, "order", t)
-        results = await rt.handler.apply_planned(planned)
+        scored = await rt.handler.apply_scoring(planned)
+        t = _observe_stage(stage, "apply", t)
+        results = await rt.handler.supervise(planned, scored)
         outputs = rt.handler.start_outputs(records, planned, results)
         await asyncio.sleep(0)  # the sends reach the producer's queue before the next batch's
         applied.set_result(None)
-        t = _observe_stage(stage, "apply", t)
+        t = _observe_stage(stage, "supervise", t)
         await outputs
         _observe_stage(stage, "acks", t)
     except FatalError:

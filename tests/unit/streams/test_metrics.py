@@ -128,7 +128,7 @@ def test_closed_label_sets_exist_at_zero_before_any_event() -> None:
             key = frozenset({("type", str(etype)), ("outcome", outcome)})
             assert s[("riskmon_events_total", key)] == 0
     assert s[("riskmon_tasks_total", frozenset({("trigger", "serious_violation")}))] == 0
-    for stage in ("queued", "plan", "order", "apply", "acks"):
+    for stage in ("queued", "plan", "order", "apply", "supervise", "acks"):
         assert s[("riskmon_batch_stage_seconds_count", frozenset({("stage", stage)}))] == 0
     assert (
         s[
