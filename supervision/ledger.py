@@ -19,17 +19,11 @@ import msgpack
 
 from alerts.rules import Message
 
-__all__ = ["COMPRESS_FROM", "decode_messages", "encode_messages", "ledger_field"]
+__all__ = ["COMPRESS_FROM", "decode_messages", "encode_messages"]
 
 #: Stored forms of this many bytes or more are compressed.
 COMPRESS_FROM = 256
 _ZLIB = b"\x78"
-
-
-def ledger_field(ehash: str) -> bytes:
-    """The ledger's field for an event hash (16 hex characters): its 8 bytes, as scoring's
-    ledger keeps them."""
-    return bytes.fromhex(ehash)
 
 
 def encode_messages(messages: Sequence[Message]) -> bytes:

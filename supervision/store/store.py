@@ -25,9 +25,10 @@ import msgpack
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
+from scoring.store import ledger_field
 from scoring.store.errors import redis_errors
 from supervision.config import SupervisionConfig
-from supervision.ledger import decode_messages, encode_messages, ledger_field
+from supervision.ledger import decode_messages, encode_messages
 from supervision.records import (
     ObservationRecord,
     TaskRecord,

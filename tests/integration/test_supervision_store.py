@@ -18,12 +18,13 @@ from prometheus_client import CollectorRegistry
 from alerts.delivery import Sink, Topics
 from alerts.rules import Message
 from local.embedded import free_port
-from schemas.codec import encode_event
+from schemas.codec import decode_event, encode_event
 from schemas.events import PLANS_SOURCE
+from scoring.changes import event_hash
 from scoring.exceptions import StoreUnavailableError
 from scoring.fold import Outcome, Params
 from scoring.model import load_model
-from scoring.store import Store, StoreResult
+from scoring.store import Store, StoreResult, ledger_field
 from streams.handler import Handler, supervision_inputs
 from streams.metrics import Metrics
 from streams.planning import Record
@@ -177,6 +178,11 @@ async def test_a_batch_then_its_redelivery_re_sends_the_same_and_changes_nothing
     task = decode_task(raw)
     assert (task.uscc, task.trigger, task.state) == (OTHER, "serious_violation", "created")
     before = await _snapshot(client, key_prefix)
+    # the ledger holds every event, under its hash's 8 bytes as scoring's ledger does
+    seen = [k for k in before if k.startswith(f"{key_prefix}:sup:seen:".encode())]
+    fields = {f for k in seen for f in before[k]}
+    events = [decode_event(r.value) for r in records]
+    assert fields == {ledger_field(event_hash(e.source, e.id)) for e in events}
 
     again = await worker.batch(records)  # redelivered after a crash before the commit
 

@@ -6,7 +6,7 @@ import msgpack
 import pytest
 
 from alerts.rules import Message
-from supervision.ledger import COMPRESS_FROM, decode_messages, encode_messages, ledger_field
+from supervision.ledger import COMPRESS_FROM, decode_messages, encode_messages
 
 MESSAGES = [
     Message("task", "t-1", "riskmon.task.created", b"91610112MA6TGQ1K2M", b'{"a":"\xe6\x9c\xaa"}',
@@ -37,8 +37,3 @@ def test_what_carries_texts_is_stored_compressed_and_comes_back_whole() -> None:
     )
     assert len(plain) >= COMPRESS_FROM and len(raw) < len(plain) / 2
     assert decode_messages(raw) == messages
-
-
-def test_the_ledger_field_is_the_event_hash_s_eight_bytes() -> None:
-    assert ledger_field("54fd0f1640954853") == bytes.fromhex("54fd0f1640954853")
-    assert len(ledger_field("54fd0f1640954853")) == 8
