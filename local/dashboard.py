@@ -18,6 +18,7 @@ import orjson
 from schemas.classes import CLASSES, class_name
 from scoring.store import STATE_BUCKETS, Keys, decode_state
 from streams.settings import Settings
+from supervision.discovery import ClassDiscovery, render_table
 
 __all__ = ["Dashboard"]
 
@@ -81,7 +82,7 @@ class Dashboard:
     task_count: int = 0
     sample: dict[bytes, tuple[str, str, str]] = field(default_factory=dict)
     #: ``GET /stats/discovery``'s classes: per class its inspected, problems and interval
-    discovery: dict[str, dict[str, Any]] = field(default_factory=dict)
+    discovery: list[ClassDiscovery] = field(default_factory=list)
     #: What the demo's inspection office last did (``local/inspections.py``)
     plans: str = ""
     _cursors: dict[int, tuple[int, int]] = field(default_factory=dict)
@@ -128,33 +129,19 @@ class Dashboard:
 
     def _discovery(self) -> None:
         body = self._get("/stats/discovery")
-        with contextlib.suppress(ValueError, AttributeError):
+        with contextlib.suppress(ValueError, AttributeError, TypeError):
             classes = orjson.loads(body or b"{}").get("classes")
             if isinstance(classes, dict):
-                self.discovery = classes
+                self.discovery = [ClassDiscovery(k, **v) for k, v in classes.items()]
 
     def discovery_line(self) -> str:
         """Per class: problems found / inspected by random plans (``A=0/12 B=1/9 ...``)."""
-        rows = ((c, self.discovery.get(c) or {}) for c in CLASSES)
-        return " ".join(
-            f"{c}={r.get('problems_found', 0)}/{r.get('inspected', 0)}" for c, r in rows
-        )
+        got = {r.klass: f"{r.problems_found}/{r.inspected}" for r in self.discovery}
+        return " ".join(f"{c}={got.get(c, '0/0')}" for c in CLASSES)
 
     def discovery_rows(self) -> list[str]:
-        """The discovery table: per class, inspected, problems, rate and Wilson 95 % interval."""
-        out = []
-        for c in CLASSES:
-            r = self.discovery.get(c) or {}
-            n, found = int(r.get("inspected", 0)), int(r.get("problems_found", 0))
-            if not n:
-                out.append(f"  {c}  inspected {n:5,}")
-                continue
-            low, high = 100 * float(r["wilson_low"]), 100 * float(r["wilson_high"])
-            out.append(
-                f"  {c}  inspected {n:5,}  problems {found:5,}  {100 * found / n:5.1f} %"
-                f"  (95 % interval {low:.1f}-{high:.1f} %)"
-            )
-        return out
+        """The discovery table, as ``riskmon tasks discovery`` prints it (indented)."""
+        return [f"  {line}" for line in render_table(self.discovery).splitlines()]
 
     def _classes(self) -> None:
         s = self.settings

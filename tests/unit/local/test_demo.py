@@ -78,6 +78,8 @@ def test_the_discovery_table_is_read_from_the_api_and_shown_per_class(
     assert board.discovery_line() == "A=0/12 B=0/0 C=4/10 D=0/0"
     shown = board.render(1.0)
     assert "  3 plans, 40 tasks, 22 inspected; newest plan P-1: 14 tasks (henan-2021)" in shown
-    assert "  A  inspected    12  problems     0    0.0 %  (95 % interval 0.0-24.2 %)" in shown
-    assert "  B  inspected     0\n" in shown
-    assert "  C  inspected    10  problems     4   40.0 %  (95 % interval 16.8-68.7 %)" in shown
+    # the table `riskmon tasks discovery` prints
+    assert "  class  inspected  problems      rate  95 % interval\n" in shown
+    assert "  A             12         0     0.0 %  0.0 % - 24.2 %\n" in shown
+    assert "  B              0         0         -  -\n" in shown
+    assert "  C             10         4    40.0 %  16.8 % - 68.7 %\n" in shown
