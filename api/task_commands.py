@@ -106,12 +106,14 @@ def _data(action: Action, task_id: str, body: bytes) -> BaseModel | str:
         return f"{where}: {err['msg']}"
 
 
+def _refused(task: TaskRecord, action: Action) -> Response:
+    body = {"error": f"a task {task.state} cannot {action}", "task": task_json(task)}
+    return json_response(body, status=409)
+
+
 def _answer(task: TaskRecord, step: Transition, action: Action) -> Response:
     # The answer once the worker applied the event: 409 if it refused the step.
-    if step.rejected:
-        body = {"error": f"a task {task.state} cannot {action}", "task": task_json(task)}
-        return json_response(body, status=409)
-    return json_response(task_json(task))
+    return _refused(task, action) if step.rejected else json_response(task_json(task))
 
 
 def _event_id(task_id: str, action: Action, key: str) -> str | None:
@@ -154,8 +156,7 @@ async def task_command(
     if (done := _outcome(found, event_id)) is not None:
         return _answer(found, done, action)  # a retry of a request already applied
     if not can(found.state, action):
-        body = {"error": f"a task {found.state} cannot {action}", "task": task_json(found)}
-        return json_response(body, status=409)
+        return _refused(found, action)
 
     event = command_event(action, found, data, event_id=event_id, time=now())
     try:
