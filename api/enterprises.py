@@ -3,6 +3,9 @@
 ``observation`` is null for an enterprise that never had an observation period (观察期), else
 ``active``, ``since``, ``until`` (RFC 3339, event time), and once it has ended ``ended_at`` and
 ``ended_reason`` (``schemas.alerts.EndReason``; both null while it runs).
+
+A viewer sees the class and the score, not why: ``dimensions``, ``contributions`` and
+``next_time_driven_change`` are left out below the analyst role, and ``redacted`` lists them.
 """
 
 from __future__ import annotations
@@ -17,9 +20,13 @@ from scoring.exceptions import StoreUnavailableError
 from scoring.explain import explain
 from scoring.fold import EnterpriseState
 from scoring.model import ScoringModel
+from security.roles import Principal, Role
 from supervision.records import ObservationRecord
 
-__all__ = ["ReadObservation", "ReadState", "enterprise", "observation_json"]
+__all__ = ["EXPLAINED", "ReadObservation", "ReadState", "enterprise", "observation_json"]
+
+#: The fields that say why an enterprise has its class: for analysts and above.
+EXPLAINED: tuple[str, ...] = ("dimensions", "contributions", "next_time_driven_change")
 
 #: Reads one enterprise's state by USCC: ``None`` if it was never seen; raises
 #: StoreUnavailableError while the store cannot answer.
@@ -70,4 +77,15 @@ async def enterprise(
         obs = await read_observation(uscc)
     except StoreUnavailableError as exc:
         return json_response({"error": str(exc)}, status=503)
-    return json_response({**explain(uscc, state, model), "observation": observation_json(obs)})
+    doc = {**explain(uscc, state, model), "observation": observation_json(obs)}
+    return json_response(doc if _explained(request.principal) else _redact(doc))
+
+
+def _explained(principal: Principal | None) -> bool:
+    # None (a handler served without the guard): the least, never the most.
+    return principal is not None and principal.may(Role.ANALYST)
+
+
+def _redact(doc: dict[str, Any]) -> dict[str, Any]:
+    kept = {k: v for k, v in doc.items() if k not in EXPLAINED}
+    return {**kept, "redacted": list(EXPLAINED)}

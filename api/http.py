@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from schemas.codec import dumps
+from security.roles import Principal
 
 __all__ = ["JSON_CONTENT_TYPE", "Handler", "Request", "Response", "json_response"]
 
@@ -18,13 +19,15 @@ JSON_CONTENT_TYPE: Final = "application/json; charset=utf-8"
 class Request:
     """What a handler may look at. ``path_params`` are the route's ``{names}``, URL-decoded;
     ``headers`` should be case-insensitive (the adapter passes the server's own mapping);
-    ``body``: the request's bytes (empty for a GET)."""
+    ``body``: the request's bytes (empty for a GET); ``principal``: who sent it, once the
+    guard (:mod:`api.guard`) has checked (None on a public route)."""
 
     method: str = "GET"
     path_params: Mapping[str, str] = field(default_factory=dict)
     query: Mapping[str, str] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
+    principal: Principal | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,9 @@
-"""Every HTTP route, in one table: path → handler, with the handler's dependencies bound.
+"""Every HTTP route, in one table: path → handler and the least role that may call it.
 
-A new endpoint is one :class:`Route` here; whatever goes in front of all routes (authentication,
-audit) wraps the handlers of this table, and an adapter (:mod:`api.aiohttp_adapter`) serves it.
+A new endpoint is one :class:`Route` here, with its role (``security/roles.py``; ``PUBLIC`` for
+the health probes). :func:`secured` puts the guard (:mod:`api.guard`) in front of every handler
+of the table, and an adapter (:mod:`api.aiohttp_adapter`) serves it: a route that is not in
+this table is not served.
 """
 
 from __future__ import annotations
@@ -14,15 +16,18 @@ from prometheus_client import CollectorRegistry
 
 from api.discovery import stats_discovery
 from api.enterprises import ReadObservation, ReadState, enterprise
+from api.guard import PUBLIC, guarded
 from api.health import ProgressReport, healthz, readyz
 from api.http import Handler
 from api.metrics import metrics
 from api.task_commands import ACTIONS, Publish, task_command
 from api.tasks import get_task, list_tasks
 from scoring.model import ScoringModel
+from security.authn import Authenticate
+from security.roles import Role
 from supervision.store.readers import SupervisionReader
 
-__all__ = ["Route", "WorkerDeps", "worker_routes"]
+__all__ = ["Route", "WorkerDeps", "secured", "worker_routes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +36,8 @@ class Route:
     #: aiohttp-style pattern; ``{name}`` segments arrive as ``Request.path_params``.
     path: str
     handler: Handler
+    #: The least role that may call it; ``PUBLIC`` (None): anyone, with no credentials.
+    role: Role | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +59,8 @@ class WorkerDeps:
     publish: Publish
     #: How long a POST on a task waits for the worker to apply its event before answering 202.
     command_wait_seconds: float = 5.0
+    #: Whether /metrics answers without credentials (RISKMON_METRICS_PUBLIC).
+    metrics_public: bool = True
 
 
 def worker_routes(d: WorkerDeps) -> tuple[Route, ...]:
@@ -66,9 +75,17 @@ def worker_routes(d: WorkerDeps) -> tuple[Route, ...]:
                 model=d.model,
                 read_observation=d.read_observation,
             ),
+            Role.VIEWER,  # contributions and explanations only from analyst up
         ),
-        Route("GET", "/tasks", functools.partial(list_tasks, reader=d.supervision)),
-        Route("GET", "/tasks/{task_id}", functools.partial(get_task, reader=d.supervision)),
+        Route(
+            "GET", "/tasks", functools.partial(list_tasks, reader=d.supervision), Role.SUPERVISOR
+        ),
+        Route(
+            "GET",
+            "/tasks/{task_id}",
+            functools.partial(get_task, reader=d.supervision),
+            Role.SUPERVISOR,
+        ),
         *(
             Route(
                 "POST",
@@ -80,6 +97,7 @@ def worker_routes(d: WorkerDeps) -> tuple[Route, ...]:
                     publish=d.publish,
                     wait_seconds=d.command_wait_seconds,
                 ),
+                Role.SUPERVISOR,
             )
             for action in ACTIONS
         ),
@@ -87,16 +105,31 @@ def worker_routes(d: WorkerDeps) -> tuple[Route, ...]:
             "GET",
             "/stats/discovery",
             functools.partial(stats_discovery, read_counts=d.supervision.discovery_counts),
+            Role.ANALYST,
         ),
-        Route("GET", "/metrics", functools.partial(metrics, registry=d.registry)),
+        Route(
+            "GET",
+            "/metrics",
+            functools.partial(metrics, registry=d.registry),
+            PUBLIC if d.metrics_public else Role.VIEWER,
+        ),
         Route(
             "GET",
             "/healthz",
             functools.partial(healthz, progress=d.progress, stall_seconds=d.stall_seconds),
+            PUBLIC,
         ),
         Route(
             "GET",
             "/readyz",
             functools.partial(readyz, ping_redis=d.ping_redis, assigned=d.assigned),
+            PUBLIC,
         ),
+    )
+
+
+def secured(routes: Sequence[Route], authenticate: Authenticate) -> tuple[Route, ...]:
+    """The same routes, each handler behind the guard of its role."""
+    return tuple(
+        Route(r.method, r.path, guarded(r.handler, r.role, authenticate), r.role) for r in routes
     )

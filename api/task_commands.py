@@ -14,9 +14,11 @@ same event (the worker's ledger applies it once), and one the worker has already
 answered from the task's history without publishing again. Without the header every POST is a
 new event.
 
-The body is a JSON object: ``actor`` (who does it; required until access control takes it from
-the token), and for ``assign`` optional ``inspectors`` (empty: keep the task's) and ``note``,
-for ``start`` an optional ``note``, for ``cancel`` a ``reason`` (required).
+The body is a JSON object: for ``assign`` optional ``inspectors`` (empty: keep the task's) and
+``note``, for ``start`` an optional ``note``, for ``cancel`` a ``reason`` (required). The
+event's ``actor`` is whoever the credentials name (``token:<name>`` or ``oidc:<sub>``); a body
+that names another actor is refused, so the log never credits a change to someone who did not
+make it.
 
 Answers: 400 for a body it cannot take (naming the field), 404 for an unknown task, 409 for a
 transition the task's state does not allow (``supervision.tasks.can``), 503 when the store or
@@ -87,7 +89,7 @@ def _bad_body(detail: str) -> Response:
     return json_response({"error": "bad request body", "detail": detail}, status=400)
 
 
-def _data(action: Action, task_id: str, body: bytes) -> BaseModel | str:
+def _data(action: Action, task_id: str, body: bytes, actor: str) -> BaseModel | str:
     # The event's data from the body, or why the body cannot be taken.
     try:
         doc = orjson.loads(body or b"{}")
@@ -97,9 +99,11 @@ def _data(action: Action, task_id: str, body: bytes) -> BaseModel | str:
         return "the body must be a JSON object"
     if doc.get("task_id", task_id) != task_id:
         return "task_id is the one in the path; leave it out of the body"
+    if doc.get("actor", actor) != actor:
+        return f"actor: the credentials say {actor}; leave actor out of the body"
     _, model = _COMMANDS[action]
     try:
-        return model.model_validate({**doc, "task_id": task_id})
+        return model.model_validate({**doc, "task_id": task_id, "actor": actor})
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in err["loc"]) or "(body)"
@@ -143,7 +147,9 @@ async def task_command(
 ) -> Response:
     """Publish ``action`` on the task of the path and answer as the module says."""
     task_id = request.path_params["task_id"]
-    data = _data(action, task_id, request.body)
+    if request.principal is None:  # served without the guard: nobody to credit
+        return json_response({"error": "unauthorized"}, status=401)
+    data = _data(action, task_id, request.body, request.principal.actor)
     if isinstance(data, str):
         return _bad_body(data)
     event_id = _event_id(task_id, action, request.headers.get("Idempotency-Key", ""))

@@ -5,11 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import urllib.error
-import urllib.request
 from typing import Any
 
-from cli import runfile
+from cli.api_client import call
 from cli.arguments import Subparsers
 from cli.errors import CommandError
 from schemas.uscc import problem as uscc_problem
@@ -56,19 +54,11 @@ def run(args: argparse.Namespace, s: Settings) -> int:
     problem = uscc_problem(uscc)
     if problem is not None:
         raise CommandError(problem)
-    web = runfile.web(s)
-    try:
-        with urllib.request.urlopen(f"{web}/enterprises/{uscc}", timeout=10) as resp:
-            doc = json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        try:
-            reason = json.loads(exc.read()).get("error", exc.reason)
-        except ValueError:
-            reason = exc.reason
-        print(f"{uscc}: {reason}", file=sys.stderr)
+    status, doc = call(s, "GET", f"/enterprises/{uscc}", timeout=10)
+    if status != 200:
+        reason = doc.get("detail") if status == 403 else doc.get("error")
+        print(f"{uscc}: {reason or f'HTTP {status}'}", file=sys.stderr)
         return 1
-    except OSError as exc:
-        raise CommandError(f"cannot reach the riskmon API at {web}: {exc}") from None
     if args.json:
         print(json.dumps(doc, ensure_ascii=False, indent=2))
     else:

@@ -26,6 +26,7 @@ from cli import (
     schemas,
     send,
     tasks,
+    token,
 )
 from cli.errors import CommandError
 from scoring.exceptions import ModelError
@@ -47,6 +48,7 @@ COMMANDS = (
     replay,
     reclassify,
     judge,
+    token,
     bench,
 )
 

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import gc
 import sys
+from pathlib import Path
 
 from cli import runfile
 from cli.arguments import Subparsers
@@ -37,6 +38,34 @@ def log_level(settings: Settings) -> str:
     return settings.log_level if "log_level" in settings.model_fields_set else "warn"
 
 
+def _local_token(
+    s: Settings, path: Path, redis_url: str, stack: contextlib.ExitStack
+) -> tuple[str | None, str | None]:
+    # The local user's admin token, for the run file; revoked when the run stops, and a dead
+    # run's (kill -9) when the next run on its port starts.
+    from cli.token import issue_local, revoke_local
+
+    if not s.local_token:
+        return None, None
+    dead = runfile.read(path)
+    if dead is not None and not dead.alive and dead.token_id:
+        with contextlib.suppress(CommandError):  # another Redis's, or already gone
+            revoke_local(s, redis_url, dead.token_id)
+    try:
+        token, record = issue_local(s, redis_url)
+    except CommandError as exc:
+        raise CommandError(f"cannot make the local admin token: {exc}", status=1) from exc
+    stack.callback(_revoke_quietly, s, redis_url, record.token_id)
+    return token, record.token_id
+
+
+def _revoke_quietly(s: Settings, redis_url: str, token_id: str) -> None:
+    from cli.token import revoke_local
+
+    with contextlib.suppress(CommandError):
+        revoke_local(s, redis_url, token_id)
+
+
 def run(args: argparse.Namespace, s: Settings) -> int:
     import faust
 
@@ -64,6 +93,7 @@ def run(args: argparse.Namespace, s: Settings) -> int:
         except (EmbeddedError, TopicError) as exc:
             raise CommandError(str(exc), status=1) from exc
         rt = build(s, bootstrap=bootstrap, redis_url=redis_url, model=model)
+        token, token_id = _local_token(s, path, redis_url, stack)
         web = f"http://{s.web_host}:{s.web_port}"
         where = {
             "kafka": bootstrap + ("  (embedded Tansu)" if s.kafka_bootstrap is None else ""),
@@ -72,14 +102,16 @@ def run(args: argparse.Namespace, s: Settings) -> int:
             "topics": f"{s.events_topic} -> {s.alerts_topic}, {s.tasks_topic}, {s.dlq_topic}",
             "model": model.version,
             "loop": loop,
-            "run file": str(path),
+            "run file": str(path) + ("  (holds the local admin token)" if token else ""),
         }
         print("riskmon is starting:", flush=True)
         for k, v in where.items():
             print(f"  {k:8} {v}", flush=True)
         print("  send events with: riskmon send examples/story.jsonl", flush=True)
         print("  watch alerts with: riskmon alerts --follow   (Ctrl-C stops)", flush=True)
-        runfile.write(path, kafka=bootstrap, redis=redis_url, web=web)
+        runfile.write(
+            path, kafka=bootstrap, redis=redis_url, web=web, token=token, token_id=token_id
+        )
         stack.callback(runfile.release, path)
         worker = faust.Worker(rt.app, loglevel=log_level(s), quiet=True)
         # What is alive now (modules, the model, the app) lives as long as the process: out

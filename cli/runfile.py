@@ -2,9 +2,11 @@
 
 ``riskmon run`` writes one file per web port beside ``RISKMON_RUN_FILE`` (default
 ``~/.riskmon/run.json``), its port put before the extension: ``~/.riskmon/run-6066.json``. It
-holds the Kafka bootstrap, the Redis URL and the API's address, and the process id of the run
-that wrote it. The run deletes its own file when it stops, never another's; a file whose process
-is gone (a ``kill -9``) counts as absent and is overwritten.
+holds the Kafka bootstrap, the Redis URL and the API's address, the process id of the run
+that wrote it, and (unless ``RISKMON_LOCAL_TOKEN=false``) the run's local admin token and its
+id: the file is the local user's alone (mode 0600), as an SSH key is. The run deletes its own
+file when it stops, never another's; a file whose process is gone (a ``kill -9``) counts as
+absent and is overwritten.
 
 Two runs on one host therefore never share a file. A second run on a port whose file belongs to
 a live run is refused before it starts anything (:class:`RunFileError`).
@@ -31,6 +33,7 @@ from streams.settings import Settings
 __all__ = [
     "Run",
     "RunFileError",
+    "api_token",
     "bootstrap",
     "claim",
     "find",
@@ -61,6 +64,9 @@ class Run:
     redis: str | None
     web: str | None
     pid: int | None
+    #: The run's local admin token and its public id (None: none, or an old file).
+    token: str | None = None
+    token_id: str | None = None
 
     @property
     def alive(self) -> bool:
@@ -104,7 +110,13 @@ def read(path: Path) -> Run | None:
 
     pid = doc.get("pid")
     return Run(
-        path, text("kafka"), text("redis"), text("web"), pid if isinstance(pid, int) else None
+        path,
+        text("kafka"),
+        text("redis"),
+        text("web"),
+        pid if isinstance(pid, int) else None,
+        text("token"),
+        text("token_id"),
     )
 
 
@@ -121,12 +133,25 @@ def claim(settings: Settings) -> Path:
     return path
 
 
-def write(path: Path, *, kafka: str, redis: str, web: str) -> None:
-    """Write the run file of this process (atomically: a reader never sees half of it)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write(
+    path: Path,
+    *,
+    kafka: str,
+    redis: str,
+    web: str,
+    token: str | None = None,
+    token_id: str | None = None,
+) -> None:
+    """Write the run file of this process (atomically: a reader never sees half of it),
+    readable by its owner only: it may hold a token."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     doc = {"kafka": kafka, "redis": redis, "web": web, "pid": os.getpid()}
+    if token is not None:
+        doc |= {"token": token, "token_id": token_id or ""}
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(json.dumps(doc))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(json.dumps(doc))
     tmp.replace(path)
 
 
@@ -185,6 +210,14 @@ def redis_url(settings: Settings) -> str:
     if not found:
         raise CommandError("no Redis: set RISKMON_REDIS_URL or start `riskmon run`")
     return found
+
+
+def api_token(settings: Settings) -> str | None:
+    """``RISKMON_API_TOKEN``, else the local admin token of the run :func:`find` picks."""
+    if settings.api_token is not None:
+        return settings.api_token.get_secret_value()
+    run = find(settings)
+    return None if run is None else run.token
 
 
 def web(settings: Settings) -> str:

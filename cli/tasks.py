@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Sequence
 from typing import Any, get_args
 
-from cli import runfile
+from cli.api_client import get_json
 from cli.arguments import Subparsers
 from cli.errors import CommandError
 from schemas.alerts import TaskTrigger
@@ -100,22 +98,6 @@ def render(tasks: Sequence[dict[str, Any]], total: int) -> str:
     return "\n".join([*lines, shown])
 
 
-def _get(url: str) -> dict[str, Any]:
-    try:
-        with urllib.request.urlopen(url, timeout=30) as resp:
-            doc: dict[str, Any] = json.loads(resp.read())
-            return doc
-    except urllib.error.HTTPError as exc:
-        try:
-            body = json.loads(exc.read())
-            reason = body.get("detail") or body.get("error") or exc.reason
-        except ValueError:
-            reason = exc.reason
-        raise CommandError(str(reason), 2 if exc.code == 400 else 1) from None
-    except OSError as exc:
-        raise CommandError(f"cannot reach the riskmon API at {url}: {exc}") from None
-
-
 def run(args: argparse.Namespace, s: Settings) -> int:
     if args.limit < 0:
         raise CommandError("--limit must be 0 (all) or more")
@@ -127,14 +109,13 @@ def run(args: argparse.Namespace, s: Settings) -> int:
         "uscc": args.uscc,
     }
     params = {k: v for k, v in query.items() if v}
-    web = runfile.web(s)
     tasks: list[dict[str, Any]] = []
     cursor: str | None = None
     total = 0
     while True:
         want = _PAGE if args.limit == 0 else min(_PAGE, args.limit - len(tasks))
         page_query = {**params, "limit": str(want), **({"cursor": cursor} if cursor else {})}
-        doc = _get(f"{web}/tasks?{urllib.parse.urlencode(page_query)}")
+        doc = get_json(s, f"/tasks?{urllib.parse.urlencode(page_query)}")
         tasks.extend(doc["tasks"])
         total, cursor = doc["total"], doc["next_cursor"]
         if cursor is None or (args.limit and len(tasks) >= args.limit):
@@ -147,7 +128,7 @@ def run(args: argparse.Namespace, s: Settings) -> int:
 
 
 def run_discovery(args: argparse.Namespace, s: Settings) -> int:
-    doc = _get(f"{runfile.web(s)}/stats/discovery")
+    doc = get_json(s, "/stats/discovery")
     rows = [ClassDiscovery(klass, **counts) for klass, counts in doc["classes"].items()]
     print(render_table(rows))
     return 0

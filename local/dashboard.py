@@ -68,6 +68,8 @@ class Dashboard:
     web: str
     redis_client: Any
     consumer: Any
+    #: The dashboard's own bearer token (an analyst's) for the API
+    token: str = ""
     fed: int = 0
     phase: str = ""
     events_total: float = 0.0
@@ -96,8 +98,11 @@ class Dashboard:
         self._discovery()
 
     def _get(self, path: str) -> bytes | None:
+        auth = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         try:
-            with urllib.request.urlopen(self.web + path, timeout=2) as resp:
+            with urllib.request.urlopen(
+                urllib.request.Request(self.web + path, headers=auth), timeout=2
+            ) as resp:
                 return bytes(resp.read())
         except OSError as exc:
             body = getattr(exc, "read", None)

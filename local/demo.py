@@ -13,6 +13,7 @@ grace period), then the servers; nothing is left running.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import signal
 import sys
@@ -25,6 +26,7 @@ from types import FrameType
 from typing import TextIO
 
 import redis
+import redis.asyncio as aioredis
 
 from district.generator import DistrictSpec
 from local.dashboard import Dashboard
@@ -32,9 +34,37 @@ from local.feed import DistrictFeed, default_now
 from local.inspections import InspectionOffice
 from local.worker_process import spawn_worker, stop_worker, tail, wait_ready
 from schemas.classes import CLASSES
+from security.exceptions import SecurityError
+from security.roles import Role
+from streams.access import token_store
 from streams.settings import Settings
 
 __all__ = ["cmd_demo"]
+
+
+def _dashboard_token(s: Settings, redis_url: str, stack: contextlib.ExitStack) -> str:
+    # The dashboard reads the API as an analyst, with a token of its own (the worker's run
+    # file holds the local admin token, for the commands); revoked when the demo stops.
+    async def store_call(work: str, token_id: str = "") -> tuple[str, str]:
+        client = aioredis.Redis.from_url(redis_url, socket_timeout=5)
+        try:
+            store = token_store(s, client)
+            if work == "revoke":
+                await store.revoke(token_id)
+                return "", token_id
+            token, record = await store.create("demo-dashboard", Role.ANALYST, expires_days=1)
+            return token, record.token_id
+        finally:
+            await client.aclose()
+
+    token, token_id = asyncio.run(store_call("create"))
+
+    def revoke() -> None:
+        with contextlib.suppress(SecurityError, redis.RedisError, OSError):
+            asyncio.run(store_call("revoke", token_id))
+
+    stack.callback(revoke)
+    return token
 
 
 class _Stop(Exception):
@@ -152,7 +182,8 @@ def _demo(
             ]
             consumer.assign(tps)
             consumer.seek_to_beginning(*tps)
-            board = Dashboard(s, web, client, consumer)
+            token = _dashboard_token(s, redis_url, stack)
+            board = Dashboard(s, web, client, consumer, token)
             announced = False
             while seconds is None or time.monotonic() - started < seconds:
                 tick = time.monotonic()

@@ -24,11 +24,12 @@ from prometheus_client import CollectorRegistry
 
 from alerts.delivery import ProducerSink, Topics
 from api.aiohttp_adapter import mount
-from api.routes import WorkerDeps, worker_routes
+from api.routes import WorkerDeps, secured, worker_routes
 from scoring.fold import EnterpriseState, Params
 from scoring.model import ScoringModel
 from scoring.store import Store
 from streams import scoring_loop
+from streams.access import authenticator
 from streams.handler import Handler
 from streams.kafka_transport import RiskmonApp
 from streams.metrics import Metrics
@@ -68,6 +69,13 @@ def build(settings: Settings, *, bootstrap: str, redis_url: str, model: ScoringM
         web_bind=s.web_host,
         web_host=s.web_host,
         web_port=s.web_port,
+        # Faust's own pages (router, tables, graph, stats) would answer without credentials:
+        # off. The API's routes are riskmon's, each behind its role (api/routes.py).
+        web_router_enabled=False,
+        web_tables_enabled=False,
+        web_graph_enabled=False,
+        web_stats_enabled=False,
+        web_application_options={"client_max_size": s.max_request_bytes},
         datadir=str(s.data_dir),
         topic_partitions=s.partitions,
         topic_replication_factor=s.replication_factor,
@@ -194,8 +202,9 @@ def _mount_api(rt: Runtime) -> None:
         read_observation=read_observation,
         supervision=supervision,
         publish=publish,
+        metrics_public=s.metrics_public,
     )
     web = rt.app.web
     if not isinstance(web, AiohttpWeb):  # Faust's default driver; the adapter needs it
         raise TypeError(f"the worker's web server must be aiohttp's, not {type(web).__name__}")
-    mount(web.web_app.router, worker_routes(deps))
+    mount(web.web_app, secured(worker_routes(deps), authenticator(s, rt.redis)))

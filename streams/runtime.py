@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass, field
 
 import redis.asyncio as aioredis
+from faust.exceptions import ConsumerNotStarted
+from faust.types import TP
 from prometheus_client import CollectorRegistry
 
 from api.health import ProgressReport
@@ -45,19 +47,24 @@ class Runtime:
     background: set[asyncio.Future[None]] = field(default_factory=set)
 
     def events_partitions(self) -> list[int]:
-        """This worker's partitions of the events topic, in order."""
-        return sorted(
-            tp.partition
-            for tp in self.app.consumer.assignment()
-            if tp.topic == self.settings.events_topic
-        )
+        """This worker's partitions of the events topic, in order (none before its consumer
+        has started: /readyz then says not ready, rather than failing)."""
+        events = self.settings.events_topic
+        return sorted(tp.partition for tp in self._assignment() if tp.topic == events)
+
+    def _assignment(self) -> set[TP]:
+        # Empty until the consumer has started (the web server may be asked before it is).
+        try:
+            return set(self.app.consumer.assignment())
+        except ConsumerNotStarted:
+            return set()
 
     def partition_lag(self) -> dict[int, int | None]:
         """Per events partition of this worker: records not processed yet (high watermark
         minus the next offset to process), None while its high watermark is not known."""
         progress = self.handler.progress
         lag: dict[int, int | None] = {}
-        for tp in self.app.consumer.assignment():
+        for tp in self._assignment():
             if tp.topic != self.settings.events_topic:
                 continue
             try:

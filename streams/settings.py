@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
@@ -42,6 +42,10 @@ TopicName = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,249}$")]
 PREFIX_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 #: RISKMON_EVENT_LOOP's values (streams/event_loop.py installs the loop).
 LoopChoice = Literal["auto", "uvloop", "asyncio"]
+
+
+#: Settings whose values never appear in an error message.
+_SECRET = frozenset({"token_key", "api_token"})
 
 
 class ConfigError(Exception):
@@ -162,11 +166,63 @@ class Settings(BaseSettings):
         " batch that owes alerts or tasks, before they are sent and its offsets committed"
         " (0: never)",
     )
+    token_key: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="key of the HMAC that token records keep instead of the tokens; with it"
+        " set, write access to Redis is not enough to plant a token (unset: a fixed key)",
+    )
+    api_token: SecretStr | None = Field(
+        default=None,
+        description="the bearer token riskmon's commands send to the API; unset: the run"
+        " file's local admin token",
+    )
+    local_token: bool = Field(
+        default=True,
+        description="`riskmon run` makes an admin token for the local user, writes it to the"
+        " run file (mode 0600) and revokes it when it stops; false where operators issue tokens",
+    )
+    metrics_public: bool = Field(
+        default=True, description="whether /metrics answers without credentials"
+    )
+    oidc_issuer: str | None = Field(default=None, description="OIDC: the issuer (iss) to accept")
+    oidc_audience: str | None = Field(
+        default=None, description="OIDC: the audience (aud) to accept"
+    )
+    oidc_jwks: str | None = Field(
+        default=None, description="OIDC: the issuer's JWKS, a file path or an http(s) URL"
+    )
+    oidc_role_claim: str = Field(
+        default="riskmon_role",
+        pattern=r"^[A-Za-z0-9_:-]+(\.[A-Za-z0-9_:-]+)*$",
+        description="OIDC: the claim (a dotted path) naming the role, or a list of role names",
+    )
+    oidc_algorithms: str = Field(
+        default="RS256,ES256",
+        pattern=r"^(RS|PS|ES)(256|384|512)(,(RS|PS|ES)(256|384|512))*$|^EdDSA$",
+        description="OIDC: the signature algorithms accepted (asymmetric only)",
+    )
+    max_request_bytes: int = Field(
+        default=65_536, ge=1_024, le=10_485_760, description="largest request body the API takes"
+    )
     run_file: Path = Field(
         default_factory=lambda: Path.home() / ".riskmon" / "run.json",
         description="where `riskmon run` writes the addresses it serves, for the other commands:"
         " beside this name, keyed by the API port (run.json: run-6066.json)",
     )
+
+    @model_validator(mode="after")
+    def _oidc_whole(self) -> Settings:
+        parts = {"oidc_issuer": self.oidc_issuer, "oidc_audience": self.oidc_audience}
+        parts["oidc_jwks"] = self.oidc_jwks
+        missing = [ENV_PREFIX + k.upper() for k, v in parts.items() if not v]
+        if 0 < len(missing) < len(parts):
+            raise ValueError(f"{', '.join(missing)} unset: OIDC needs issuer, audience and JWKS")
+        return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return self.oidc_issuer is not None
 
 
 def unknown_variables(environ: Mapping[str, str]) -> list[str]:
@@ -199,8 +255,13 @@ def load_settings(**overrides: object) -> Settings:
         settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         for err in exc.errors(include_url=False):
-            name = str(err["loc"][0]) if err["loc"] else "?"
+            if not err["loc"]:  # a check across settings: its message names them
+                problems.append(err["msg"].removeprefix("Value error, "))
+                continue
+            name = str(err["loc"][0])
             got = err.get("input")
+            if name in _SECRET:
+                got = "(secret)"  # never echo a key or a token into a log
             problem = f"{ENV_PREFIX}{name.upper()}: {err['msg']} (got {got!r})"
             if isinstance(got, str) and got.startswith(_LINK_URL):
                 # A Service named riskmon-web makes Kubernetes set RISKMON_WEB_PORT=tcp://...

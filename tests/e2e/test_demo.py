@@ -60,9 +60,10 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def get(url: str) -> tuple[int, dict[str, object]]:
+def get(url: str, token: str) -> tuple[int, dict[str, object]]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
     try:
-        with urllib.request.urlopen(url, timeout=5) as resp:
+        with urllib.request.urlopen(request, timeout=5) as resp:
             return resp.status, json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         return exc.code, {}
@@ -106,8 +107,10 @@ def test_demo_runs_a_live_district_and_ctrl_c_stops_everything(tmp_path: Path) -
             return run_file.exists()
 
         wait_for(ready, 120, what="the worker's run file")
-        bootstrap = json.loads(run_file.read_text())["kafka"]
+        written = json.loads(run_file.read_text())
+        bootstrap, token = written["kafka"], written["token"]  # the local admin token
         assert bootstrap.startswith("127.0.0.1:")
+        assert run_file.stat().st_mode & 0o777 == 0o600
         web = f"http://127.0.0.1:{port}"
 
         # The same district the demo feeds (same seed, same default end of period).
@@ -117,7 +120,7 @@ def test_demo_runs_a_live_district_and_ctrl_c_stops_everything(tmp_path: Path) -
 
         def classified() -> list[str]:
             seen.update(descendants(proc.pid))
-            found = [get(f"{web}/enterprises/{u}") for u in firms[:30]]
+            found = [get(f"{web}/enterprises/{u}", token) for u in firms[:30]]
             return [str(doc["class"]) for status, doc in found if status == 200]
 
         classes = wait_for(lambda: len(c := classified()) == 30 and c, 90, what="30 classes")
@@ -164,7 +167,7 @@ def test_demo_runs_a_live_district_and_ctrl_c_stops_everything(tmp_path: Path) -
             return sum(int(n) for n in found[-1]) if found else 0
 
         wait_for(lambda: inspected() > 0, 90, what="plan inspections on the discovery line")
-        status, stats = get(f"{web}/stats/discovery")
+        status, stats = get(f"{web}/stats/discovery", token)
         assert status == 200
         per_class = stats["classes"]
         assert isinstance(per_class, dict)

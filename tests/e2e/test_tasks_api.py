@@ -57,11 +57,11 @@ def _send(bootstrap: str, topic: str, events: list[tuple[str, dict[str, Any], in
         producer.close(timeout=10)
 
 
-def _post(worker: Worker, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+def _post(worker: Worker, path: str, body: dict[str, Any], token: str) -> tuple[int, Any]:
     request = urllib.request.Request(
         worker.web + path,
         data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
         method="POST",
     )
     try:
@@ -137,17 +137,39 @@ def test_tasks_through_the_api_and_the_cli(
     assert worker.get(f"/tasks/{d_task['task_id']}") == (200, d_task)
 
     # assign: published as an event, applied by the worker, answered with the task as it is
+    # by a supervisor's own token, made as an operator would: `riskmon token create`
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cli",
+            "token",
+            "create",
+            "--role",
+            "supervisor",
+            "--name",
+            "wang.li",
+        ],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    clerk = made.stdout.splitlines()[-1]
+    assert clerk.startswith("rmk_")
     status, assigned = _post(
         worker,
         f"/tasks/{d_task['task_id']}/assign",
-        {"actor": "wang.li", "inspectors": ["i-07", "i-12"], "note": "food team"},
+        {"inspectors": ["i-07", "i-12"], "note": "food team"},
+        clerk,
     )
     assert status == 200, assigned
     assert (assigned["state"], assigned["inspectors"]) == ("assigned", ["i-07", "i-12"])
     step = assigned["history"][-1]
     assert (step["state"], step["actor"], step["note"], step["rejected"]) == (
         "assigned",
-        "wang.li",
+        "token:wang.li",
         "food team",
         False,
     )
@@ -155,15 +177,26 @@ def test_tasks_through_the_api_and_the_cli(
 
     # cancelled, then nothing more; unknown tasks are 404
     path = f"/tasks/{listed['task_id']}"
-    status, cancelled = _post(worker, f"{path}/cancel", {"actor": "zhao.min", "reason": "moved"})
+    status, cancelled = _post(worker, f"{path}/cancel", {"reason": "moved"}, clerk)
     assert (status, cancelled["state"]) == (200, "cancelled")
-    status, refused = _post(worker, f"{path}/assign", {"actor": "wang.li"})
+    status, refused = _post(worker, f"{path}/assign", {}, clerk)
     assert (status, refused["error"]) == (409, "a task cancelled cannot assign")
-    status, missing = _post(worker, "/tasks/no-such-task/assign", {"actor": "wang.li"})
+    status, missing = _post(worker, "/tasks/no-such-task/assign", {}, clerk)
     assert (status, missing) == (404, {"error": "unknown task", "task_id": "no-such-task"})
     assert worker.get("/tasks/no-such-task")[0] == 404
-    status, bad = _post(worker, f"{path}/cancel", {"actor": "zhao.min"})
+    status, bad = _post(worker, f"{path}/cancel", {}, clerk)
     assert (status, bad["detail"]) == (400, "reason: Field required")
+    # a token revoked is refused at once; the run's own (admin) still works
+    revoked = subprocess.run(
+        [sys.executable, "-m", "cli", "token", "revoke", "wang.li"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert revoked.returncode == 0, revoked.stderr
+    assert _post(worker, f"{path}/start", {}, clerk)[0] == 401
+    assert worker.get(f"/tasks/{d_task['task_id']}", token=clerk)[0] == 401
 
     # a random-plan task completed by its inspection: completed, counted in the discovery rate
     done = {"result": "problems_found", "plan_id": PLAN, "task_id": planned["task_id"]}
@@ -176,7 +209,9 @@ def test_tasks_through_the_api_and_the_cli(
         lambda: _tasks(worker, f"plan_id={PLAN}&state=completed"), 60, what="the completed task"
     )
     assert (completed["uscc"], completed["result"]) == (NEW, "problems_found")
-    status, refused = _post(worker, f"/tasks/{completed['task_id']}/assign", {"actor": "wang.li"})
+    admin = worker.token()
+    assert admin is not None
+    status, refused = _post(worker, f"/tasks/{completed['task_id']}/assign", {}, admin)
     assert (status, refused["error"]) == (409, "a task completed cannot assign")
     status, discovery = worker.get("/stats/discovery")
     assert status == 200

@@ -17,6 +17,7 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient
 
+from cli import runfile
 from local.embedded import free_port
 from streams.handler import Record
 
@@ -61,9 +62,19 @@ class Worker:
                 self.proc.wait(timeout=10)
         return int(self.proc.returncode)
 
-    def get(self, path: str) -> tuple[int, Any]:
+    def token(self) -> str | None:
+        """The run's local admin token, from its run file (None before it is written)."""
+        port = int(self.env["RISKMON_WEB_PORT"])
+        run = runfile.read(runfile.path_for(Path(self.env["RISKMON_RUN_FILE"]), port))
+        return None if run is None else run.token
+
+    def get(self, path: str, token: str | None = None) -> tuple[int, Any]:
+        """Status and body of ``GET path`` with ``token`` (default: the run's own)."""
+        credential = token or self.token()
+        headers = {"Authorization": f"Bearer {credential}"} if credential else {}
+        request = urllib.request.Request(self.web + path, headers=headers)
         try:
-            with urllib.request.urlopen(self.web + path, timeout=5) as resp:
+            with urllib.request.urlopen(request, timeout=5) as resp:
                 body = resp.read()
                 status = resp.status
         except urllib.error.HTTPError as exc:

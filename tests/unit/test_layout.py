@@ -39,14 +39,17 @@ FAUST = frozenset({"faust", "mode", "aiokafka"})
 #: anything, and nothing imports tests.
 ALLOWED: dict[str, frozenset[str]] = {
     "schemas": frozenset(),
+    "security": frozenset(),
     "district": frozenset({"schemas"}),
     "scoring": frozenset({"schemas"}),
     "alerts": frozenset({"scoring", "schemas"}),
     "supervision": frozenset({"alerts", "scoring", "schemas"}),
-    "api": frozenset({"supervision", "alerts", "scoring", "schemas"}),
-    "streams": frozenset({"api", "supervision", "alerts", "scoring", "schemas"}),
-    "jobs": frozenset({"streams", "supervision", "alerts", "scoring", "schemas"}),
-    "local": frozenset({"jobs", "streams", "supervision", "district", "scoring", "schemas"}),
+    "api": frozenset({"security", "supervision", "alerts", "scoring", "schemas"}),
+    "streams": frozenset({"api", "security", "supervision", "alerts", "scoring", "schemas"}),
+    "jobs": frozenset({"streams", "security", "supervision", "alerts", "scoring", "schemas"}),
+    "local": frozenset(
+        {"jobs", "streams", "security", "supervision", "district", "scoring", "schemas"}
+    ),
 }
 ALLOWED["cli"] = frozenset(ALLOWED)  # all of the above; benchmarks only from cli.bench
 ALLOWED["benchmarks"] = frozenset(ALLOWED) - {"cli"}

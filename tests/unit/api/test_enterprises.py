@@ -14,6 +14,7 @@ from scoring.changes import change_for
 from scoring.exceptions import StoreUnavailableError
 from scoring.fold import EnterpriseState, Params, fold
 from scoring.model import load_model
+from security.roles import Principal, Role
 from supervision.records import ObservationRecord
 
 MODEL = load_model()
@@ -35,13 +36,20 @@ async def _none(uscc: str) -> ObservationRecord | None:
     return None
 
 
-def _get(uscc: str, states: dict[str, EnterpriseState] | None = None) -> Response:
+ANALYST = Principal("li.na", Role.ANALYST, "token")
+
+
+def _get(
+    uscc: str,
+    states: dict[str, EnterpriseState] | None = None,
+    principal: Principal | None = ANALYST,
+) -> Response:
     known = _states() if states is None else states
 
     async def read_state(code: str) -> EnterpriseState | None:
         return known.get(code)
 
-    request = Request(path_params={"uscc": uscc})
+    request = Request(path_params={"uscc": uscc}, principal=principal)
     return asyncio.run(
         enterprise(request, read_state=read_state, model=MODEL, read_observation=_none)
     )
@@ -168,3 +176,16 @@ def test_an_ended_observation_period_says_when_and_why() -> None:
         "ended_at": "2026-03-01T00:00:00+00:00",
         "ended_reason": "class_c",
     }
+
+
+def test_a_viewer_sees_the_class_and_score_but_not_why() -> None:
+    full = _json(_get(USCC))
+    for who in (Principal("desk", Role.VIEWER, "token"), None):
+        seen = _json(_get(USCC, principal=who))
+        assert isinstance(seen, dict) and isinstance(full, dict)
+        assert (seen["class"], seen["score"]) == (full["class"], full["score"])
+        assert "contributions" not in seen and "dimensions" not in seen
+        assert seen["redacted"] == ["dimensions", "contributions", "next_time_driven_change"]
+        assert {k: v for k, v in full.items() if k not in seen["redacted"]} == {
+            k: v for k, v in seen.items() if k != "redacted"
+        }

@@ -3,56 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 
 import orjson
-import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
-from prometheus_client import CollectorRegistry
 
 from api.aiohttp_adapter import mount
-from api.health import ProgressReport
 from api.http import Request, Response, json_response
 from api.routes import Route, WorkerDeps, worker_routes
-from scoring.fold import EnterpriseState
 from scoring.model import load_model
-from supervision.records import ObservationRecord
-from supervision.store.readers import SupervisionReader
+from tests.support.routes import stub_deps
 
 MODEL = load_model()
 
 
 def _deps(asked: list[str]) -> WorkerDeps:
-    async def read_state(uscc: str) -> EnterpriseState | None:
-        asked.append(uscc)
-        return None
-
-    async def ping() -> bool:
-        return True
-
-    def assigned() -> Sequence[int]:
-        return [0]
-
-    async def read_observation(uscc: str) -> ObservationRecord | None:
-        return None
-
-    async def publish(key: bytes, value: bytes) -> None:
-        raise AssertionError("nothing is published here")
-
-    return WorkerDeps(
-        read_state=read_state,
-        model=MODEL,
-        registry=CollectorRegistry(),
-        progress=lambda: ProgressReport(lag=0, seconds_since_progress=1.0),
-        stall_seconds=60.0,
-        ping_redis=ping,
-        assigned=assigned,
-        read_observation=read_observation,
-        # Never connects: these tests ask no route that reads tasks.
-        supervision=SupervisionReader(aioredis.Redis(), prefix="unused", partitions=1),
-        publish=publish,
-    )
+    return stub_deps(asked)
 
 
 def test_the_worker_serves_these_routes() -> None:
@@ -84,7 +50,7 @@ def _serve(app: web.Application, path: str, method: str = "GET") -> web.StreamRe
 def test_the_adapter_passes_path_parameters_and_returns_the_handlers_answer() -> None:
     asked: list[str] = []
     app = web.Application()
-    mount(app.router, worker_routes(_deps(asked)))
+    mount(app, worker_routes(_deps(asked)))
     resp = _serve(app, "/enterprises/91110000600037341L")
     assert isinstance(resp, web.Response)
     assert resp.status == 404
@@ -99,7 +65,7 @@ def test_the_adapter_passes_path_parameters_and_returns_the_handlers_answer() ->
 
 def test_the_adapter_serves_metrics_with_their_content_type() -> None:
     app = web.Application()
-    mount(app.router, worker_routes(_deps([])))
+    mount(app, worker_routes(_deps([])))
     resp = _serve(app, "/metrics")
     assert resp.status == 200
     assert resp.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
@@ -107,7 +73,7 @@ def test_the_adapter_serves_metrics_with_their_content_type() -> None:
 
 def test_a_route_answers_only_its_method() -> None:
     app = web.Application()
-    mount(app.router, worker_routes(_deps([])))
+    mount(app, worker_routes(_deps([])))
 
     async def resolve() -> int | None:
         match = await app.router.resolve(make_mocked_request("POST", "/healthz", app=app))
@@ -125,7 +91,7 @@ def test_the_adapter_hands_a_posts_body_to_the_handler() -> None:
 
     async def go() -> tuple[int, object]:
         app = web.Application()
-        mount(app.router, [Route("POST", "/tasks/{task_id}/assign", echo)])
+        mount(app, [Route("POST", "/tasks/{task_id}/assign", echo, None)])
         async with TestClient(TestServer(app, host="127.0.0.1")) as client:
             resp = await client.post("/tasks/t-1/assign", data=b'{"actor": "wang.li"}')
             return resp.status, await resp.json()

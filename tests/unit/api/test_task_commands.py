@@ -23,6 +23,7 @@ import redis.asyncio as aioredis
 from api.http import Request
 from api.task_commands import API_SOURCE, Action, task_command
 from schemas.codec import decode_event
+from security.roles import Principal, Role
 from supervision.records import Transition, decode_task, encode_task
 from supervision.store.keys import SupervisionKeys
 from supervision.store.readers import SupervisionReader
@@ -32,6 +33,8 @@ PARTS = 4
 USCC = usccs(1, "610112", seed=3)[0]
 NOW = dt.datetime(2026, 3, 10, 9, 30, tzinfo=dt.UTC)
 Worker = Literal["applies", "refuses", "absent", "broker down"]
+#: Who posts: the actor of every event is theirs, from the credentials.
+CLERK = Principal("wang.li", Role.SUPERVISOR, "token")
 
 
 @pytest.fixture
@@ -53,6 +56,7 @@ def _post(
     body: Any,
     worker: Worker = "applies",
     headers: dict[str, str] | None = None,
+    principal: Principal | None = CLERK,
 ) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
     """The handler's status and JSON, and every (key, value) it published."""
     published: list[tuple[bytes, bytes]] = []
@@ -87,6 +91,7 @@ def _post(
                     path_params={"task_id": task_id},
                     headers=headers or {},
                     body=raw,
+                    principal=principal,
                 ),
                 action=action,
                 reader=reader,
@@ -106,7 +111,7 @@ def _post(
 def test_assign_publishes_the_command_and_answers_with_the_task_as_applied(
     redis_url: str, key_prefix: str
 ) -> None:
-    body = {"actor": "wang.li", "inspectors": ["i-07", "i-12"], "note": "food team"}
+    body = {"inspectors": ["i-07", "i-12"], "note": "food team"}
     status, doc, published = _post(redis_url, key_prefix, "open", "assign", body)
     assert len(published) == 1
     key, value = published[0]
@@ -118,7 +123,7 @@ def test_assign_publishes_the_command_and_answers_with_the_task_as_applied(
         USCC,
         NOW,
     )
-    assert ev.data.model_dump() == {"task_id": "open", **body}
+    assert ev.data.model_dump() == {"task_id": "open", "actor": "token:wang.li", **body}
     assert uuid.UUID(ev.id)
     assert status == 200
     assert (doc["task_id"], doc["state"], doc["inspectors"]) == (
@@ -133,7 +138,7 @@ def test_assign_publishes_the_command_and_answers_with_the_task_as_applied(
 def test_each_post_is_a_new_event(redis_url: str, key_prefix: str) -> None:
     ids = set()
     for _ in range(2):
-        _, _, published = _post(redis_url, key_prefix, "open", "assign", {"actor": "a"}, "absent")
+        _, _, published = _post(redis_url, key_prefix, "open", "assign", {}, "absent")
         ids.add(decode_event(published[0][1]).id)
     assert len(ids) == 2
 
@@ -143,9 +148,9 @@ def test_a_retry_with_the_same_idempotency_key_is_the_same_event(
     redis_url: str, key_prefix: str
 ) -> None:
     key = {"Idempotency-Key": "console-7f3a"}
-    first = _post(redis_url, key_prefix, "open", "assign", {"actor": "a"}, "absent", key)
-    again = _post(redis_url, key_prefix, "open", "assign", {"actor": "a"}, "absent", key)
-    other = _post(redis_url, key_prefix, "open", "start", {"actor": "a"}, "absent", key)
+    first = _post(redis_url, key_prefix, "open", "assign", {}, "absent", key)
+    again = _post(redis_url, key_prefix, "open", "assign", {}, "absent", key)
+    other = _post(redis_url, key_prefix, "open", "start", {}, "absent", key)
     ids = [decode_event(r[2][0][1]).id for r in (first, again, other)]
     assert ids[0] == ids[1] != ids[2]  # the same request, then another action
 
@@ -155,16 +160,12 @@ def test_a_retry_of_an_applied_request_is_answered_from_the_history(
     redis_url: str, key_prefix: str
 ) -> None:
     key = {"Idempotency-Key": "console-81c2"}
-    status, doc, published = _post(
-        redis_url, key_prefix, "open", "start", {"actor": "a"}, "applies", key
-    )
+    status, doc, published = _post(redis_url, key_prefix, "open", "start", {}, "applies", key)
     assert (status, doc["state"], len(published)) == (200, "in_progress", 1)
     # in_progress cannot start: without the key a repeat is a 409, with it the same 200
-    status, doc, published = _post(
-        redis_url, key_prefix, "open", "start", {"actor": "a"}, "applies", key
-    )
+    status, doc, published = _post(redis_url, key_prefix, "open", "start", {}, "applies", key)
     assert (status, doc["state"], published) == (200, "in_progress", [])
-    status, _, published = _post(redis_url, key_prefix, "open", "start", {"actor": "a"})
+    status, _, published = _post(redis_url, key_prefix, "open", "start", {})
     assert (status, published) == (409, [])
 
 
@@ -172,7 +173,7 @@ def test_a_retry_of_an_applied_request_is_answered_from_the_history(
 def test_an_idempotency_key_it_cannot_take_is_a_400(redis_url: str, key_prefix: str) -> None:
     for bad in ("has space", "x" * 129, "中文"):
         status, doc, published = _post(
-            redis_url, key_prefix, "open", "assign", {"actor": "a"}, "absent",
+            redis_url, key_prefix, "open", "assign", {}, "absent",
             {"Idempotency-Key": bad},
         )  # fmt: skip
         assert (status, published) == (400, [])
@@ -181,19 +182,17 @@ def test_an_idempotency_key_it_cannot_take_is_a_400(redis_url: str, key_prefix: 
 
 @pytest.mark.usefixtures("tasks")
 def test_cancel_carries_its_reason(redis_url: str, key_prefix: str) -> None:
-    body = {"actor": "zhao.min", "reason": "enterprise deregistered"}
+    body = {"reason": "enterprise deregistered"}
     status, doc, published = _post(redis_url, key_prefix, "open", "cancel", body)
     ev = decode_event(published[0][1])
     assert str(ev.type) == "riskmon.task.cancelled"
-    assert ev.data.model_dump() == {"task_id": "open", **body}
+    assert ev.data.model_dump() == {"task_id": "open", "actor": "token:wang.li", **body}
     assert (status, doc["state"]) == (200, "cancelled")
 
 
 @pytest.mark.usefixtures("tasks")
 def test_not_applied_in_time_is_a_202_with_the_event_id(redis_url: str, key_prefix: str) -> None:
-    status, doc, published = _post(
-        redis_url, key_prefix, "open", "assign", {"actor": "a"}, "absent"
-    )
+    status, doc, published = _post(redis_url, key_prefix, "open", "assign", {}, "absent")
     assert status == 202
     assert doc == {
         "status": "published",
@@ -207,7 +206,7 @@ def test_a_change_the_worker_refused_is_a_409_with_the_task(
     redis_url: str, key_prefix: str
 ) -> None:
     # Another operator's change came first in the log: the worker kept ours as rejected.
-    status, doc, _ = _post(redis_url, key_prefix, "open", "assign", {"actor": "a"}, "refuses")
+    status, doc, _ = _post(redis_url, key_prefix, "open", "assign", {}, "refuses")
     assert status == 409
     assert doc["task"]["state"] == "created"
     assert doc["task"]["history"][-1]["rejected"] is True
@@ -217,11 +216,11 @@ def test_a_change_the_worker_refused_is_a_409_with_the_task(
 @pytest.mark.parametrize(
     ("task_id", "action", "body"),
     [
-        ("done", "assign", {"actor": "a"}),
-        ("done", "start", {"actor": "a"}),
-        ("done", "cancel", {"actor": "a", "reason": "r"}),
-        ("gone", "assign", {"actor": "a"}),
-        ("gone", "cancel", {"actor": "a", "reason": "r"}),
+        ("done", "assign", {}),
+        ("done", "start", {}),
+        ("done", "cancel", {"reason": "r"}),
+        ("gone", "assign", {}),
+        ("gone", "cancel", {"reason": "r"}),
     ],
 )
 def test_a_transition_the_state_does_not_allow_is_a_409_and_publishes_nothing(
@@ -237,7 +236,7 @@ def test_a_transition_the_state_does_not_allow_is_a_409_and_publishes_nothing(
 
 @pytest.mark.usefixtures("tasks")
 def test_an_unknown_task_is_a_404_and_publishes_nothing(redis_url: str, key_prefix: str) -> None:
-    status, doc, published = _post(redis_url, key_prefix, "nope", "assign", {"actor": "a"})
+    status, doc, published = _post(redis_url, key_prefix, "nope", "assign", {})
     assert (status, doc, published) == (404, {"error": "unknown task", "task_id": "nope"}, [])
 
 
@@ -245,18 +244,17 @@ def test_an_unknown_task_is_a_404_and_publishes_nothing(redis_url: str, key_pref
 @pytest.mark.parametrize(
     ("action", "body", "says"),
     [
-        ("assign", {}, "actor: Field required"),
-        ("assign", {"actor": ""}, "actor: String should have at least 1 character"),
-        ("cancel", {"actor": "a"}, "reason: Field required"),
+        ("assign", {"actor": "zhao.min"}, "actor: the credentials say token:wang.li"),
+        ("cancel", {"actor": "token:wang.li"}, "reason: Field required"),
         (
             "assign",
-            {"actor": "a", "inspectors": "i-07"},
+            {"inspectors": "i-07"},
             "inspectors: Input should be a valid list",
         ),
-        ("start", {"actor": "a", "whence": "x"}, "whence: Extra inputs are not permitted"),
-        ("start", {"actor": "a", "task_id": "other"}, "task_id is the one in the path"),
-        ("start", b"actor=a", "the body must be a JSON object"),
-        ("start", [{"actor": "a"}], "the body must be a JSON object"),
+        ("start", {"whence": "x"}, "whence: Extra inputs are not permitted"),
+        ("start", {"task_id": "other"}, "task_id is the one in the path"),
+        ("start", b"reason=a", "the body must be a JSON object"),
+        ("start", [{}], "the body must be a JSON object"),
     ],
 )
 def test_a_body_it_cannot_take_is_a_400_naming_the_field(
@@ -269,7 +267,7 @@ def test_a_body_it_cannot_take_is_a_400_naming_the_field(
 
 @pytest.mark.usefixtures("tasks")
 def test_a_broker_that_does_not_take_it_is_a_503(redis_url: str, key_prefix: str) -> None:
-    status, doc, _ = _post(redis_url, key_prefix, "open", "assign", {"actor": "a"}, "broker down")
+    status, doc, _ = _post(redis_url, key_prefix, "open", "assign", {}, "broker down")
     assert status == 503
     assert "could not publish the change" in doc["error"]
     client = redis.Redis.from_url(redis_url)
@@ -278,3 +276,12 @@ def test_a_broker_that_does_not_take_it_is_a_503(redis_url: str, key_prefix: str
     finally:
         client.close()
     assert decode_task(raw).state == "created"
+
+
+@pytest.mark.usefixtures("tasks")
+def test_a_change_no_credentials_stand_behind_is_not_published(
+    redis_url: str, key_prefix: str
+) -> None:
+    # The guard always sets the principal; served without it, the handler still refuses.
+    status, doc, published = _post(redis_url, key_prefix, "open", "start", {}, principal=None)
+    assert (status, doc, published) == (401, {"error": "unauthorized"}, [])

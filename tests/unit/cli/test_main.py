@@ -44,7 +44,7 @@ def test_each_command_has_a_handler() -> None:
             [name, *(("--truth", "t") if name == "judge" else ())]
             + (["--prefix", "p"] if name == "replay" else [])
             + (["x"] if name in ("send", "lookup") else [])
-            + (["list"] if name in ("plan", "tasks") else [])
+            + (["list"] if name in ("plan", "tasks", "token") else [])
         )
         assert callable(getattr(args, "handler", None) or getattr(args, "passthrough", None)), name
 

@@ -1,0 +1,172 @@
+"""``riskmon token create|list|revoke``: the API's bearer tokens, on the Redis of the run.
+
+``create`` prints the token once, alone on the last line (``TOKEN=$(riskmon token create ... |
+tail -n1)``); riskmon keeps only its digest (``security/tokens.py``). ``run`` also uses
+:func:`issue_local` and :func:`revoke_local` for the local admin token of its run file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import getpass
+import re
+import socket
+import threading
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import redis.asyncio as aioredis
+
+from cli import runfile
+from cli.arguments import Subparsers
+from cli.errors import CommandError
+from security.exceptions import SecurityError
+from security.roles import ROLE_NAMES, Role, parse_role
+from security.store.tokens import TokenStore
+from security.tokens import TokenRecord
+from streams.access import token_store
+from streams.settings import Settings
+
+__all__ = ["add", "issue_local", "render", "revoke_local", "run_create", "run_list", "run_revoke"]
+
+T = TypeVar("T")
+
+
+def _role(text: str) -> Role:
+    try:
+        return parse_role(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _days(text: str) -> float:
+    try:
+        days = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days") from None
+    if not 0 <= days <= 3_650:
+        raise argparse.ArgumentTypeError(f"{text}: 0 (never) to 3650 days")
+    return days
+
+
+def add(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "token",
+        help="create, list and revoke the API's bearer tokens",
+        description="The API's bearer tokens, kept (as digests) in the Redis of"
+        " RISKMON_REDIS_URL, else of a running riskmon run. Roles, lowest first: "
+        + ", ".join(ROLE_NAMES)
+        + "; each may do what those below it may.",
+    )
+    token_sub = p.add_subparsers(
+        dest="token_command", required=True, metavar="{create,list,revoke}"
+    )
+    c = token_sub.add_parser(
+        "create",
+        help="make a token and print it once, alone on the last line",
+        description="Make a token with a role and a name; it is printed once, alone on the"
+        " last line. riskmon keeps only an HMAC of it.",
+    )
+    c.add_argument("--role", type=_role, required=True, help=" | ".join(ROLE_NAMES))
+    c.add_argument("--name", required=True, help="who or what holds it (shows in records)")
+    c.add_argument(
+        "--expires", type=_days, default=0.0, metavar="DAYS", help="lifetime in days (0: never)"
+    )
+    c.set_defaults(handler=run_create)
+    ls = token_sub.add_parser("list", help="every token: id, name, role, state, times")
+    ls.set_defaults(handler=run_list)
+    r = token_sub.add_parser("revoke", help="revoke a token by its id (or its name if unique)")
+    r.add_argument("token", metavar="ID_OR_NAME")
+    r.set_defaults(handler=run_revoke)
+
+
+def _with_store(
+    settings: Settings, redis_url: str, work: Callable[[TokenStore], Awaitable[T]]
+) -> T:
+    async def go() -> T:
+        client = aioredis.Redis.from_url(redis_url, socket_timeout=10, socket_connect_timeout=5)
+        try:
+            return await work(token_store(settings, client))
+        finally:
+            await client.aclose()
+
+    try:
+        return asyncio.run(go())
+    except SecurityError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _iso(t: int) -> str:
+    return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%d %H:%M") if t else "never"
+
+
+def render(records: list[TokenRecord], now: float) -> str:
+    """The table ``riskmon token list`` prints."""
+    head = f"{'id':12}  {'name':24}  {'role':10}  {'state':8}  {'created':16}  expires"
+    rows = [
+        f"{r.token_id:12}  {r.name[:24]:24}  {r.role!s:10}  {r.state(now):8}  {_iso(r.created):16}"
+        f"  {_iso(r.expires)}"
+        for r in records
+    ]
+    return "\n".join([head, *rows]) if rows else "no tokens"
+
+
+def run_create(args: argparse.Namespace, s: Settings) -> int:
+    token, record = _with_store(
+        s, runfile.redis_url(s), lambda st: st.create(args.name, args.role, args.expires)
+    )
+    until = f", expires {_iso(record.expires)} UTC" if record.expires else ""
+    print(f"token {record.token_id} for {record.name}, role {record.role}{until}.")
+    print("It is shown this once; riskmon keeps only its digest:")
+    print(token)
+    return 0
+
+
+def run_list(args: argparse.Namespace, s: Settings) -> int:
+    records = _with_store(s, runfile.redis_url(s), lambda st: st.records())
+    print(render(records, dt.datetime.now(dt.UTC).timestamp()))
+    return 0
+
+
+def run_revoke(args: argparse.Namespace, s: Settings) -> int:
+    record = _with_store(s, runfile.redis_url(s), lambda st: st.revoke(args.token))
+    print(f"revoked token {record.token_id} ({record.name}, {record.role})")
+    return 0
+
+
+def _in_thread(settings: Settings, redis_url: str, work: Callable[[TokenStore], Awaitable[T]]) -> T:
+    # `riskmon run` calls these around the worker: an event loop of their own, in a thread of
+    # their own, so the worker's loop is neither made early nor closed under it.
+    out: list[T] = []
+    error: list[BaseException] = []
+
+    def go() -> None:
+        try:
+            out.append(_with_store(settings, redis_url, work))
+        except BaseException as exc:  # handed to the caller's thread
+            error.append(exc)
+
+    thread = threading.Thread(target=go, name="riskmon-token")
+    thread.start()
+    thread.join()
+    if error:
+        raise error[0]
+    return out[0]
+
+
+def issue_local(settings: Settings, redis_url: str) -> tuple[str, TokenRecord]:
+    """A new admin token for the local user, named ``local:<user>@<host>:<port>``."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container's)
+        user = "user"
+    where = re.sub(r"[^A-Za-z0-9._-]", "-", f"{user}@{socket.gethostname()}")
+    name = f"local:{where}:{settings.web_port}"
+    return _in_thread(settings, redis_url, lambda st: st.create(name[-64:], Role.ADMIN))
+
+
+def revoke_local(settings: Settings, redis_url: str, token_id: str) -> None:
+    """Revoke a run's local token (at its stop, or a dead run's at the next start)."""
+    _in_thread(settings, redis_url, lambda st: st.revoke(token_id))

@@ -1,0 +1,54 @@
+"""The worker's route table with stand-in dependencies, for tests that only look at routes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import redis.asyncio as aioredis
+from prometheus_client import CollectorRegistry
+
+from api.health import ProgressReport
+from api.routes import WorkerDeps
+from scoring.fold import EnterpriseState
+from scoring.model import load_model
+from supervision.records import ObservationRecord
+from supervision.store.readers import SupervisionReader
+
+MODEL = load_model()
+
+
+def stub_deps(asked: list[str] | None = None, *, metrics_public: bool = True) -> WorkerDeps:
+    """Deps that know no enterprise (each USCC asked is appended to ``asked``), ping fine,
+    and fail a test that publishes."""
+    asked = [] if asked is None else asked
+
+    async def read_state(uscc: str) -> EnterpriseState | None:
+        asked.append(uscc)
+        return None
+
+    async def ping() -> bool:
+        return True
+
+    def assigned() -> Sequence[int]:
+        return [0]
+
+    async def read_observation(uscc: str) -> ObservationRecord | None:
+        return None
+
+    async def publish(key: bytes, value: bytes) -> None:
+        raise AssertionError("nothing is published here")
+
+    return WorkerDeps(
+        read_state=read_state,
+        model=MODEL,
+        registry=CollectorRegistry(),
+        progress=lambda: ProgressReport(lag=0, seconds_since_progress=1.0),
+        stall_seconds=60.0,
+        ping_redis=ping,
+        assigned=assigned,
+        read_observation=read_observation,
+        # Never connects unless a test asks a route that reads tasks.
+        supervision=SupervisionReader(aioredis.Redis(), prefix="unused", partitions=1),
+        publish=publish,
+        metrics_public=metrics_public,
+    )
