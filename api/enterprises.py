@@ -4,6 +4,9 @@
 ``active``, ``since``, ``until`` (RFC 3339, event time), and once it has ended ``ended_at`` and
 ``ended_reason`` (``schemas.alerts.EndReason``; both null while it runs).
 
+Every answer with the why is recorded in the audit log (``enterprise.explain``: who looked at
+which enterprise), before it is sent; if it cannot be recorded, it is not sent (503).
+
 A viewer sees the class and the score, not why: ``dimensions``, ``contributions`` and
 ``next_time_driven_change`` are left out below the analyst role, and ``redacted`` lists them.
 """
@@ -14,12 +17,13 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from api.http import Request, Response, json_response
+from api.http import Audit, Request, Response, json_response
 from schemas.uscc import problem
 from scoring.exceptions import StoreUnavailableError
 from scoring.explain import explain
 from scoring.fold import EnterpriseState
 from scoring.model import ScoringModel
+from security.exceptions import UnavailableError
 from security.roles import Principal, Role
 from supervision.records import ObservationRecord
 
@@ -60,6 +64,7 @@ async def enterprise(
     read_state: ReadState,
     model: ScoringModel,
     read_observation: ReadObservation,
+    audit: Audit,
 ) -> Response:
     """200 with :func:`scoring.explain.explain` of the state and ``observation``; 400 for a
     code that is not a valid USCC (echoed, cut to 64 characters, with ``detail`` saying why: a
@@ -78,7 +83,13 @@ async def enterprise(
     except StoreUnavailableError as exc:
         return json_response({"error": str(exc)}, status=503)
     doc = {**explain(uscc, state, model), "observation": observation_json(obs)}
-    return json_response(doc if _explained(request.principal) else _redact(doc))
+    if request.principal is None or not _explained(request.principal):
+        return json_response(_redact(doc))
+    try:
+        await audit(request.principal, "enterprise.explain", uscc, {"class": doc["class"]})
+    except UnavailableError:
+        return json_response({"error": "cannot record this read in the audit log now"}, 503)
+    return json_response(doc)
 
 
 def _explained(principal: Principal | None) -> bool:

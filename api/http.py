@@ -9,7 +9,7 @@ from typing import Any, Final
 from schemas.codec import dumps
 from security.roles import Principal
 
-__all__ = ["JSON_CONTENT_TYPE", "Handler", "Request", "Response", "json_response"]
+__all__ = ["JSON_CONTENT_TYPE", "Audit", "Handler", "Request", "Response", "json_response"]
 
 #: Content type of every JSON answer (the charset spelled out, as the worker always sent it).
 JSON_CONTENT_TYPE: Final = "application/json; charset=utf-8"
@@ -39,6 +39,10 @@ class Response:
 
 #: A handler with its dependencies bound: what the route table holds and adapters serve.
 Handler = Callable[[Request], Awaitable[Response]]
+#: Records who did what to what in the audit log (``security/store/audit.py``): (principal,
+#: action, target, details). Raises ``security.exceptions.UnavailableError`` if it cannot: a
+#: handler then refuses (503) what it would have had to record.
+Audit = Callable[[Principal, str, str, Mapping[str, Any]], Awaitable[object]]
 
 
 def json_response(value: Any, status: int = 200) -> Response:

@@ -18,7 +18,7 @@ from api.discovery import stats_discovery
 from api.enterprises import ReadObservation, ReadState, enterprise
 from api.guard import PUBLIC, guarded
 from api.health import ProgressReport, healthz, readyz
-from api.http import Handler
+from api.http import Audit, Handler
 from api.metrics import metrics
 from api.task_commands import ACTIONS, Publish, task_command
 from api.tasks import get_task, list_tasks
@@ -57,6 +57,8 @@ class WorkerDeps:
     supervision: SupervisionReader
     #: Publishes a task command on the events topic (keyed by the task's USCC).
     publish: Publish
+    #: Records in the audit log what a route must (reads of an explanation, task changes).
+    audit: Audit
     #: How long a POST on a task waits for the worker to apply its event before answering 202.
     command_wait_seconds: float = 5.0
     #: Whether /metrics answers without credentials (RISKMON_METRICS_PUBLIC).
@@ -74,6 +76,7 @@ def worker_routes(d: WorkerDeps) -> tuple[Route, ...]:
                 read_state=d.read_state,
                 model=d.model,
                 read_observation=d.read_observation,
+                audit=d.audit,
             ),
             Role.VIEWER,  # contributions and explanations only from analyst up
         ),
@@ -95,6 +98,7 @@ def worker_routes(d: WorkerDeps) -> tuple[Route, ...]:
                     action=action,
                     reader=d.supervision,
                     publish=d.publish,
+                    audit=d.audit,
                     wait_seconds=d.command_wait_seconds,
                 ),
                 Role.SUPERVISOR,

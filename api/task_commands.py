@@ -18,7 +18,8 @@ The body is a JSON object: for ``assign`` optional ``inspectors`` (empty: keep t
 ``note``, for ``start`` an optional ``note``, for ``cancel`` a ``reason`` (required). The
 event's ``actor`` is whoever the credentials name (``token:<name>`` or ``oidc:<sub>``); a body
 that names another actor is refused, so the log never credits a change to someone who did not
-make it.
+make it. Each request is recorded in the audit log (``task.<action>``, the task, the event id)
+before its event is published; if it cannot be recorded, nothing is published (503).
 
 Answers: 400 for a body it cannot take (naming the field), 404 for an unknown task, 409 for a
 transition the task's state does not allow (``supervision.tasks.can``), 503 when the store or
@@ -38,11 +39,12 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from alerts.rules import derived_id
-from api.http import Request, Response, json_response
+from api.http import Audit, Request, Response, json_response
 from api.tasks import task_json, task_or_answer
 from schemas.codec import CreditEvent, encode_event
 from schemas.events import EventType, TaskAssigned, TaskCancelled, TaskStarted
 from scoring.exceptions import StoreUnavailableError
+from security.exceptions import UnavailableError
 from supervision.records import TaskRecord, Transition
 from supervision.store.readers import SupervisionReader
 from supervision.tasks import can
@@ -142,6 +144,7 @@ async def task_command(
     action: Action,
     reader: SupervisionReader,
     publish: Publish,
+    audit: Audit,
     wait_seconds: float = 5.0,
     now: Callable[[], dt.datetime] = _utcnow,
 ) -> Response:
@@ -165,6 +168,10 @@ async def task_command(
         return _refused(found, action)
 
     event = command_event(action, found, data, event_id=event_id, time=now())
+    try:
+        await audit(request.principal, f"task.{action}", task_id, {"event_id": event_id})
+    except UnavailableError:
+        return json_response({"error": "cannot record this change in the audit log now"}, 503)
     try:
         await publish(found.uscc.encode(), encode_event(event))
     except Exception as exc:  # the producer's errors: not taken, nothing changed

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from cli import (
     alerts,
+    audit,
     bench,
     demo,
     generate,
@@ -49,6 +50,7 @@ COMMANDS = (
     reclassify,
     judge,
     token,
+    audit,
     bench,
 )
 

@@ -26,10 +26,19 @@ from security.exceptions import SecurityError
 from security.roles import ROLE_NAMES, Role, parse_role
 from security.store.tokens import TokenStore
 from security.tokens import TokenRecord
-from streams.access import token_store
+from streams.access import audit_log, token_store
 from streams.settings import Settings
 
-__all__ = ["add", "issue_local", "render", "revoke_local", "run_create", "run_list", "run_revoke"]
+__all__ = [
+    "add",
+    "issue_local",
+    "local_actor",
+    "render",
+    "revoke_local",
+    "run_create",
+    "run_list",
+    "run_revoke",
+]
 
 T = TypeVar("T")
 
@@ -82,13 +91,31 @@ def add(sub: Subparsers) -> None:
     r.set_defaults(handler=run_revoke)
 
 
+def local_actor() -> str:
+    """How records name the person at this terminal: ``local:<user>@<host>``."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container's)
+        user = "user"
+    return "local:" + re.sub(r"[^A-Za-z0-9._-]", "-", f"{user}@{socket.gethostname()}")
+
+
 def _with_store(
     settings: Settings, redis_url: str, work: Callable[[TokenStore], Awaitable[T]]
 ) -> T:
+    # Every token made or revoked is recorded in the audit log, in the same run.
     async def go() -> T:
         client = aioredis.Redis.from_url(redis_url, socket_timeout=10, socket_connect_timeout=5)
         try:
-            return await work(token_store(settings, client))
+            done = await work(token_store(settings, client))
+            record = done[1] if isinstance(done, tuple) else done
+            if isinstance(record, TokenRecord):
+                action = "token.revoke" if record.revoked else "token.create"
+                details = {"name": record.name, "role": str(record.role)}
+                await audit_log(settings, client).append(
+                    local_actor(), action, record.token_id, details
+                )
+            return done
         finally:
             await client.aclose()
 
@@ -158,12 +185,7 @@ def _in_thread(settings: Settings, redis_url: str, work: Callable[[TokenStore], 
 
 def issue_local(settings: Settings, redis_url: str) -> tuple[str, TokenRecord]:
     """A new admin token for the local user, named ``local:<user>@<host>:<port>``."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no name for this uid (a container's)
-        user = "user"
-    where = re.sub(r"[^A-Za-z0-9._-]", "-", f"{user}@{socket.gethostname()}")
-    name = f"local:{where}:{settings.web_port}"
+    name = f"{local_actor()}:{settings.web_port}"
     return _in_thread(settings, redis_url, lambda st: st.create(name[-64:], Role.ADMIN))
 
 

@@ -12,16 +12,23 @@ from redis.asyncio import Redis
 from security.authn import Authenticator
 from security.exceptions import ConfigError as SecurityConfigError
 from security.oidc import OidcConfig, OidcVerifier
+from security.store.audit import AuditLog
 from security.store.tokens import TokenStore
 from streams.settings import ConfigError, Settings
 
-__all__ = ["authenticator", "token_store"]
+__all__ = ["audit_log", "authenticator", "token_store"]
 
 
 def token_store(settings: Settings, client: Redis) -> TokenStore:
     """The token records of this deployment, under its prefix and key."""
     key = settings.token_key.get_secret_value().encode() if settings.token_key else None
     return TokenStore(client, prefix=settings.redis_prefix, key=key)
+
+
+def audit_log(settings: Settings, client: Redis) -> AuditLog:
+    """The audit chain of this deployment, under its prefix and key."""
+    key = settings.audit_key.get_secret_value().encode() if settings.audit_key else None
+    return AuditLog(client, prefix=settings.redis_prefix, key=key)
 
 
 def authenticator(settings: Settings, client: Redis) -> Authenticator:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -28,8 +29,9 @@ from api.routes import WorkerDeps, secured, worker_routes
 from scoring.fold import EnterpriseState, Params
 from scoring.model import ScoringModel
 from scoring.store import Store
+from security.roles import Principal
 from streams import scoring_loop
-from streams.access import authenticator
+from streams.access import audit_log, authenticator
 from streams.handler import Handler
 from streams.kafka_transport import RiskmonApp
 from streams.metrics import Metrics
@@ -185,6 +187,12 @@ def _mount_api(rt: Runtime) -> None:
     async def read_observation(uscc: str) -> ObservationRecord | None:
         return await supervision.observation(uscc, partition_for(uscc.encode(), s.partitions))
 
+    audit = audit_log(s, rt.redis)
+    rt.audit = audit
+
+    async def record(who: Principal, action: str, target: str, details: Mapping[str, Any]) -> None:
+        await audit.append(who.actor, action, target, details)
+
     async def publish(key: bytes, value: bytes) -> None:
         # The worker's own producer (started with the app); the events topic's partitioner
         # puts the key on the enterprise's partition, as for every other producer.
@@ -202,6 +210,7 @@ def _mount_api(rt: Runtime) -> None:
         read_observation=read_observation,
         supervision=supervision,
         publish=publish,
+        audit=record,
         metrics_public=s.metrics_public,
     )
     web = rt.app.web

@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 from api.health import ProgressReport
 from scoring.model import ScoringModel
 from scoring.store import Store
+from security.store.audit import AuditLog
 from streams.handler import Handler
 from streams.kafka_transport import RiskmonApp
 from streams.metrics import Metrics
@@ -45,6 +46,8 @@ class Runtime:
     #: Supervision's state (tasks, observation periods, its due index); None: not run.
     supervision: SupervisionStore | None = None
     background: set[asyncio.Future[None]] = field(default_factory=set)
+    #: The audit log the API records in; the ticker forwards it to the audit topic.
+    audit: AuditLog | None = None
 
     def events_partitions(self) -> list[int]:
         """This worker's partitions of the events topic, in order (none before its consumer

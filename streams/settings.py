@@ -45,7 +45,7 @@ LoopChoice = Literal["auto", "uvloop", "asyncio"]
 
 
 #: Settings whose values never appear in an error message.
-_SECRET = frozenset({"token_key", "api_token"})
+_SECRET = frozenset({"token_key", "api_token", "audit_key"})
 
 
 class ConfigError(Exception):
@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     reminders_topic: TopicName = "riskmon.reminders"
     #: Every spot-check plan drawn, keyed by plan id (``riskmon plan``).
     plans_topic: TopicName = "riskmon.plans"
+    #: The audit log (never compacted, never expired; one partition: one chain in order).
+    audit_topic: TopicName = "riskmon.audit"
     partitions: int = Field(
         default=8, ge=1, le=999, description="partitions of the events topic (never change live)"
     )
@@ -171,6 +173,12 @@ class Settings(BaseSettings):
         min_length=32,
         description="key of the HMAC that token records keep instead of the tokens; with it"
         " set, write access to Redis is not enough to plant a token (unset: a fixed key)",
+    )
+    audit_key: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="key of the audit records' HMAC chain: without it a chain cannot be"
+        " rebuilt after an edit (unset: a fixed key; anyone can recompute the chain)",
     )
     api_token: SecretStr | None = Field(
         default=None,

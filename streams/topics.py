@@ -208,14 +208,19 @@ def topic_specs(s: Settings) -> list[TopicSpec]:
     rf = s.replication_factor
     # Production: RF 3 with min.insync.replicas=2 (set RISKMON_REPLICATION_FACTOR=3).
     config = {"min.insync.replicas": "2"} if rf >= 3 else {}
+    # The audit log: one partition (its chain is read in one order), kept for ever.
+    audit = {**config, "cleanup.policy": "delete", "retention.ms": "-1"}
     return [
-        TopicSpec(name, s.partitions, rf, config)
-        for name in (
-            s.events_topic,
-            s.alerts_topic,
-            s.tasks_topic,
-            s.dlq_topic,
-            s.reminders_topic,
-            s.plans_topic,
-        )
+        *(
+            TopicSpec(name, s.partitions, rf, config)
+            for name in (
+                s.events_topic,
+                s.alerts_topic,
+                s.tasks_topic,
+                s.dlq_topic,
+                s.reminders_topic,
+                s.plans_topic,
+            )
+        ),
+        TopicSpec(s.audit_topic, 1, rf, audit),
     ]

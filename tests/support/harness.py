@@ -114,6 +114,7 @@ def worker_env(
         "RISKMON_TASKS_TOPIC": f"{prefix}.tasks",
         "RISKMON_DLQ_TOPIC": f"{prefix}.events.dlq",
         "RISKMON_REMINDERS_TOPIC": f"{prefix}.reminders",
+        "RISKMON_AUDIT_TOPIC": f"{prefix}.audit",
         "RISKMON_PARTITIONS": str(partitions),
         "RISKMON_WEB_PORT": str(free_port()),
         "RISKMON_DATA_DIR": str(tmp / "faust-data"),

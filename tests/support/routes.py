@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
@@ -11,16 +12,27 @@ from api.health import ProgressReport
 from api.routes import WorkerDeps
 from scoring.fold import EnterpriseState
 from scoring.model import load_model
+from security.roles import Principal
 from supervision.records import ObservationRecord
 from supervision.store.readers import SupervisionReader
 
 MODEL = load_model()
 
 
-def stub_deps(asked: list[str] | None = None, *, metrics_public: bool = True) -> WorkerDeps:
+def stub_deps(
+    asked: list[str] | None = None,
+    *,
+    metrics_public: bool = True,
+    audited: list[tuple[str, str, str]] | None = None,
+) -> WorkerDeps:
     """Deps that know no enterprise (each USCC asked is appended to ``asked``), ping fine,
-    and fail a test that publishes."""
+    record what they audit in ``audited`` (actor, action, target), and fail a test that
+    publishes."""
     asked = [] if asked is None else asked
+    audited = [] if audited is None else audited
+
+    async def audit(who: Principal, action: str, target: str, details: Mapping[str, Any]) -> None:
+        audited.append((who.actor, action, target))
 
     async def read_state(uscc: str) -> EnterpriseState | None:
         asked.append(uscc)
@@ -50,5 +62,6 @@ def stub_deps(asked: list[str] | None = None, *, metrics_public: bool = True) ->
         # Never connects unless a test asks a route that reads tasks.
         supervision=SupervisionReader(aioredis.Redis(), prefix="unused", partitions=1),
         publish=publish,
+        audit=audit,
         metrics_public=metrics_public,
     )

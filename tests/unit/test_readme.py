@@ -37,7 +37,12 @@ STORY = ROOT / "examples" / "story.jsonl"
 TEST_PREFIX = "RISKMON_TEST_"
 
 #: Files the README's commands write, by command and flag: what a later command may read.
-WRITES = {"generate": ("--out", "--truth"), "bench": ("--json",), "plan draw": ("--out",)}
+WRITES = {
+    "generate": ("--out", "--truth"),
+    "bench": ("--json",),
+    "plan draw": ("--out",),
+    "audit export": ("--out",),
+}
 #: A command argument that names a file.
 FILE_ARGUMENT = re.compile(r"^[\w./~-]+\.(?:jsonl|json|csv|toml|md|py|lua|txt|yml|yaml)$")
 #: A bare file name in backquotes that must be somewhere in the tree (data files the README's

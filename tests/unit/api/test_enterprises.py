@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -14,6 +16,7 @@ from scoring.changes import change_for
 from scoring.exceptions import StoreUnavailableError
 from scoring.fold import EnterpriseState, Params, fold
 from scoring.model import load_model
+from security.exceptions import UnavailableError
 from security.roles import Principal, Role
 from supervision.records import ObservationRecord
 
@@ -37,6 +40,14 @@ async def _none(uscc: str) -> ObservationRecord | None:
 
 
 ANALYST = Principal("li.na", Role.ANALYST, "token")
+#: What the handler recorded in the audit log: (actor, action, target).
+AUDITED: list[tuple[str, str, str]] = []
+
+
+async def _audit(who: Principal, action: str, target: str, details: Mapping[str, Any]) -> None:
+    if who.subject == "audit-down":
+        raise UnavailableError("Redis: connection refused")
+    AUDITED.append((who.actor, action, target))
 
 
 def _get(
@@ -51,7 +62,9 @@ def _get(
 
     request = Request(path_params={"uscc": uscc}, principal=principal)
     return asyncio.run(
-        enterprise(request, read_state=read_state, model=MODEL, read_observation=_none)
+        enterprise(
+            request, read_state=read_state, model=MODEL, read_observation=_none, audit=_audit
+        )
     )
 
 
@@ -79,6 +92,7 @@ def test_an_invalid_code_is_refused_before_the_store_is_asked() -> None:
             read_state=read_state,
             model=MODEL,
             read_observation=_none,
+            audit=_audit,
         )
     )
     body = _json(r)
@@ -119,6 +133,7 @@ def test_the_store_unavailable_is_a_503_with_its_message() -> None:
             read_state=read_state,
             model=MODEL,
             read_observation=_none,
+            audit=_audit,
         )
     )
     assert (r.status, _json(r)) == (503, {"error": "redis unavailable: Connection refused"})
@@ -135,7 +150,13 @@ def _with_observation(obs: ObservationRecord | None) -> dict[str, object]:
 
     request = Request(path_params={"uscc": USCC})
     r = asyncio.run(
-        enterprise(request, read_state=read_state, model=MODEL, read_observation=read_observation)
+        enterprise(
+            request,
+            read_state=read_state,
+            model=MODEL,
+            read_observation=read_observation,
+            audit=_audit,
+        )
     )
     assert r.status == 200
     body = _json(r)
@@ -189,3 +210,12 @@ def test_a_viewer_sees_the_class_and_score_but_not_why() -> None:
         assert {k: v for k, v in full.items() if k not in seen["redacted"]} == {
             k: v for k, v in seen.items() if k != "redacted"
         }
+
+
+def test_who_read_an_explanation_is_recorded_and_without_a_record_there_is_no_read() -> None:
+    AUDITED.clear()
+    assert _get(USCC).status == 200
+    _get(USCC, principal=Principal("desk", Role.VIEWER, "token"))  # no why: nothing to record
+    assert AUDITED == [("token:li.na", "enterprise.explain", USCC)]
+    r = _get(USCC, principal=Principal("audit-down", Role.ADMIN, "token"))
+    assert r.status == 503 and b"contributions" not in r.body

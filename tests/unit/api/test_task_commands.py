@@ -13,6 +13,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import uuid
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import orjson
@@ -23,6 +24,7 @@ import redis.asyncio as aioredis
 from api.http import Request
 from api.task_commands import API_SOURCE, Action, task_command
 from schemas.codec import decode_event
+from security.exceptions import UnavailableError
 from security.roles import Principal, Role
 from supervision.records import Transition, decode_task, encode_task
 from supervision.store.keys import SupervisionKeys
@@ -35,6 +37,8 @@ NOW = dt.datetime(2026, 3, 10, 9, 30, tzinfo=dt.UTC)
 Worker = Literal["applies", "refuses", "absent", "broker down"]
 #: Who posts: the actor of every event is theirs, from the credentials.
 CLERK = Principal("wang.li", Role.SUPERVISOR, "token")
+#: What the handler recorded in the audit log: (actor, action, task, event id).
+AUDITED: list[tuple[str, str, str, str]] = []
 
 
 @pytest.fixture
@@ -61,6 +65,11 @@ def _post(
     """The handler's status and JSON, and every (key, value) it published."""
     published: list[tuple[bytes, bytes]] = []
     raw = body if isinstance(body, bytes) else orjson.dumps(body)
+
+    async def audit(who: Principal, action: str, target: str, details: Mapping[str, Any]) -> None:
+        if who.subject == "audit-down":
+            raise UnavailableError("Redis: connection refused")
+        AUDITED.append((who.actor, action, target, details["event_id"]))
 
     async def go() -> tuple[int, Any]:
         conn = aioredis.Redis.from_url(redis_url)
@@ -96,6 +105,7 @@ def _post(
                 action=action,
                 reader=reader,
                 publish=publish,
+                audit=audit,
                 wait_seconds=0.3,
                 now=lambda: NOW,
             )
@@ -285,3 +295,19 @@ def test_a_change_no_credentials_stand_behind_is_not_published(
     # The guard always sets the principal; served without it, the handler still refuses.
     status, doc, published = _post(redis_url, key_prefix, "open", "start", {}, principal=None)
     assert (status, doc, published) == (401, {"error": "unauthorized"}, [])
+
+
+@pytest.mark.usefixtures("tasks")
+def test_each_change_asked_is_audited_first_and_not_published_unless_it_is(
+    redis_url: str, key_prefix: str
+) -> None:
+    AUDITED.clear()
+    status, _, published = _post(redis_url, key_prefix, "open", "start", {})
+    assert status == 200
+    assert [("token:wang.li", "task.start", "open", decode_event(published[0][1]).id)] == AUDITED
+    down = Principal("audit-down", Role.SUPERVISOR, "token")
+    status, doc, published = _post(
+        redis_url, key_prefix, "open", "cancel", {"reason": "r"}, principal=down
+    )
+    assert (status, published) == (503, [])
+    assert "audit log" in doc["error"]

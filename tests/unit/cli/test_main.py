@@ -45,6 +45,7 @@ def test_each_command_has_a_handler() -> None:
             + (["--prefix", "p"] if name == "replay" else [])
             + (["x"] if name in ("send", "lookup") else [])
             + (["list"] if name in ("plan", "tasks", "token") else [])
+            + (["verify"] if name == "audit" else [])
         )
         assert callable(getattr(args, "handler", None) or getattr(args, "passthrough", None)), name
 

@@ -170,6 +170,7 @@ def _runtime(
         nudged_at={},
         progress=lambda: None,
         partition_lag=lambda: lag,
+        audit=None,  # forwarding the audit log: tests/integration/test_audit_log.py
     )
 
 

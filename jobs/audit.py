@@ -1,0 +1,99 @@
+"""The audit log's operator side: send what Redis holds to the topic, read the topic back.
+
+``riskmon audit verify`` and ``export`` read the log from the audit topic (what an auditor can
+be given), after sending the records Redis still holds and the workers have not forwarded yet
+(``security/store/audit.py``): a command that just made a token, on a machine where no worker
+runs, is then in the copy too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Final
+
+import redis.asyncio as aioredis
+
+from security.audit import AuditRecord, Head
+from security.exceptions import AuditError
+from security.store.audit import AuditLog
+from streams.access import audit_log
+from streams.settings import Settings
+from streams.topics import ensure_topics, topic_specs
+
+__all__ = ["forward_pending", "parse", "read_log"]
+
+_CONNECT_MS: Final = 10_000
+_POLL_MS: Final = 500
+
+
+def forward_pending(settings: Settings, redis_url: str, bootstrap: str) -> dict[str, Head]:
+    """Send the records not yet on the audit topic; the chains' heads as Redis has them.
+    Raises ``security.exceptions.UnavailableError`` or kafka-python's ``KafkaError``."""
+    from kafka import KafkaProducer
+
+    ensure_topics(bootstrap, [t for t in topic_specs(settings) if t.name == settings.audit_topic])
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap.split(","), acks="all", bootstrap_timeout_ms=_CONNECT_MS
+    )
+
+    async def go() -> dict[str, Head]:
+        client = aioredis.Redis.from_url(redis_url, socket_timeout=10)
+        try:
+            log: AuditLog = audit_log(settings, client)
+
+            async def publish(key: bytes, value: bytes) -> None:
+                producer.send(settings.audit_topic, key=key, value=value, partition=0).get(60)
+
+            await log.forward(publish)
+            return await log.heads()
+        finally:
+            await client.aclose()
+
+    try:
+        return asyncio.run(go())
+    finally:
+        producer.close(timeout=10)
+
+
+def read_log(bootstrap: str, topic: str) -> list[bytes]:
+    """Every message of the audit topic, in order ([] if there is no such topic)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap.split(","),
+        enable_auto_commit=False,
+        bootstrap_timeout_ms=_CONNECT_MS,
+    )
+    try:
+        parts = consumer.partitions_for_topic(topic)
+        if not parts:
+            return []
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        end = consumer.end_offsets(tps)
+        out: list[bytes] = []
+        quiet, deadline = 0, time.monotonic() + 120
+        # To the reported end, then until quiet (an embedded broker may report it early).
+        while quiet < 2 or any(consumer.position(tp) < end[tp] for tp in tps):
+            if time.monotonic() > deadline:
+                break
+            polled = consumer.poll(timeout_ms=_POLL_MS)
+            quiet = 0 if polled else quiet + 1
+            for tp in tps:
+                out.extend(r.value or b"" for r in polled.get(tp, []))
+        return out
+    finally:
+        consumer.close()
+
+
+def parse(lines: list[bytes]) -> list[AuditRecord]:
+    """The records of a copy. Raises ``AuditError`` naming the first line that is none."""
+    out = []
+    for n, line in enumerate(lines, start=1):
+        try:
+            out.append(AuditRecord.from_json(line))
+        except AuditError as exc:
+            raise AuditError(f"line {n}: {exc}") from None
+    return out

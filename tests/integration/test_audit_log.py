@@ -1,0 +1,84 @@
+"""The audit log on a real Redis: writers racing extend one chain, and forwarding sends it in
+order, a crash mid-forward sending some twice, which verification passes over."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import pytest
+import redis.asyncio as aioredis
+
+from security.audit import AuditRecord, Head, verify
+from security.store.audit import CHAIN, AuditLog
+
+KEY = b"an audit key of thirty-two bytes!"
+
+
+async def test_writers_racing_extend_one_chain(redis_url: str, key_prefix: str) -> None:
+    clients = [aioredis.Redis.from_url(redis_url) for _ in range(4)]
+    try:
+        logs = [AuditLog(c, prefix=key_prefix, key=KEY) for c in clients]
+
+        async def writer(n: int) -> list[int]:
+            return [
+                (await logs[n].append(f"token:w{n}", "enterprise.explain", f"u{i}", {"i": i})).seq
+                for i in range(25)
+            ]
+
+        seqs = await asyncio.gather(*(writer(n) for n in range(4)))
+        assert sorted(s for part in seqs for s in part) == list(range(100))
+        sent: list[tuple[bytes, bytes]] = []
+
+        async def publish(key: bytes, value: bytes) -> None:
+            sent.append((key, value))
+
+        assert await logs[0].forward(publish) == 100
+        assert await logs[1].forward(publish) == 0  # nothing new: nothing sent again
+        records = [AuditRecord.from_json(v) for _, v in sent]
+        heads = await logs[2].heads()
+        assert heads == {CHAIN: Head(99, records[-1].hash)}
+        v = verify(records, KEY, heads)
+        assert v.ok and v.records == 100, v.problem
+        assert {k for k, _ in sent} == {b"ops"}
+        assert [r.seq for r in await logs[3].recent(3)] == [99, 98, 97]
+    finally:
+        for c in clients:
+            await c.aclose()
+
+
+async def test_a_forward_cut_short_sends_again_and_the_copy_still_verifies(
+    redis_url: str, key_prefix: str
+) -> None:
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        log = AuditLog(client, prefix=key_prefix, key=KEY)
+        for i in range(5):
+            await log.append("token:li.na", "task.start", f"t-{i}", {})
+        sent: list[bytes] = []
+
+        async def dies_after_three(key: bytes, value: bytes) -> None:
+            if len(sent) == 3:
+                raise ConnectionError("broker gone")
+            sent.append(value)
+
+        with pytest.raises(ConnectionError):
+            await log.forward(dies_after_three)
+
+        async def publish(key: bytes, value: bytes) -> None:
+            sent.append(value)
+
+        await log.append("token:li.na", "task.cancel", "t-9", {"reason": "r"})
+        assert await log.forward(publish) == 6  # the pointer never moved: all again, and one new
+        records = [AuditRecord.from_json(v) for v in sent]
+        v = verify(records, KEY, await log.heads())
+        assert v.ok and (v.records, v.duplicates) == (9, 3), v.problem
+        # an edit to the copy is still caught, and so is a copy that stops early
+        tampered = [r if r.seq != 4 else dataclasses.replace(r, actor="token:x") for r in records]
+        assert "(chain ops, seq 4): its hash does not match" in (
+            verify(tampered, KEY).problem or ""
+        )
+        assert not verify(records[:-1], KEY, await log.heads()).ok
+        assert not verify(records, b"x" * 32).ok
+    finally:
+        await client.aclose()
