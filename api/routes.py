@@ -20,6 +20,7 @@ from api.guard import PUBLIC, guarded
 from api.health import ProgressReport, healthz, readyz
 from api.http import Audit, Handler
 from api.metrics import metrics
+from api.openapi import document, openapi
 from api.task_commands import ACTIONS, Publish, task_command
 from api.tasks import get_task, list_tasks
 from scoring.model import ScoringModel
@@ -66,7 +67,15 @@ class WorkerDeps:
 
 
 def worker_routes(d: WorkerDeps) -> tuple[Route, ...]:
-    """The routes a worker serves."""
+    """The routes a worker serves, and its OpenAPI description of them all."""
+    table = _worker_routes(d)
+    described = [(r.method, r.path, r.role) for r in table]
+    described.append(("GET", "/openapi.json", Role.VIEWER))
+    doc = document(described)
+    return (*table, Route("GET", "/openapi.json", functools.partial(openapi, doc=doc), Role.VIEWER))
+
+
+def _worker_routes(d: WorkerDeps) -> tuple[Route, ...]:
     return (
         Route(
             "GET",

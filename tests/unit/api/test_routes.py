@@ -34,6 +34,7 @@ def test_the_worker_serves_these_routes() -> None:
         ("GET", "/metrics"),
         ("GET", "/healthz"),
         ("GET", "/readyz"),
+        ("GET", "/openapi.json"),
     ]
 
 
