@@ -7,6 +7,8 @@ other route the guard answers, before the handler runs:
   adding ``error="invalid_token"`` when they came and are malformed, unknown, expired or
   revoked: the answer never says which;
 - 403 with ``error="insufficient_scope"`` when the principal's role is below the route's;
+- 429 with ``Retry-After`` when the principal has made more requests than its rate allows
+  (``security/limits.py``);
 - 503 when the token store cannot answer (never a 401: a good token is not turned away).
 
 Neither 401 nor 403 depends on the path's parameters, so neither tells whether an enterprise
@@ -16,11 +18,15 @@ or a task exists. The handler sees the principal on ``Request.principal``.
 from __future__ import annotations
 
 import dataclasses
+import math
+import time
+from collections.abc import Callable
 from typing import Final
 
 from api.http import Handler, Request, Response, json_response
 from security.authn import Authenticate, bearer
 from security.exceptions import UnavailableError
+from security.limits import RateLimiter
 from security.roles import Role
 
 __all__ = ["PUBLIC", "REALM", "guarded"]
@@ -46,8 +52,15 @@ def _forbidden(needed: Role, has: Role) -> Response:
     return Response(403, {**answer.headers, "WWW-Authenticate": challenge}, answer.body)
 
 
-def guarded(handler: Handler, role: Role | None, authenticate: Authenticate) -> Handler:
-    """``handler`` behind the checks above; a :data:`PUBLIC` route is served as it is."""
+def guarded(
+    handler: Handler,
+    role: Role | None,
+    authenticate: Authenticate,
+    limiter: RateLimiter | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> Handler:
+    """``handler`` behind the checks above (``limiter``: shared by every route; None: no
+    limit); a :data:`PUBLIC` route is served as it is."""
     if role is PUBLIC:
         return handler
     needed: Role = role
@@ -64,6 +77,11 @@ def guarded(handler: Handler, role: Role | None, authenticate: Authenticate) -> 
             return _unauthorized("the credentials are not valid", "invalid_token")
         if not principal.may(needed):
             return _forbidden(needed, principal.role)
+        wait = None if limiter is None else limiter.take(principal.actor, clock())
+        if wait is not None:
+            answer = json_response({"error": "too many requests", "retry_after": wait}, 429)
+            retry = str(max(1, math.ceil(wait)))
+            return Response(429, {**answer.headers, "Retry-After": retry}, answer.body)
         return await handler(dataclasses.replace(request, principal=principal))
 
     return guard

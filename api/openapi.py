@@ -36,6 +36,7 @@ _REASONS: Final = {
     404: "no such enterprise or task",
     409: "the task's state does not allow this step",
     413: "the body is larger than RISKMON_MAX_REQUEST_BYTES",
+    429: "more requests than the principal's rate allows (`Retry-After`)",
     503: "Redis or the broker cannot answer now; retry",
 }
 
@@ -43,7 +44,7 @@ _REASONS: Final = {
 @dataclass(frozen=True, slots=True)
 class Operation:
     summary: str
-    #: Answers besides those every guarded route may give (401, 403).
+    #: Answers besides those every guarded route may give (401, 403, 429).
     statuses: tuple[int, ...]
     path_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     query: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -108,7 +109,7 @@ def _operation(method: str, path: str, role: Role | None) -> dict[str, Any]:
         op = OPERATIONS[(method, path)]
     except KeyError:
         raise KeyError(f"{method} {path}: a route with no operation in api/openapi.py") from None
-    statuses = sorted({*op.statuses, *(() if role is None else (401, 403))})
+    statuses = sorted({*op.statuses, *(() if role is None else (401, 403, 429))})
     out: dict[str, Any] = {
         "summary": op.summary,
         "operationId": method.lower() + re.sub(r"[{}]", "", path.replace("/", "_")),

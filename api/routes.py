@@ -25,6 +25,7 @@ from api.task_commands import ACTIONS, Publish, task_command
 from api.tasks import get_task, list_tasks
 from scoring.model import ScoringModel
 from security.authn import Authenticate
+from security.limits import RateLimiter
 from security.roles import Role
 from supervision.store.readers import SupervisionReader
 
@@ -141,8 +142,12 @@ def _worker_routes(d: WorkerDeps) -> tuple[Route, ...]:
     )
 
 
-def secured(routes: Sequence[Route], authenticate: Authenticate) -> tuple[Route, ...]:
-    """The same routes, each handler behind the guard of its role."""
+def secured(
+    routes: Sequence[Route], authenticate: Authenticate, limiter: RateLimiter | None = None
+) -> tuple[Route, ...]:
+    """The same routes, each handler behind the guard of its role (and ``limiter``, one for
+    all routes)."""
     return tuple(
-        Route(r.method, r.path, guarded(r.handler, r.role, authenticate), r.role) for r in routes
+        Route(r.method, r.path, guarded(r.handler, r.role, authenticate, limiter), r.role)
+        for r in routes
     )

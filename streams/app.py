@@ -29,6 +29,7 @@ from api.routes import WorkerDeps, secured, worker_routes
 from scoring.fold import EnterpriseState, Params
 from scoring.model import ScoringModel
 from scoring.store import Store
+from security.limits import RateLimiter
 from security.roles import Principal
 from streams import scoring_loop
 from streams.access import audit_log, authenticator
@@ -216,4 +217,5 @@ def _mount_api(rt: Runtime) -> None:
     web = rt.app.web
     if not isinstance(web, AiohttpWeb):  # Faust's default driver; the adapter needs it
         raise TypeError(f"the worker's web server must be aiohttp's, not {type(web).__name__}")
-    mount(web.web_app, secured(worker_routes(deps), authenticator(s, rt.redis)))
+    limiter = RateLimiter(s.rate_limit_per_second, s.rate_limit_burst)
+    mount(web.web_app, secured(worker_routes(deps), authenticator(s, rt.redis), limiter))

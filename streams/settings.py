@@ -210,6 +210,16 @@ class Settings(BaseSettings):
         pattern=r"^(RS|PS|ES)(256|384|512)(,(RS|PS|ES)(256|384|512))*$|^EdDSA$",
         description="OIDC: the signature algorithms accepted (asymmetric only)",
     )
+    rate_limit_per_second: float = Field(
+        default=50.0,
+        ge=0,
+        le=100_000,
+        description="API requests a second each principal may make, per worker, after its burst"
+        " (429 beyond); 0: no limit",
+    )
+    rate_limit_burst: int = Field(
+        default=200, ge=1, le=100_000, description="API requests a principal may make at once"
+    )
     max_request_bytes: int = Field(
         default=65_536, ge=1_024, le=10_485_760, description="largest request body the API takes"
     )

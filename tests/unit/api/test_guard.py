@@ -10,6 +10,7 @@ from api.guard import PUBLIC, guarded
 from api.http import Request, Response, json_response
 from security.authn import Authenticator, bearer
 from security.exceptions import UnavailableError
+from security.limits import RateLimiter
 from security.roles import Principal, Role
 
 PEOPLE = {
@@ -103,3 +104,18 @@ def test_the_bearer_header_is_read_as_rfc_6750_writes_it(
     headers: dict[str, str], credential: str | None
 ) -> None:
     assert bearer(headers) == credential
+
+
+async def test_past_its_rate_a_principal_gets_429_with_retry_after() -> None:
+    now = [0.0]
+    guard = guarded(
+        _handler, Role.VIEWER, Authenticator(_tokens), RateLimiter(1.0, 2), lambda: now[0]
+    )
+    asked = Request(headers={"Authorization": "Bearer rmk_v"})
+    assert [(await guard(asked)).status for _ in range(2)] == [200, 200]
+    refused = await guard(asked)
+    assert refused.status == 429 and refused.headers["Retry-After"] == "1"
+    other = await guard(Request(headers={"Authorization": "Bearer rmk_s"}))
+    assert other.status == 200
+    now[0] = 1.0
+    assert (await guard(asked)).status == 200
