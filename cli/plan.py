@@ -14,6 +14,7 @@ from typing import Any
 
 from cli import runfile
 from cli.arguments import Subparsers
+from cli.audited import record
 from cli.errors import CommandError, unlogged
 from schemas.classes import CLASSES
 from streams.settings import Settings
@@ -180,6 +181,7 @@ def run_draw(args: argparse.Namespace, s: Settings) -> int:
         raise CommandError(f"reading the store: {type(exc).__name__}: {exc}", 1) from None
     finally:
         client.close()
+    _audit(s, "plan.publish" if args.publish else "plan.draw", plan)
     print(render_draw(plan), flush=True)
     if args.out:
         try:
@@ -199,6 +201,18 @@ def run_draw(args: argparse.Namespace, s: Settings) -> int:
     else:
         print(f"  not published (--publish sends its tasks); recorded on {s.plans_topic}")
     return 0
+
+
+def _audit(s: Settings, action: str, plan: Mapping[str, Any]) -> None:
+    # Recorded before anything is sent: a plan published is never missing from the audit log.
+    details = {k: plan.get(k) for k in ("name", "preset", "seed", "asof")}
+    record(
+        s,
+        runfile.redis_url(s),
+        action,
+        str(plan["plan_id"]),
+        {**details, "tasks": len(plan["tasks"])},
+    )
 
 
 def _verified(path: Path, consequence: str = "") -> dict[str, Any]:
@@ -238,6 +252,7 @@ def run_publish(args: argparse.Namespace, s: Settings) -> int:
 
     plan = _verified(args.plan, "; nothing sent")
     bootstrap = runfile.bootstrap(s)
+    _audit(s, "plan.publish", plan)
     try:
         with unlogged("kafka"):
             sent = publish(plan, bootstrap, s.events_topic)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from cli import runfile
 from cli.arguments import Subparsers
+from cli.audited import record
 from cli.errors import CommandError
 from scoring.model import load_model
 from streams.settings import PREFIX_PATTERN, Settings
@@ -90,6 +91,8 @@ def run(args: argparse.Namespace, s: Settings) -> int:
     else:
         shown = f"to {s.alerts_topic} at {bootstrap}"
     stats = ReclassifyStats()
+    details = {"prefix": prefix, "force": bool(args.force), "alerts": bool(alerts and bootstrap)}
+    record(s, redis_url, "model.activate", model.version, details)
 
     async def work() -> None:
         if alerts and bootstrap:

@@ -10,9 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import getpass
-import re
-import socket
 import threading
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -21,6 +18,7 @@ import redis.asyncio as aioredis
 
 from cli import runfile
 from cli.arguments import Subparsers
+from cli.audited import local_actor
 from cli.errors import CommandError
 from security.exceptions import SecurityError
 from security.roles import ROLE_NAMES, Role, parse_role
@@ -32,7 +30,6 @@ from streams.settings import Settings
 __all__ = [
     "add",
     "issue_local",
-    "local_actor",
     "render",
     "revoke_local",
     "run_create",
@@ -89,15 +86,6 @@ def add(sub: Subparsers) -> None:
     r = token_sub.add_parser("revoke", help="revoke a token by its id (or its name if unique)")
     r.add_argument("token", metavar="ID_OR_NAME")
     r.set_defaults(handler=run_revoke)
-
-
-def local_actor() -> str:
-    """How records name the person at this terminal: ``local:<user>@<host>``."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no name for this uid (a container's)
-        user = "user"
-    return "local:" + re.sub(r"[^A-Za-z0-9._-]", "-", f"{user}@{socket.gethostname()}")
 
 
 def _with_store(

@@ -51,6 +51,11 @@ def test_what_people_did_is_in_a_chain_an_auditor_can_check(
     wait_for(lambda: _get(worker, f"/enterprises/{USCC}", analyst)[0] == 200, 60, what="the read")
     status, doc = _get(worker, f"/enterprises/{USCC}", analyst)
     assert status == 200 and "contributions" in doc
+    drawn = _cli(
+        env, "plan", "draw", "--preset", "henan-2021", "--name", "audit e2e",
+        "--inspectors", str(ROOT / "examples" / "inspectors.csv"), "--seed", "7", "--publish",
+    )  # fmt: skip
+    assert drawn.returncode == 0, drawn.stderr
 
     verified = wait_for(
         lambda: (r := _cli(env, "audit", "verify")).returncode == 0 and r, 60, what="verify"
@@ -64,6 +69,8 @@ def test_what_people_did_is_in_a_chain_an_auditor_can_check(
     actions = [(r.action, r.actor.split(":")[0]) for r in records]
     # the run's own token, li.na's, and li.na's read (at least once: the wait above read too)
     assert actions[0] == ("token.create", "local") and ("token.create", "local") in actions[1:]
+    (published,) = [r for r in records if r.action == "plan.publish"]
+    assert published.actor.startswith("local:") and published.target in drawn.stdout
     reads = [r for r in records if r.action == "enterprise.explain"]
     assert reads and {(r.actor, r.target) for r in reads} == {("token:li.na", USCC)}
     assert [r.seq for r in records] == list(range(len(records)))
