@@ -16,8 +16,7 @@ import redis.asyncio as aioredis
 
 from security.audit import AuditRecord, Head
 from security.exceptions import AuditError
-from security.store.audit import AuditLog
-from streams.access import audit_log
+from security.store.audit import chains, forward, heads
 from streams.settings import Settings
 from streams.topics import ensure_topics, topic_specs
 
@@ -40,13 +39,13 @@ def forward_pending(settings: Settings, redis_url: str, bootstrap: str) -> dict[
     async def go() -> dict[str, Head]:
         client = aioredis.Redis.from_url(redis_url, socket_timeout=10)
         try:
-            log: AuditLog = audit_log(settings, client)
 
             async def publish(key: bytes, value: bytes) -> None:
                 producer.send(settings.audit_topic, key=key, value=value, partition=0).get(60)
 
-            await log.forward(publish)
-            return await log.heads()
+            prefix, parts = settings.redis_prefix, settings.partitions
+            await forward(client, chains(prefix, parts), publish)
+            return await heads(client, prefix, parts)
         finally:
             await client.aclose()
 

@@ -14,6 +14,12 @@ first that breaks its chain: altered (its hash does not match it), missing befor
 skips ahead), out of order (a seq already passed, but different), or the end of the copy
 short of the chain's head where the head is known. A record identical to one already read is
 a duplicate of at-least-once delivery, not a break, and is passed over.
+
+Several chains are bound into one by anchors: an ``audit.anchor`` record of ``ops`` names,
+in its ``target``, a seq of each other chain (``p000@12,p001@7``), and its details are those
+records' hashes (:func:`anchor`). The verifier checks each anchor against the records it names,
+so an edit of a partition chain before an anchor is caught even if the edited chain is rebuilt
+consistently, as long as ``ops`` (whose head is checked) is intact.
 """
 
 from __future__ import annotations
@@ -29,17 +35,21 @@ import orjson
 from security.exceptions import AuditError
 
 __all__ = [
+    "ANCHOR",
     "DEFAULT_AUDIT_KEY",
     "GENESIS",
     "AuditRecord",
     "Head",
     "Verdict",
+    "anchor",
     "details_digest",
     "seal",
     "verify",
 ]
 
 DEFAULT_AUDIT_KEY: Final = b"riskmon-audit-v1"
+#: The action of a record that binds other chains' heads into ``ops``.
+ANCHOR: Final = "audit.anchor"
 #: ``prev`` of a chain's first record.
 GENESIS: Final = "0" * 64
 _FIELDS: Final = ("chain", "seq", "time", "actor", "action", "target", "details", "prev", "hash")
@@ -99,6 +109,25 @@ class Head:
     hash: str = GENESIS
 
 
+def anchor(heads: Mapping[str, Head]) -> tuple[str, dict[str, str]]:
+    """(target, details) of an anchor record binding ``heads`` (``ops`` itself left out)."""
+    bound = {c: h for c, h in sorted(heads.items()) if c != "ops" and h.seq >= 0}
+    return ",".join(f"{c}@{h.seq}" for c, h in bound.items()), {c: h.hash for c, h in bound.items()}
+
+
+def _anchor_problem(rec: AuditRecord, seen: Mapping[tuple[str, int], str]) -> str | None:
+    hashes: dict[str, str] = {}
+    for part in filter(None, rec.target.split(",")):
+        chain, _, seq = part.rpartition("@")
+        found = seen.get((chain, int(seq))) if seq.isdigit() else None
+        if found is None:
+            return f"names {part}, which the copy lacks (records missing)"
+        hashes[chain] = found
+    if details_digest(hashes) != rec.details:
+        return "the records it binds are not those it was made on (altered)"
+    return None
+
+
 def seal(
     key: bytes,
     head: Head,
@@ -139,6 +168,7 @@ def verify(
     catch a copy cut short at its end (none: only what the copy shows)."""
     heads: dict[str, Head] = {}
     seen: dict[tuple[str, int], str] = {}
+    anchors: list[tuple[int, AuditRecord]] = []
     count = duplicates = 0
 
     def verdict(problem: str | None) -> Verdict:
@@ -160,6 +190,12 @@ def verify(
             return verdict(f"{where}: prev is not the hash of seq {head.seq} (altered)")
         heads[rec.chain] = Head(rec.seq, rec.hash)
         seen[(rec.chain, rec.seq)] = rec.hash
+        if rec.action == ANCHOR and rec.chain == "ops":
+            anchors.append((count, rec))
+    for at, rec in anchors:  # once every chain is read: they may come in any interleaving
+        problem = _anchor_problem(rec, seen)
+        if problem is not None:
+            return verdict(f"record {at} (chain ops, seq {rec.seq}, an anchor): {problem}")
     for chain, known in sorted((known_heads or {}).items()):
         got = heads.get(chain, Head())
         if got.seq < known.seq:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+from security.audit import DEFAULT_AUDIT_KEY
 from security.authn import Authenticator
 from security.exceptions import ConfigError as SecurityConfigError
 from security.oidc import OidcConfig, OidcVerifier
@@ -16,7 +17,7 @@ from security.store.audit import AuditLog
 from security.store.tokens import TokenStore
 from streams.settings import ConfigError, Settings
 
-__all__ = ["audit_log", "authenticator", "token_store"]
+__all__ = ["audit_key", "audit_log", "authenticator", "token_store"]
 
 
 def token_store(settings: Settings, client: Redis) -> TokenStore:
@@ -25,10 +26,16 @@ def token_store(settings: Settings, client: Redis) -> TokenStore:
     return TokenStore(client, prefix=settings.redis_prefix, key=key)
 
 
+def audit_key(settings: Settings) -> bytes:
+    """The audit log's key: RISKMON_AUDIT_KEY, else the fixed default."""
+    if settings.audit_key is None:
+        return DEFAULT_AUDIT_KEY
+    return settings.audit_key.get_secret_value().encode()
+
+
 def audit_log(settings: Settings, client: Redis) -> AuditLog:
-    """The audit chain of this deployment, under its prefix and key."""
-    key = settings.audit_key.get_secret_value().encode() if settings.audit_key else None
-    return AuditLog(client, prefix=settings.redis_prefix, key=key)
+    """The ``ops`` audit chain of this deployment, under its prefix and key."""
+    return AuditLog(client, prefix=settings.redis_prefix, key=audit_key(settings))
 
 
 def authenticator(settings: Settings, client: Redis) -> Authenticator:

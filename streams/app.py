@@ -32,7 +32,7 @@ from scoring.store import Store
 from security.limits import RateLimiter
 from security.roles import Principal
 from streams import scoring_loop
-from streams.access import audit_log, authenticator
+from streams.access import audit_key, audit_log, authenticator
 from streams.handler import Handler
 from streams.kafka_transport import RiskmonApp
 from streams.metrics import Metrics
@@ -104,6 +104,7 @@ def build(settings: Settings, *, bootstrap: str, redis_url: str, model: ScoringM
         config=supervision_config,
         model_version=model.version,
         lateness=params.lateness,
+        audit_key=audit_key(s),
     )
     registry = CollectorRegistry()
     snapshot: dict[str, int] = {}

@@ -48,6 +48,9 @@ class Runtime:
     background: set[asyncio.Future[None]] = field(default_factory=set)
     #: The audit log the API records in; the ticker forwards it to the audit topic.
     audit: AuditLog | None = None
+    #: When (wall clock) and what the ticker last anchored in the audit log.
+    anchored_at: float = 0.0
+    anchored_target: str = ""
 
     def events_partitions(self) -> list[int]:
         """This worker's partitions of the events topic, in order (none before its consumer

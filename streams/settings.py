@@ -180,6 +180,13 @@ class Settings(BaseSettings):
         description="key of the audit records' HMAC chain: without it a chain cannot be"
         " rebuilt after an edit (unset: a fixed key; anyone can recompute the chain)",
     )
+    audit_anchor_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=86_400,
+        description="how often (at most) a worker binds the partition audit chains' heads into"
+        " the ops chain with an anchor record, when one has moved",
+    )
     api_token: SecretStr | None = Field(
         default=None,
         description="the bearer token riskmon's commands send to the API; unset: the run"

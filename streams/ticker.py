@@ -38,7 +38,9 @@ from typing import TYPE_CHECKING
 from schemas.codec import dumps
 from schemas.events import TICKER_SOURCE
 from scoring.exceptions import StoreUnavailableError
+from security.audit import ANCHOR, anchor
 from security.exceptions import UnavailableError
+from security.store.audit import chains, forward, heads
 
 if TYPE_CHECKING:  # importing TICKER_SOURCE (replay, tests) need not load Faust
     from streams.runtime import Runtime
@@ -199,21 +201,31 @@ async def tick(rt: Runtime) -> None:
             rt.settings.events_topic, n.uscc.encode(), n.value(), n.partition, None, None
         )
         rt.nudged_at[n.partition] = now
-    await forward_audit(rt)
+    await forward_audit(rt, now)
     await asyncio.sleep(0)
 
 
-async def forward_audit(rt: Runtime) -> None:
+async def forward_audit(rt: Runtime, now: float) -> None:
     """The audit records not yet on the audit topic, sent in chain order (every worker does
-    it: a record sent twice is a duplicate the verification passes over)."""
+    it: a record sent twice is a duplicate the verification passes over); and, at most every
+    ``RISKMON_AUDIT_ANCHOR_SECONDS`` when a partition chain has moved, an anchor in ``ops``
+    that binds their heads."""
     if rt.audit is None:
         return
+    s = rt.settings
 
     async def publish(key: bytes, value: bytes) -> None:
-        ack = await rt.app.producer.send(rt.settings.audit_topic, key, value, 0, None, None)
+        ack = await rt.app.producer.send(s.audit_topic, key, value, 0, None, None)
         await ack
 
     try:
-        await rt.audit.forward(publish)
+        if now - rt.anchored_at >= s.audit_anchor_seconds:
+            found = await heads(rt.redis, s.redis_prefix, s.partitions)
+            target, details = anchor(found)
+            if target and target != rt.anchored_target:
+                await rt.audit.append("riskmon", ANCHOR, target, details)
+                rt.anchored_target = target
+            rt.anchored_at = now
+        await forward(rt.redis, chains(s.redis_prefix, s.partitions), publish)
     except UnavailableError as exc:
         log.warning("ticker: audit records not forwarded, redis unavailable: %s", exc)

@@ -27,6 +27,9 @@ from redis.exceptions import WatchError
 
 from scoring.store import ledger_field
 from scoring.store.errors import redis_errors
+from security.audit import AuditRecord, Head, seal
+from security.store.audit import Chain, read_head
+from supervision.audit import ACTOR, CLASS_CHANGE, class_changes
 from supervision.config import SupervisionConfig
 from supervision.ledger import decode_messages, encode_messages
 from supervision.records import (
@@ -83,10 +86,15 @@ class SupervisionStore:
         config: SupervisionConfig,
         model_version: str,
         lateness: int,
+        audit_key: bytes | None = None,
     ) -> None:
         """``lateness``: the scoring model's allowed lateness in seconds
         (``scoring.fold.Params.of(model).lateness``); supervision's due entries fire by the
-        same rule as time-driven class changes."""
+        same rule as time-driven class changes. ``audit_key``: the audit log's key; given,
+        every class change is recorded in the partition's audit chain (``supervision/audit.py``)
+        in the same MULTI."""
+        self._prefix = prefix
+        self._audit_key = audit_key
         self._client = client
         self.keys = SupervisionKeys(prefix)
         self.config = config
@@ -113,8 +121,10 @@ class SupervisionStore:
                         )
                         if _changes_nothing(loaded, effects):
                             return effects  # a redelivery: nothing to write (UNWATCHed on exit)
+                        records = await self._audit_records(partition, inputs, effects)
                         pipe.multi()  # type: ignore[no-untyped-call]
                         self._write(pipe, partition, effects)
+                        self._write_audit(pipe, partition, records)
                         await pipe.execute()
                         return effects
                     except WatchError:
@@ -169,6 +179,42 @@ class SupervisionStore:
         return Loaded(
             ew=int(ew_raw or 0), seen=seen, tasks=tasks, observations=observations, due=due
         )
+
+    async def _audit_records(
+        self, partition: int, inputs: Sequence[Input], effects: Effects
+    ) -> list[AuditRecord]:
+        # Sealed on the chain's head as read now: only this partition's supervision writes its
+        # chain, and the WATCHed meta key guards the whole call.
+        entries = class_changes(inputs, effects, self.model_version)
+        if self._audit_key is None or not entries:
+            return []
+        chain = Chain.partition(self._prefix, partition)
+        with redis_errors("reading the audit chain's head"):
+            head = read_head(await self._client.hgetall(chain.head))
+        records = []
+        for e in entries:
+            rec = seal(
+                self._audit_key,
+                head,
+                chain=chain.name,
+                time=e.time,
+                actor=ACTOR,
+                action=CLASS_CHANGE,
+                target=e.target,
+                details=e.details,
+            )
+            records.append(rec)
+            head = Head(rec.seq, rec.hash)
+        return records
+
+    def _write_audit(self, pipe: Any, partition: int, records: Sequence[AuditRecord]) -> None:
+        if not records:
+            return
+        chain = Chain.partition(self._prefix, partition)
+        last = records[-1]
+        pipe.hset(chain.head, mapping={"seq": last.seq, "hash": last.hash})
+        for rec in records:
+            pipe.xadd(chain.log, {"r": rec.to_json()})
 
     def _write(self, pipe: Any, partition: int, e: Effects) -> None:
         """Queue ``e``'s writes in the MULTI of ``pipe`` (the ``v`` counter always moves)."""

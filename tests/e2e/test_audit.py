@@ -43,6 +43,7 @@ def _get(worker: Worker, path: str, token: str) -> tuple[int, Any]:
 def test_what_people_did_is_in_a_chain_an_auditor_can_check(
     worker: Worker, env: dict[str, str], tmp_path: Path
 ) -> None:
+    worker.env["RISKMON_AUDIT_ANCHOR_SECONDS"] = "1"
     worker.start().wait_ready()
     _send_story(env)
     made = _cli(env, "token", "create", "--role", "analyst", "--name", "li.na")
@@ -63,9 +64,23 @@ def test_what_people_did_is_in_a_chain_an_auditor_can_check(
     assert "audit log sound:" in verified.stdout and "matches the head in Redis" in verified.stdout
 
     out = tmp_path / "audit.jsonl"
-    exported = _cli(env, "audit", "export", "--out", str(out))
-    assert exported.returncode == 0, exported.stdout + exported.stderr
-    records = [AuditRecord.from_json(line) for line in out.read_bytes().splitlines()]
+
+    def exported_with_the_story() -> list[AuditRecord]:
+        done = _cli(env, "audit", "export", "--out", str(out))
+        assert done.returncode == 0, done.stdout + done.stderr
+        found = [AuditRecord.from_json(line) for line in out.read_bytes().splitlines()]
+        changes = [r for r in found if r.action == "class.change"]
+        anchored = any(r.action == "audit.anchor" and r.target.count("@") for r in found)
+        return found if len(changes) == 6 and anchored else []
+
+    everything = wait_for(exported_with_the_story, 60, what="the story's class changes, anchored")
+    # the stream's own records: the story's six class changes, once each, in its partition's
+    # chain, in log order, by riskmon, with the event that caused each
+    changes = [r for r in everything if r.action == "class.change"]
+    assert {r.chain for r in changes} == {changes[0].chain} and changes[0].chain.startswith("p")
+    assert [r.seq for r in changes] == list(range(6))
+    assert {(r.actor, r.target) for r in changes} == {("riskmon", USCC)}
+    records = [r for r in everything if r.chain == "ops"]
     actions = [(r.action, r.actor.split(":")[0]) for r in records]
     # the run's own token, li.na's, and li.na's read (at least once: the wait above read too)
     assert actions[0] == ("token.create", "local") and ("token.create", "local") in actions[1:]
@@ -74,11 +89,13 @@ def test_what_people_did_is_in_a_chain_an_auditor_can_check(
     reads = [r for r in records if r.action == "enterprise.explain"]
     assert reads and {(r.actor, r.target) for r in reads} == {("token:li.na", USCC)}
     assert [r.seq for r in records] == list(range(len(records)))
+    # the same copy, verified offline, anchors included
+    assert _cli(env, "audit", "verify").returncode == 0
 
     offline = _cli(env, "audit", "verify", "--file", str(out))
     assert offline.returncode == 0, offline.stdout
 
-    lines = out.read_bytes().splitlines()
+    lines = [line for line in out.read_bytes().splitlines() if b'"chain":"ops"' in line]
     altered = [json.loads(x) for x in lines]
     altered[1]["actor"] = "token:someone-else"
     cases = {

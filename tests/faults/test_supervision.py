@@ -12,13 +12,15 @@ offsets). A worker taking batches of 50 crashes after its third Redis write that
 (``RISKMON_FAULT_CRASH_AFTER_BATCHES``), before sending them or committing; its successor takes
 batches of 7, so the redelivered events are cut into other batches than the first attempt's.
 In the end: the alert, task and reminder ids, and every tracked task, are the reference's
-(observation periods and overdue tasks among the alerts), and the discovery counts too.
+(observation periods and overdue tasks among the alerts), the discovery counts too, and the
+audit log's partition chains hold one record per class change and verify.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,8 @@ import redis
 from schemas.codec import encode_event
 from schemas.events import PLANS_SOURCE
 from scoring.model import load_model
+from security.audit import DEFAULT_AUDIT_KEY, AuditRecord, verify
+from security.store.audit import chains, read_head
 from supervision.ids import plan_task_id
 from supervision.store.keys import SupervisionKeys
 from tests.support.builders import event
@@ -250,6 +254,30 @@ def test_supervision_through_republished_events_rebatching_and_a_crash(
         for k, v in s.discovery.items():
             want[k] = want.get(k, 0) + v
     assert disc == want and sum(disc.values()) >= 5, (disc, want)
+    # the audit log's partition chains: one class.change per class change, however often the
+    # events came (the crash redelivered a batch, a third were re-published), and they verify
+    changed: Counter[str] = Counter()
+    alert_ids: set[str] = set()
+    for rec in read_topic(kafka_bootstrap, env["RISKMON_ALERTS_TOPIC"]):
+        doc = orjson.loads(rec.value)
+        if doc["type"] == "riskmon.alert.class_changed" and doc["id"] not in alert_ids:
+            alert_ids.add(doc["id"])
+            changed[doc["subject"]] += 1
+    r = redis.Redis.from_url(redis_url)
+    try:
+        prefix = env["RISKMON_REDIS_PREFIX"]
+        chained = [
+            AuditRecord.from_json(fields[b"r"])
+            for c in chains(prefix, parts)[1:]
+            for _, fields in r.xrange(c.log)
+        ]
+        known = {
+            c.name: read_head(raw) for c in chains(prefix, parts) if (raw := r.hgetall(c.head))
+        }
+    finally:
+        r.close()
+    assert Counter(rec.target for rec in chained) == changed and sum(changed.values()) >= 10
+    assert verify(chained, DEFAULT_AUDIT_KEY, {k: v for k, v in known.items() if k != "ops"}).ok
     row.duplicates = int(metric(worker, "riskmon_events_total", 'outcome="duplicate"'))
     assert row.duplicates > expected.duplicates  # the crashed batches were redelivered
     row.result = (

@@ -10,7 +10,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from security.audit import AuditRecord, Head, verify
-from security.store.audit import CHAIN, AuditLog
+from security.store.audit import AuditLog, chains, forward, heads
 
 KEY = b"an audit key of thirty-two bytes!"
 
@@ -33,12 +33,13 @@ async def test_writers_racing_extend_one_chain(redis_url: str, key_prefix: str) 
         async def publish(key: bytes, value: bytes) -> None:
             sent.append((key, value))
 
-        assert await logs[0].forward(publish) == 100
-        assert await logs[1].forward(publish) == 0  # nothing new: nothing sent again
+        every = chains(key_prefix, 2)
+        assert await forward(clients[0], every, publish) == 100
+        assert await forward(clients[1], every, publish) == 0  # nothing new: nothing again
         records = [AuditRecord.from_json(v) for _, v in sent]
-        heads = await logs[2].heads()
-        assert heads == {CHAIN: Head(99, records[-1].hash)}
-        v = verify(records, KEY, heads)
+        known = await heads(clients[2], key_prefix, 2)
+        assert known == {"ops": Head(99, records[-1].hash)}
+        v = verify(records, KEY, known)
         assert v.ok and v.records == 100, v.problem
         assert {k for k, _ in sent} == {b"ops"}
         assert [r.seq for r in await logs[3].recent(3)] == [99, 98, 97]
@@ -62,23 +63,25 @@ async def test_a_forward_cut_short_sends_again_and_the_copy_still_verifies(
                 raise ConnectionError("broker gone")
             sent.append(value)
 
+        every = chains(key_prefix, 1)
         with pytest.raises(ConnectionError):
-            await log.forward(dies_after_three)
+            await forward(client, every, dies_after_three)
 
         async def publish(key: bytes, value: bytes) -> None:
             sent.append(value)
 
         await log.append("token:li.na", "task.cancel", "t-9", {"reason": "r"})
-        assert await log.forward(publish) == 6  # the pointer never moved: all again, and one new
+        assert await forward(client, every, publish) == 6  # pointer unmoved: all, and one new
         records = [AuditRecord.from_json(v) for v in sent]
-        v = verify(records, KEY, await log.heads())
+        known = await heads(client, key_prefix, 1)
+        v = verify(records, KEY, known)
         assert v.ok and (v.records, v.duplicates) == (9, 3), v.problem
         # an edit to the copy is still caught, and so is a copy that stops early
         tampered = [r if r.seq != 4 else dataclasses.replace(r, actor="token:x") for r in records]
         assert "(chain ops, seq 4): its hash does not match" in (
             verify(tampered, KEY).problem or ""
         )
-        assert not verify(records[:-1], KEY, await log.heads()).ok
+        assert not verify(records[:-1], KEY, known).ok
         assert not verify(records, b"x" * 32).ok
     finally:
         await client.aclose()

@@ -43,7 +43,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "district": frozenset({"schemas"}),
     "scoring": frozenset({"schemas"}),
     "alerts": frozenset({"scoring", "schemas"}),
-    "supervision": frozenset({"alerts", "scoring", "schemas"}),
+    "supervision": frozenset({"security", "alerts", "scoring", "schemas"}),
     "api": frozenset({"security", "supervision", "alerts", "scoring", "schemas"}),
     "streams": frozenset({"api", "security", "supervision", "alerts", "scoring", "schemas"}),
     "jobs": frozenset({"streams", "security", "supervision", "alerts", "scoring", "schemas"}),

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from security.audit import GENESIS, AuditRecord, Head, seal, verify
+from security.audit import ANCHOR, GENESIS, AuditRecord, Head, anchor, seal, verify
 from security.exceptions import AuditError
 
 KEY = b"k" * 32
@@ -109,3 +109,59 @@ def test_a_record_survives_its_json_and_nothing_else_passes_for_one() -> None:
     for bad in (b"{}", b"[]", b"not json", rec.to_json().replace(b'"seq":0', b'"seq":"0"')):
         with pytest.raises(AuditError, match="not an audit record"):
             AuditRecord.from_json(bad)
+
+
+def _resealed(records: list[AuditRecord], name: str) -> list[AuditRecord]:
+    # A partition chain sealed properly under its own name.
+    out, head = [], Head()
+    for r in records:
+        rec = seal(
+            KEY,
+            head,
+            chain=name,
+            time=r.time,
+            actor="riskmon",
+            action="class.change",
+            target=r.target,
+            details={"to": r.seq},
+        )
+        out.append(rec)
+        head = Head(rec.seq, rec.hash)
+    return out
+
+
+def test_an_anchor_binds_other_chains_into_ops() -> None:
+    p0 = _resealed(_chain(3), "p000")
+    p1 = _resealed(_chain(2), "p001")
+    target, details = anchor(
+        {"p000": Head(2, p0[2].hash), "p001": Head(1, p1[1].hash), "ops": Head(0, "x")}
+    )
+    assert target == "p000@2,p001@1"
+    ops = [
+        seal(
+            KEY,
+            Head(),
+            chain="ops",
+            time="t",
+            actor="riskmon",
+            action=ANCHOR,
+            target=target,
+            details=details,
+        )
+    ]
+    # any interleaving of the chains verifies
+    assert verify([*ops, *p1, *p0], KEY).ok
+    assert verify([*p0, *ops, *p1], KEY).ok
+    # a partition chain rebuilt after an edit (consistent in itself) no longer matches the anchor
+    forged = _resealed(
+        [*_chain(2), dataclasses.replace(_chain(3)[2], target="someone-else")], "p000"
+    )
+    assert verify(forged, KEY).ok
+    assert verify([*ops, *forged, *p1], KEY).problem == (
+        "record 1 (chain ops, seq 0, an anchor): the records it binds are not those it was made"
+        " on (altered)"
+    )
+    assert verify([*ops, *p0[:2], *p1], KEY).problem == (
+        "record 1 (chain ops, seq 0, an anchor): names p000@2, which the copy lacks (records"
+        " missing)"
+    )

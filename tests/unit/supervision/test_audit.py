@@ -1,0 +1,63 @@
+"""The class changes supervision records in the audit chain: of the inputs applied now only,
+once each, the event's own and then those it brought about by time."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from scoring.fold import Outcome
+from scoring.partition import Fired
+from supervision.audit import class_changes
+from supervision.step import Effects, Input
+
+
+class _Data(BaseModel):
+    pass
+
+
+USCC = "91610112MA6TGQ1K2M"
+OTHER = "91610112MA6TGQ1K3K"
+
+
+def _input(ehash: str, old: int, new: int, fired: tuple[Fired, ...] = ()) -> Input:
+    return Input(
+        ehash=ehash,
+        etype="penalty.imposed",
+        uscc=USCC,
+        source="/sjjc",
+        event_id=f"e-{ehash}",
+        time=1_780_000_000,
+        data=_Data(),
+        outcome=Outcome(old, new, 0, 1_780_000_000, 0),
+        fired=fired,
+    )
+
+
+def test_only_inputs_applied_now_and_only_real_changes_are_recorded() -> None:
+    faded = Fired(OTHER, Outcome(3, 2, 0, 1_779_999_000, 0))
+    inputs = [
+        _input("a", 1, 2),  # A -> B
+        _input("b", 2, 2),  # no change
+        _input("c", 0, 1),  # a new enterprise in A: none
+        _input("d", 2, 4),  # already applied by supervision (a redelivery): not again
+        _input("e", 0, 3, (faded,)),  # new in C, and another's C -> B by time
+        _input("a", 1, 2),  # the same event twice in one batch: once
+    ]
+    seen = {"a": [], "b": [], "c": [], "e": []}
+    entries = class_changes(inputs, Effects(ew=0, seen=seen), "default-2026.1")
+    assert [(e.target, e.details["from"], e.details["to"]) for e in entries] == [
+        (USCC, "A", "B"),
+        (USCC, None, "C"),
+        (OTHER, "C", "B"),
+    ]
+    assert entries[0].details == {
+        "from": "A",
+        "to": "B",
+        "source": "/sjjc",
+        "id": "e-a",
+        "type": "penalty.imposed",
+        "model": "default-2026.1",
+    }
+    assert entries[2].details["cause"] == "time"
+    assert entries[2].time == "2026-05-28T20:10:00+00:00"  # its due moment, not the event's
+    assert entries[0].time == "2026-05-28T20:26:40+00:00"
