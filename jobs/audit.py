@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from typing import Final
 
 import redis.asyncio as aioredis
@@ -40,8 +41,10 @@ def forward_pending(settings: Settings, redis_url: str, bootstrap: str) -> dict[
         client = aioredis.Redis.from_url(redis_url, socket_timeout=10)
         try:
 
-            async def publish(key: bytes, value: bytes) -> None:
-                producer.send(settings.audit_topic, key=key, value=value, partition=0).get(60)
+            async def publish(batch: Sequence[tuple[bytes, bytes]]) -> None:
+                for key, value in batch:
+                    producer.send(settings.audit_topic, key=key, value=value, partition=0)
+                producer.flush(timeout=60)
 
             prefix, parts = settings.redis_prefix, settings.partitions
             await forward(client, chains(prefix, parts), publish)

@@ -24,6 +24,7 @@ consistently, as long as ``ops`` (whose head is checked) is intact.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
@@ -74,8 +75,17 @@ class AuditRecord:
 
     def body(self) -> bytes:
         """The canonical JSON the hash is computed over (every field but ``hash``)."""
-        doc = {k: v for k, v in asdict(self).items() if k != "hash"}
-        return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+        doc = {
+            "action": self.action,
+            "actor": self.actor,
+            "chain": self.chain,
+            "details": self.details,
+            "prev": self.prev,
+            "seq": self.seq,
+            "target": self.target,
+            "time": self.time,
+        }
+        return orjson.dumps(doc)  # keys already in sorted order
 
     def expected_hash(self, key: bytes) -> str:
         return hmac.new(key, self.body(), hashlib.sha256).hexdigest()
@@ -143,7 +153,7 @@ def seal(
     open_ = AuditRecord(
         chain, head.seq + 1, time, actor, action, target, details_digest(details), head.hash, ""
     )
-    return AuditRecord(**{**asdict(open_), "hash": open_.expected_hash(key)})
+    return dataclasses.replace(open_, hash=open_.expected_hash(key))
 
 
 @dataclass(frozen=True, slots=True)

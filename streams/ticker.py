@@ -214,9 +214,10 @@ async def forward_audit(rt: Runtime, now: float) -> None:
         return
     s = rt.settings
 
-    async def publish(key: bytes, value: bytes) -> None:
-        ack = await rt.app.producer.send(s.audit_topic, key, value, 0, None, None)
-        await ack
+    async def publish(batch: Sequence[tuple[bytes, bytes]]) -> None:
+        # All sent before any ack is awaited: one partition, so the producer keeps their order.
+        acks = [await rt.app.producer.send(s.audit_topic, k, v, 0, None, None) for k, v in batch]
+        await asyncio.gather(*acks)
 
     try:
         if now - rt.anchored_at >= s.audit_anchor_seconds:

@@ -58,8 +58,9 @@ __all__ = [
 TAIL: Final = 10_000
 _BATCH: Final = 500
 
-#: Sends one message (key, value) to the audit topic; returns once the broker has it.
-Publish = Callable[[bytes, bytes], Awaitable[None]]
+#: Sends the messages (key, value) of one batch to the audit topic, in order; returns once the
+#: broker has them all.
+Publish = Callable[[Sequence[tuple[bytes, bytes]]], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,8 +189,7 @@ async def forward(client: Redis, chains_: Sequence[Chain], publish: Publish) -> 
                 entries = await client.xrange(c.log, min=start, count=_BATCH)
                 if not entries:
                     break
-                for _, fields in entries:
-                    await publish(c.name.encode(), _record(fields))
+                await publish([(c.name.encode(), _record(fields)) for _, fields in entries])
                 await client.set(c.fwd, _text(entries[-1][0]))
                 done += len(entries)
             if done and await client.xlen(c.log) > TAIL:

@@ -115,13 +115,13 @@ class SupervisionStore:
                 async with self._client.pipeline(transaction=True) as pipe:
                     try:
                         await pipe.watch(self.keys.meta(partition))
-                        loaded = await self._load(partition, w)
+                        loaded, audit_head = await self._load(partition, w)
                         effects = step(
                             loaded, inputs, self.config, self.model_version, self.lateness
                         )
                         if _changes_nothing(loaded, effects):
                             return effects  # a redelivery: nothing to write (UNWATCHed on exit)
-                        records = await self._audit_records(partition, inputs, effects)
+                        records = self._audit_records(partition, inputs, effects, audit_head)
                         pipe.multi()  # type: ignore[no-untyped-call]
                         self._write(pipe, partition, effects)
                         self._write_audit(pipe, partition, records)
@@ -138,19 +138,22 @@ class SupervisionStore:
             f"supervision of partition {partition}: {MAX_REDOS} concurrent writes in a row"
         )
 
-    async def _load(self, partition: int, w: Any) -> Loaded:
-        """Read what ``w`` (:class:`~supervision.step.Wants`) names, on a connection of its
-        own after the WATCH: a write between the two is caught by EXEC."""
+    async def _load(self, partition: int, w: Any) -> tuple[Loaded, Head]:
+        """Read what ``w`` (:class:`~supervision.step.Wants`) names, and the head of the
+        partition's audit chain, on a connection of its own after the WATCH: a write between
+        the two is caught by EXEC."""
         k = self.keys
         hashes = sorted(w.hashes)
         pipe = self._client.pipeline(transaction=False)
         pipe.hget(k.meta(partition), "ew")
         pipe.zrangebyscore(k.due(partition), "-inf", w.due_until, withscores=True)
+        pipe.hgetall(Chain.partition(self._prefix, partition).head)
         if hashes:
             pipe.hmget(k.seen(partition), [ledger_field(h) for h in hashes])
         rows = await pipe.execute()
         ew_raw, due_rows = rows[0], cast("list[tuple[bytes, float]]", rows[1])
-        seen_raw = rows[2] if hashes else []
+        audit_head = read_head(rows[2])
+        seen_raw = rows[3] if hashes else []
         due = [(int(score), _text(m)) for m, score in due_rows]
         task_ids = sorted(set(w.tasks) | _named(due, "t"))
         usccs = sorted(set(w.usccs) | _named(due, "obs"))
@@ -176,21 +179,20 @@ class SupervisionStore:
             for h, raw in zip(hashes, seen_raw, strict=True)
             if raw is not None
         }
-        return Loaded(
+        loaded = Loaded(
             ew=int(ew_raw or 0), seen=seen, tasks=tasks, observations=observations, due=due
         )
+        return loaded, audit_head
 
-    async def _audit_records(
-        self, partition: int, inputs: Sequence[Input], effects: Effects
+    def _audit_records(
+        self, partition: int, inputs: Sequence[Input], effects: Effects, head: Head
     ) -> list[AuditRecord]:
-        # Sealed on the chain's head as read now: only this partition's supervision writes its
-        # chain, and the WATCHed meta key guards the whole call.
+        # Sealed on the chain's head as read with the rest: only this partition's supervision
+        # writes its chain, and the WATCHed meta key guards the whole call.
         entries = class_changes(inputs, effects, self.model_version)
         if self._audit_key is None or not entries:
             return []
         chain = Chain.partition(self._prefix, partition)
-        with redis_errors("reading the audit chain's head"):
-            head = read_head(await self._client.hgetall(chain.head))
         records = []
         for e in entries:
             rec = seal(

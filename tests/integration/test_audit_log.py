@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Sequence
 
 import pytest
 import redis.asyncio as aioredis
@@ -30,8 +31,8 @@ async def test_writers_racing_extend_one_chain(redis_url: str, key_prefix: str) 
         assert sorted(s for part in seqs for s in part) == list(range(100))
         sent: list[tuple[bytes, bytes]] = []
 
-        async def publish(key: bytes, value: bytes) -> None:
-            sent.append((key, value))
+        async def publish(batch: Sequence[tuple[bytes, bytes]]) -> None:
+            sent.extend(batch)
 
         every = chains(key_prefix, 2)
         assert await forward(clients[0], every, publish) == 100
@@ -58,17 +59,16 @@ async def test_a_forward_cut_short_sends_again_and_the_copy_still_verifies(
             await log.append("token:li.na", "task.start", f"t-{i}", {})
         sent: list[bytes] = []
 
-        async def dies_after_three(key: bytes, value: bytes) -> None:
-            if len(sent) == 3:
-                raise ConnectionError("broker gone")
-            sent.append(value)
+        async def dies_after_three(batch: Sequence[tuple[bytes, bytes]]) -> None:
+            sent.extend(v for _, v in batch[:3])  # three reach the broker, then it goes
+            raise ConnectionError("broker gone")
 
         every = chains(key_prefix, 1)
         with pytest.raises(ConnectionError):
             await forward(client, every, dies_after_three)
 
-        async def publish(key: bytes, value: bytes) -> None:
-            sent.append(value)
+        async def publish(batch: Sequence[tuple[bytes, bytes]]) -> None:
+            sent.extend(v for _, v in batch)
 
         await log.append("token:li.na", "task.cancel", "t-9", {"reason": "r"})
         assert await forward(client, every, publish) == 6  # pointer unmoved: all, and one new
