@@ -23,6 +23,7 @@ from schemas.alerts import (
     TASK_CREATED,
     TASK_OVERDUE,
 )
+from streams.connections import kafka_python_config
 from streams.settings import Settings
 
 #: How long a command waits for the broker to answer at all.
@@ -174,6 +175,7 @@ def run(args: argparse.Namespace, s: Settings) -> int:
         with unlogged("kafka"):
             consumer = KafkaConsumer(
                 bootstrap_servers=bootstrap.split(","),
+                **kafka_python_config(s),
                 enable_auto_commit=False,
                 bootstrap_timeout_ms=_CONNECT_MS,
             )

@@ -53,7 +53,7 @@ def _from_topic(s: Settings) -> tuple[list[AuditRecord], dict[str, Head]]:
     bootstrap = runfile.bootstrap(s)
     try:
         heads = forward_pending(s, runfile.redis_url(s), bootstrap)
-        return parse(read_log(bootstrap, s.audit_topic)), heads
+        return parse(read_log(s, bootstrap)), heads
     except SecurityError as exc:
         raise CommandError(str(exc)) from None
 

@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 from cli.errors import CommandError
 from security.exceptions import SecurityError
 from streams.access import audit_log
+from streams.connections import redis_options
 from streams.settings import Settings
 
 __all__ = ["local_actor", "record"]
@@ -39,7 +40,9 @@ def record(
     """Append one record for the local user. Raises :class:`CommandError` if it cannot."""
 
     async def go() -> None:
-        client = aioredis.Redis.from_url(redis_url, socket_timeout=10, socket_connect_timeout=5)
+        client = aioredis.Redis.from_url(
+            redis_url, socket_timeout=10, socket_connect_timeout=5, **redis_options(settings)
+        )
         try:
             await audit_log(settings, client).append(local_actor(), action, target, details)
         finally:

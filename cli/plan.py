@@ -17,6 +17,7 @@ from cli.arguments import Subparsers
 from cli.audited import record
 from cli.errors import CommandError, unlogged
 from schemas.classes import CLASSES
+from streams.connections import redis_options
 from streams.settings import Settings
 
 __all__ = [
@@ -161,7 +162,7 @@ def run_draw(args: argparse.Namespace, s: Settings) -> int:
     except PlanError as exc:
         raise CommandError(str(exc)) from None
     bootstrap = runfile.bootstrap(s)  # every draw is recorded: no Kafka, no draw
-    client = redis.Redis.from_url(runfile.redis_url(s), socket_timeout=30)
+    client = redis.Redis.from_url(runfile.redis_url(s), socket_timeout=30, **redis_options(s))
     try:
         plan = draw_live(
             client,

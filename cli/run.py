@@ -71,6 +71,7 @@ def run(args: argparse.Namespace, s: Settings) -> int:
 
     from local.embedded import EmbeddedError, EmbeddedKafka, EmbeddedRedis
     from streams.app import build
+    from streams.connections import kafka_python_config
     from streams.event_loop import install
     from streams.topics import TopicError, ensure_topics, topic_specs
 
@@ -89,12 +90,13 @@ def run(args: argparse.Namespace, s: Settings) -> int:
             redis_url = s.redis_url
             if redis_url is None:
                 redis_url = stack.enter_context(EmbeddedRedis()).url
-            ensure_topics(bootstrap, topic_specs(s))
+            ensure_topics(bootstrap, topic_specs(s), client_config=kafka_python_config(s))
         except (EmbeddedError, TopicError) as exc:
             raise CommandError(str(exc), status=1) from exc
         rt = build(s, bootstrap=bootstrap, redis_url=redis_url, model=model)
         token, token_id = _local_token(s, path, redis_url, stack)
-        web = f"http://{s.web_host}:{s.web_port}"
+        scheme = "https" if s.web_tls_certfile else "http"
+        web = f"{scheme}://{s.web_host}:{s.web_port}"
         where = {
             "kafka": bootstrap + ("  (embedded Tansu)" if s.kafka_bootstrap is None else ""),
             "redis": redis_url + ("  (embedded)" if s.redis_url is None else ""),

@@ -11,6 +11,7 @@ from cli.arguments import Subparsers
 from cli.errors import CommandError, unlogged
 from schemas.codec import decode_event, loads
 from schemas.exceptions import InvalidEventError
+from streams.connections import kafka_python_config
 from streams.settings import Settings
 
 #: How long a command waits for the broker to answer at all.
@@ -75,6 +76,7 @@ def run(args: argparse.Namespace, s: Settings) -> int:
         with unlogged("kafka"):
             producer = KafkaProducer(
                 bootstrap_servers=bootstrap.split(","),
+                **kafka_python_config(s),
                 acks="all",
                 linger_ms=5,
                 bootstrap_timeout_ms=_CONNECT_MS,

@@ -25,6 +25,7 @@ from security.roles import ROLE_NAMES, Role, parse_role
 from security.store.tokens import TokenStore
 from security.tokens import TokenRecord
 from streams.access import audit_log, token_store
+from streams.connections import redis_options
 from streams.settings import Settings
 
 __all__ = [
@@ -93,7 +94,9 @@ def _with_store(
 ) -> T:
     # Every token made or revoked is recorded in the audit log, in the same run.
     async def go() -> T:
-        client = aioredis.Redis.from_url(redis_url, socket_timeout=10, socket_connect_timeout=5)
+        client = aioredis.Redis.from_url(
+            redis_url, socket_timeout=10, socket_connect_timeout=5, **redis_options(settings)
+        )
         try:
             done = await work(token_store(settings, client))
             record = done[1] if isinstance(done, tuple) else done

@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 from security.audit import AuditRecord, Head
 from security.exceptions import AuditError
 from security.store.audit import chains, forward, heads
+from streams.connections import kafka_python_config, redis_options
 from streams.settings import Settings
 from streams.topics import ensure_topics, topic_specs
 
@@ -32,13 +33,17 @@ def forward_pending(settings: Settings, redis_url: str, bootstrap: str) -> dict[
     Raises ``security.exceptions.UnavailableError`` or kafka-python's ``KafkaError``."""
     from kafka import KafkaProducer
 
-    ensure_topics(bootstrap, [t for t in topic_specs(settings) if t.name == settings.audit_topic])
+    specs = [t for t in topic_specs(settings) if t.name == settings.audit_topic]
+    ensure_topics(bootstrap, specs, client_config=kafka_python_config(settings))
     producer = KafkaProducer(
-        bootstrap_servers=bootstrap.split(","), acks="all", bootstrap_timeout_ms=_CONNECT_MS
+        bootstrap_servers=bootstrap.split(","),
+        acks="all",
+        bootstrap_timeout_ms=_CONNECT_MS,
+        **kafka_python_config(settings),
     )
 
     async def go() -> dict[str, Head]:
-        client = aioredis.Redis.from_url(redis_url, socket_timeout=10)
+        client = aioredis.Redis.from_url(redis_url, socket_timeout=10, **redis_options(settings))
         try:
 
             async def publish(batch: Sequence[tuple[bytes, bytes]]) -> None:
@@ -58,14 +63,16 @@ def forward_pending(settings: Settings, redis_url: str, bootstrap: str) -> dict[
         producer.close(timeout=10)
 
 
-def read_log(bootstrap: str, topic: str) -> list[bytes]:
+def read_log(settings: Settings, bootstrap: str) -> list[bytes]:
     """Every message of the audit topic, in order ([] if there is no such topic)."""
     from kafka import KafkaConsumer, TopicPartition
 
+    topic = settings.audit_topic
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap.split(","),
         enable_auto_commit=False,
         bootstrap_timeout_ms=_CONNECT_MS,
+        **kafka_python_config(settings),
     )
     try:
         parts = consumer.partitions_for_topic(topic)

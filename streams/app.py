@@ -33,6 +33,7 @@ from security.limits import RateLimiter
 from security.roles import Principal
 from streams import scoring_loop
 from streams.access import audit_key, audit_log, authenticator
+from streams.connections import faust_credentials, redis_options, web_ssl_context
 from streams.handler import Handler
 from streams.kafka_transport import RiskmonApp
 from streams.metrics import Metrics
@@ -79,6 +80,8 @@ def build(settings: Settings, *, bootstrap: str, redis_url: str, model: ScoringM
         web_graph_enabled=False,
         web_stats_enabled=False,
         web_application_options={"client_max_size": s.max_request_bytes},
+        web_ssl_context=web_ssl_context(s),
+        broker_credentials=faust_credentials(s),
         datadir=str(s.data_dir),
         topic_partitions=s.partitions,
         topic_replication_factor=s.replication_factor,
@@ -90,7 +93,9 @@ def build(settings: Settings, *, bootstrap: str, redis_url: str, model: ScoringM
         producer_acks=-1,
     )
     params = Params.of(model)
-    client = aioredis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=2)
+    client = aioredis.Redis.from_url(
+        redis_url, socket_timeout=5, socket_connect_timeout=2, **redis_options(s)
+    )
     store = Store(
         client,
         prefix=s.redis_prefix,

@@ -25,7 +25,11 @@ async def committed_offsets(rt: Runtime, partitions: Sequence[int]) -> dict[int,
     from aiokafka.admin import AIOKafkaAdminClient
     from aiokafka.structs import TopicPartition
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=rt.bootstrap.split(","))
+    from streams.connections import aiokafka_config
+
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=rt.bootstrap.split(","), **aiokafka_config(rt.settings)
+    )
     await admin.start()
     try:
         offsets = await admin.list_consumer_group_offsets(

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, FilePath, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
@@ -45,7 +45,7 @@ LoopChoice = Literal["auto", "uvloop", "asyncio"]
 
 
 #: Settings whose values never appear in an error message.
-_SECRET = frozenset({"token_key", "api_token", "audit_key"})
+_SECRET = frozenset({"token_key", "api_token", "audit_key", "kafka_sasl_password"})
 
 
 class ConfigError(Exception):
@@ -66,6 +66,32 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None, description="redis://host:port/db; unset: start an embedded redis-server"
     )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="how every client reaches Kafka"
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        default="SCRAM-SHA-512", description="SASL mechanism (with a SASL_* protocol)"
+    )
+    kafka_sasl_username: str | None = Field(default=None, description="SASL user")
+    kafka_sasl_password: SecretStr | None = Field(default=None, description="SASL password")
+    kafka_ssl_cafile: FilePath | None = Field(
+        default=None, description="CA bundle (PEM) that signed the brokers' certificates"
+    )
+    kafka_ssl_certfile: FilePath | None = Field(
+        default=None, description="client certificate (PEM) for mutual TLS"
+    )
+    kafka_ssl_keyfile: FilePath | None = Field(default=None, description="its private key (PEM)")
+    redis_ssl_ca_certs: FilePath | None = Field(
+        default=None, description="CA bundle (PEM) for a rediss:// URL"
+    )
+    redis_ssl_certfile: FilePath | None = Field(
+        default=None, description="client certificate (PEM) for Redis's mutual TLS"
+    )
+    redis_ssl_keyfile: FilePath | None = Field(default=None, description="its private key (PEM)")
+    web_tls_certfile: FilePath | None = Field(
+        default=None, description="the API's certificate chain (PEM): HTTPS when set"
+    )
+    web_tls_keyfile: FilePath | None = Field(default=None, description="its private key (PEM)")
     web_host: str = Field(default="127.0.0.1", description="address the API binds to")
     web_port: int = Field(default=6066, ge=1, le=65535, description="API port")
     events_topic: TopicName = "riskmon.events"
@@ -243,6 +269,31 @@ class Settings(BaseSettings):
         missing = [ENV_PREFIX + k.upper() for k, v in parts.items() if not v]
         if 0 < len(missing) < len(parts):
             raise ValueError(f"{', '.join(missing)} unset: OIDC needs issuer, audience and JWKS")
+        return self
+
+    @model_validator(mode="after")
+    def _transport_whole(self) -> Settings:
+        pairs = (
+            ("kafka_ssl_certfile", "kafka_ssl_keyfile"),
+            ("redis_ssl_certfile", "redis_ssl_keyfile"),
+            ("web_tls_certfile", "web_tls_keyfile"),
+        )
+        for cert, key in pairs:
+            if (getattr(self, cert) is None) != (getattr(self, key) is None):
+                a, b = ENV_PREFIX + cert.upper(), ENV_PREFIX + key.upper()
+                raise ValueError(f"{a} and {b}: set both, or neither")
+        tls_files = (self.redis_ssl_ca_certs, self.redis_ssl_certfile)
+        if any(tls_files) and not (self.redis_url or "").startswith("rediss://"):
+            raise ValueError(
+                "RISKMON_REDIS_SSL_CA_CERTS / _CERTFILE need RISKMON_REDIS_URL=rediss://..."
+            )
+        if self.kafka_security_protocol.startswith("SASL_") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                f"RISKMON_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs"
+                " RISKMON_KAFKA_SASL_USERNAME and RISKMON_KAFKA_SASL_PASSWORD"
+            )
         return self
 
     @property

@@ -72,14 +72,20 @@ def partition_for(key: bytes, partitions: int) -> int:
     return (int(murmur2(key)) & 0x7FFFFFFF) % partitions
 
 
-def ensure_topics(bootstrap: str, specs: Sequence[TopicSpec], timeout_seconds: float = 30) -> None:
+def ensure_topics(
+    bootstrap: str,
+    specs: Sequence[TopicSpec],
+    timeout_seconds: float = 30,
+    client_config: Mapping[str, Any] | None = None,
+) -> None:
     """Create the topics in ``specs`` that do not exist; leave existing ones as they are.
 
     Idempotent, and safe when several workers run it at once. Raises :class:`TopicError` if an
     existing topic has a partition count other than its spec's (nothing is created then), if the
     broker refuses a creation, or if Kafka cannot be reached. ``timeout_seconds`` bounds each
     request to the broker and the wait for new topics to have leaders. Replication factor and
-    config of existing topics are not compared.
+    config of existing topics are not compared. ``client_config``: kafka-python's TLS and SASL
+    arguments (``streams.connections.kafka_python_config``).
     """
     wanted = _dedupe(specs)
     if not wanted:
@@ -92,6 +98,7 @@ def ensure_topics(bootstrap: str, specs: Sequence[TopicSpec], timeout_seconds: f
             client_id="riskmon-admin",
             request_timeout_ms=timeout_ms,
             bootstrap_timeout_ms=timeout_ms,
+            **(client_config or {}),
         )
     except KafkaError as exc:
         raise TopicError(f"cannot reach Kafka at {bootstrap}: {exc}") from exc
