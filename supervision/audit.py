@@ -1,24 +1,29 @@
-"""What the stream decided, for the audit log: the class changes of a batch's new inputs.
+"""What the stream decided, for the audit log: the class changes and task transitions of a
+batch's new inputs.
 
 Supervision's write is exactly once per event (its ledger), and runs after scoring's for every
-batch, so the class changes scoring reported for the inputs supervision applies now (those in
-``Effects.seen``) are written to the partition's audit chain in the same MULTI: a redelivered
-event, whose outcome supervision has already applied, adds nothing. Pure: the store seals and
-writes what :func:`class_changes` lists.
+batch, so what the inputs supervision applies now (those in ``Effects.seen``) brought about is
+written to the partition's audit chain in the same MULTI: a redelivered event, which
+supervision has already applied, adds nothing. Records follow the inputs in log order (for
+each: its class change, the time-driven ones it brought about, then the task steps it asked
+for), so the chain is the same however the log is cut into batches. A task falling overdue
+(no event asks for it) is left to its ``riskmon.task.overdue`` alert. Pure: the store seals
+and writes what :func:`entries` lists.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from schemas.classes import name_or_none
 from scoring.fold import Outcome
+from supervision.records import TaskRecord
 from supervision.step import Effects, Input
 
-__all__ = ["ACTOR", "CLASS_CHANGE", "Entry", "class_changes"]
+__all__ = ["ACTOR", "CLASS_CHANGE", "Entry", "class_changes", "entries"]
 
 #: Who the stream's records name: riskmon itself, by the model.
 ACTOR: Final = "riskmon"
@@ -32,6 +37,10 @@ class Entry:
     time: str
     target: str
     details: dict[str, Any]
+    action: str = CLASS_CHANGE
+    #: Who the record names: riskmon for what the stream decided, the person for a task step
+    #: they asked for (the event's ``actor``).
+    actor: str = ACTOR
 
 
 def _changed(o: Outcome) -> bool:
@@ -50,19 +59,54 @@ def _iso(t: int) -> str:
 def class_changes(inputs: Sequence[Input], effects: Effects, model_version: str) -> list[Entry]:
     """The class changes of the inputs applied now, in log order: the event's own, then the
     time-driven ones it brought about."""
+    done: set[str] = set()
+    return [e for i in inputs for e in _changes_of(i, effects, model_version, done)]
+
+
+def _changes_of(i: Input, effects: Effects, model_version: str, done: set[str]) -> list[Entry]:
+    if i.ehash not in effects.seen or i.ehash in done:
+        return []
+    done.add(i.ehash)
+    out: list[Entry] = []
+    cause = {"source": i.source, "id": i.event_id, "type": i.etype, "model": model_version}
+    if _changed(i.outcome):
+        out.append(Entry(_iso(i.time), i.uscc, {**_classes(i.outcome), **cause}))
+    for f in i.fired:
+        if _changed(f.outcome):
+            timed = {**_classes(f.outcome), **cause, "cause": "time"}
+            out.append(Entry(_iso(f.outcome.asof), f.uscc, timed))
+    return out
+
+
+def entries(
+    inputs: Sequence[Input],
+    effects: Effects,
+    before: Mapping[str, TaskRecord],
+    model_version: str,
+) -> list[Entry]:
+    """Every record of the batch, per input in log order: its class changes
+    (:func:`class_changes`), then the steps of tasks it asked for (``task.<state>``, target
+    the task id), from ``before`` (the tasks as loaded) to ``effects.tasks``."""
+    steps: dict[tuple[str, str], list[Entry]] = {}
+    for tid in sorted(effects.tasks):
+        task = effects.tasks[tid]
+        known = len(before[tid].history) if tid in before else 0
+        for t in task.history[known:]:
+            if not t.event_id:
+                continue  # an overdue mark: its alert says so
+            details: dict[str, Any] = {"uscc": task.uscc, "event": t.event_id}
+            details |= {"trigger": task.trigger, "rejected": t.rejected}
+            entry = Entry(_iso(t.at), tid, details, f"task.{t.state}", t.actor or ACTOR)
+            steps.setdefault((task.uscc, t.event_id), []).append(entry)
     out: list[Entry] = []
     done: set[str] = set()
     for i in inputs:
-        if i.ehash not in effects.seen or i.ehash in done:
-            continue
-        done.add(i.ehash)
-        cause = {"source": i.source, "id": i.event_id, "type": i.etype, "model": model_version}
-        if _changed(i.outcome):
-            out.append(Entry(_iso(i.time), i.uscc, {**_classes(i.outcome), **cause}))
-        for f in i.fired:
-            if _changed(f.outcome):
-                timed = {**_classes(f.outcome), **cause, "cause": "time"}
-                out.append(Entry(_iso(f.outcome.asof), f.uscc, timed))
+        out.extend(_changes_of(i, effects, model_version, done))
+        out.extend(steps.pop((i.uscc, i.event_id), []))
+        for f in i.fired:  # a task a time-driven change made: caused by "<uscc>@<due>"
+            out.extend(steps.pop((f.uscc, f"{f.uscc}@{f.outcome.asof}"), []))
+    # none should be left; if one is, it is still recorded (in a fixed order)
+    out.extend(e for key in sorted(steps) for e in steps[key])
     return out
 
 

@@ -29,7 +29,7 @@ from scoring.store import ledger_field
 from scoring.store.errors import redis_errors
 from security.audit import AuditRecord, Head, seal
 from security.store.audit import Chain, read_head
-from supervision.audit import ACTOR, CLASS_CHANGE, class_changes
+from supervision.audit import entries
 from supervision.config import SupervisionConfig
 from supervision.ledger import decode_messages, encode_messages
 from supervision.records import (
@@ -121,7 +121,9 @@ class SupervisionStore:
                         )
                         if _changes_nothing(loaded, effects):
                             return effects  # a redelivery: nothing to write (UNWATCHed on exit)
-                        records = self._audit_records(partition, inputs, effects, audit_head)
+                        records = self._audit_records(
+                            partition, inputs, loaded, effects, audit_head
+                        )
                         pipe.multi()  # type: ignore[no-untyped-call]
                         self._write(pipe, partition, effects)
                         self._write_audit(pipe, partition, records)
@@ -185,23 +187,30 @@ class SupervisionStore:
         return loaded, audit_head
 
     def _audit_records(
-        self, partition: int, inputs: Sequence[Input], effects: Effects, head: Head
+        self,
+        partition: int,
+        inputs: Sequence[Input],
+        loaded: Loaded,
+        effects: Effects,
+        head: Head,
     ) -> list[AuditRecord]:
         # Sealed on the chain's head as read with the rest: only this partition's supervision
         # writes its chain, and the WATCHed meta key guards the whole call.
-        entries = class_changes(inputs, effects, self.model_version)
-        if self._audit_key is None or not entries:
+        if self._audit_key is None:
+            return []
+        listed = entries(inputs, effects, loaded.tasks, self.model_version)
+        if not listed:
             return []
         chain = Chain.partition(self._prefix, partition)
         records = []
-        for e in entries:
+        for e in listed:
             rec = seal(
                 self._audit_key,
                 head,
                 chain=chain.name,
                 time=e.time,
-                actor=ACTOR,
-                action=CLASS_CHANGE,
+                actor=e.actor,
+                action=e.action,
                 target=e.target,
                 details=e.details,
             )

@@ -78,8 +78,14 @@ def test_what_people_did_is_in_a_chain_an_auditor_can_check(
     # chain, in log order, by riskmon, with the event that caused each
     changes = [r for r in everything if r.action == "class.change"]
     assert {r.chain for r in changes} == {changes[0].chain} and changes[0].chain.startswith("p")
-    assert [r.seq for r in changes] == list(range(6))
+    assert [r.seq for r in changes] == sorted(r.seq for r in changes)
     assert {(r.actor, r.target) for r in changes} == {("riskmon", USCC)}
+    # the story's task steps in the same chain: created by riskmon, assigned by the person
+    # the event names, completed by the inspection's source
+    steps = [(r.action, r.actor) for r in everything if r.action.startswith("task.")]
+    assert {r.chain for r in everything if r.action.startswith("task.")} == {changes[0].chain}
+    assert ("task.created", "riskmon") in steps and ("task.assigned", "duty-officer-03") in steps
+    assert ("task.completed", "/spotcheck/610112") in steps, steps
     records = [r for r in everything if r.chain == "ops"]
     actions = [(r.action, r.actor.split(":")[0]) for r in records]
     # the run's own token, li.na's, and li.na's read (at least once: the wait above read too)

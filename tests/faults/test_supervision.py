@@ -13,7 +13,7 @@ offsets). A worker taking batches of 50 crashes after its third Redis write that
 batches of 7, so the redelivered events are cut into other batches than the first attempt's.
 In the end: the alert, task and reminder ids, and every tracked task, are the reference's
 (observation periods and overdue tasks among the alerts), the discovery counts too, and the
-audit log's partition chains hold one record per class change and verify.
+audit log's partition chains hold one record per class change and per task step, and verify.
 """
 
 from __future__ import annotations
@@ -276,7 +276,18 @@ def test_supervision_through_republished_events_rebatching_and_a_crash(
         }
     finally:
         r.close()
-    assert Counter(rec.target for rec in chained) == changed and sum(changed.values()) >= 10
+    class_records = Counter(r.target for r in chained if r.action == "class.change")
+    assert class_records == changed and sum(changed.values()) >= 10
+    # and one record per task step an event asked for, as the reference's task histories say
+    steps = Counter(r.target for r in chained if r.action.startswith("task."))
+    want_steps = Counter(
+        {
+            tid: n
+            for tid, t in expected.tasks.items()
+            if (n := sum(1 for h in t.history if h.event_id))
+        }
+    )
+    assert steps == want_steps and sum(want_steps.values()) >= 20
     assert verify(chained, DEFAULT_AUDIT_KEY, {k: v for k, v in known.items() if k != "ops"}).ok
     row.duplicates = int(metric(worker, "riskmon_events_total", 'outcome="duplicate"'))
     assert row.duplicates > expected.duplicates  # the crashed batches were redelivered

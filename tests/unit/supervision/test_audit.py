@@ -3,11 +3,14 @@ once each, the event's own and then those it brought about by time."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from pydantic import BaseModel
 
 from scoring.fold import Outcome
 from scoring.partition import Fired
-from supervision.audit import class_changes
+from supervision.audit import class_changes, entries
+from supervision.records import TaskRecord, Transition
 from supervision.step import Effects, Input
 
 
@@ -61,3 +64,36 @@ def test_only_inputs_applied_now_and_only_real_changes_are_recorded() -> None:
     assert entries[2].details["cause"] == "time"
     assert entries[2].time == "2026-05-28T20:10:00+00:00"  # its due moment, not the event's
     assert entries[0].time == "2026-05-28T20:26:40+00:00"
+
+
+def _task(tid: str, uscc: str, steps: list[Transition]) -> TaskRecord:
+    return TaskRecord(tid, uscc, "class_d", "on_site", steps[-1].state, "D", 0, 0, history=steps)
+
+
+def test_task_steps_follow_the_input_that_asked_for_them() -> None:
+    created = Transition("created", 1_780_000_000, "riskmon", "", "e-d")
+    assigned = Transition("assigned", 1_780_000_100, "token:wang.li", "", "e-x")
+    overdue = Transition("overdue", 1_780_000_200, "riskmon")  # no event asked: not recorded
+    timed = Transition("created", 1_779_999_000, "riskmon", "", f"{OTHER}@1779999000")
+    before = {"t-old": _task("t-old", USCC, [created])}
+    after = {
+        "t-old": _task("t-old", USCC, [created, assigned, overdue]),
+        "t-new": _task("t-new", USCC, [created]),
+        "t-timed": _task("t-timed", OTHER, [timed]),
+    }
+    slipped = Fired(OTHER, Outcome(3, 4, 0, 1_779_999_000, 0))
+    inputs = [
+        _input("d", 2, 4),  # into D: its task created
+        dataclasses.replace(_input("x", 4, 4), event_id="e-x"),  # the assignment
+        _input("y", 4, 4, (slipped,)),  # another firm's D by time: its task
+    ]
+    inputs[0] = dataclasses.replace(inputs[0], event_id="e-d")
+    effects = Effects(ew=0, seen={"d": [], "x": [], "y": []}, tasks=after)
+    listed = entries(inputs, effects, before, "m")
+    assert [(e.action, e.target, e.actor) for e in listed] == [
+        ("class.change", USCC, "riskmon"),
+        ("task.created", "t-new", "riskmon"),
+        ("task.assigned", "t-old", "token:wang.li"),
+        ("class.change", OTHER, "riskmon"),
+        ("task.created", "t-timed", "riskmon"),
+    ]
