@@ -6,4 +6,13 @@ imports a web framework or the stream processor, so the same table can be served
 and, later, by the console, with authentication in front of all of it.
 """
 
-__all__ = ["aiohttp_adapter", "enterprises", "guard", "health", "http", "metrics", "routes"]
+__all__ = [
+    "aiohttp_adapter",
+    "audit",
+    "enterprises",
+    "guard",
+    "health",
+    "http",
+    "metrics",
+    "routes",
+]

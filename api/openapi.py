@@ -84,6 +84,14 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         "cancel a task", _COMMAND, _TASK, body=TaskCancelled
     ),
     ("GET", "/stats/discovery"): Operation("random-plan discovery rate per class", (200, 503)),
+    ("GET", "/audit/recent"): Operation(
+        "the newest records of an audit chain (admins)",
+        (200, 400, 503),
+        query={
+            "chain": {"type": "string", "pattern": "^(ops|p[0-9]{3})$"},
+            "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
+        },
+    ),
     ("GET", "/metrics"): Operation("Prometheus metrics", (200,), content_type="text/plain"),
     ("GET", "/healthz"): Operation("liveness, by progress", (200, 503)),
     ("GET", "/readyz"): Operation("readiness: Redis answers, partitions assigned", (200, 503)),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 
+from api.audit import ReadRecent, recent_audit
 from api.discovery import stats_discovery
 from api.enterprises import ReadObservation, ReadState, enterprise
 from api.guard import PUBLIC, guarded
@@ -61,6 +62,10 @@ class WorkerDeps:
     publish: Publish
     #: Records in the audit log what a route must (reads of an explanation, task changes).
     audit: Audit
+    #: Reads an audit chain's recent tail (admins' GET /audit/recent).
+    read_audit: ReadRecent
+    #: Partitions of the events topic (one audit chain each).
+    partitions: int
     #: How long a POST on a task waits for the worker to apply its event before answering 202.
     command_wait_seconds: float = 5.0
     #: Whether /metrics answers without credentials (RISKMON_METRICS_PUBLIC).
@@ -120,6 +125,12 @@ def _worker_routes(d: WorkerDeps) -> tuple[Route, ...]:
             "/stats/discovery",
             functools.partial(stats_discovery, read_counts=d.supervision.discovery_counts),
             Role.ANALYST,
+        ),
+        Route(
+            "GET",
+            "/audit/recent",
+            functools.partial(recent_audit, read_recent=d.read_audit, partitions=d.partitions),
+            Role.ADMIN,
         ),
         Route(
             "GET",

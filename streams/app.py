@@ -29,8 +29,10 @@ from api.routes import WorkerDeps, secured, worker_routes
 from scoring.fold import EnterpriseState, Params
 from scoring.model import ScoringModel
 from scoring.store import Store
+from security.audit import AuditRecord
 from security.limits import RateLimiter
 from security.roles import Principal
+from security.store.audit import Chain, recent
 from streams import scoring_loop
 from streams.access import audit_key, audit_log, authenticator
 from streams.connections import faust_credentials, redis_options, web_ssl_context
@@ -200,6 +202,9 @@ def _mount_api(rt: Runtime) -> None:
     async def record(who: Principal, action: str, target: str, details: Mapping[str, Any]) -> None:
         await audit.append(who.actor, action, target, details)
 
+    async def read_audit(chain: str, count: int) -> list[AuditRecord]:
+        return await recent(rt.redis, Chain.of(s.redis_prefix, chain), count)
+
     async def publish(key: bytes, value: bytes) -> None:
         # The worker's own producer (started with the app); the events topic's partitioner
         # puts the key on the enterprise's partition, as for every other producer.
@@ -218,6 +223,8 @@ def _mount_api(rt: Runtime) -> None:
         supervision=supervision,
         publish=publish,
         audit=record,
+        read_audit=read_audit,
+        partitions=s.partitions,
         metrics_public=s.metrics_public,
     )
     web = rt.app.web

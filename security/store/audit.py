@@ -52,6 +52,7 @@ __all__ = [
     "iso",
     "ops_chain",
     "read_head",
+    "recent",
 ]
 
 #: Records a stream keeps once sent (the recent tail).
@@ -152,11 +153,17 @@ class AuditLog:
 
     async def recent(self, count: int = 100) -> list[AuditRecord]:
         """The newest ``count`` records of ``ops`` still in its stream, newest first."""
-        try:
-            entries = await self._redis.xrevrange(self.chain.log, count=count)
-        except redis.RedisError as exc:
-            raise UnavailableError(f"Redis: {exc}") from exc
-        return [AuditRecord.from_json(_record(fields)) for _, fields in entries or []]
+        return await recent(self._redis, self.chain, count)
+
+
+async def recent(client: Redis, chain: Chain, count: int) -> list[AuditRecord]:
+    """The newest ``count`` records of ``chain`` still in its stream (the recent tail), newest
+    first."""
+    try:
+        entries = await client.xrevrange(chain.log, count=count)
+    except redis.RedisError as exc:
+        raise UnavailableError(f"Redis: {exc}") from exc
+    return [AuditRecord.from_json(_record(fields)) for _, fields in entries or []]
 
 
 def chains(prefix: str, partitions: int) -> list[Chain]:

@@ -98,6 +98,13 @@ def test_what_people_did_is_in_a_chain_an_auditor_can_check(
     # the same copy, verified offline, anchors included
     assert _cli(env, "audit", "verify").returncode == 0
 
+    # an admin reads the recent tail over the API, newest first; an analyst may not
+    status, tail = _get(worker, "/audit/recent?limit=3", worker.token() or "")
+    seqs = [r["seq"] for r in tail["records"]]
+    assert status == 200 and len(seqs) == 3 and seqs == sorted(seqs, reverse=True)
+    assert seqs[0] >= records[-1].seq and {r["chain"] for r in tail["records"]} == {"ops"}
+    assert _get(worker, "/audit/recent", analyst)[0] == 403
+
     offline = _cli(env, "audit", "verify", "--file", str(out))
     assert offline.returncode == 0, offline.stdout
 

@@ -12,6 +12,7 @@ from api.health import ProgressReport
 from api.routes import WorkerDeps
 from scoring.fold import EnterpriseState
 from scoring.model import load_model
+from security.audit import AuditRecord
 from security.roles import Principal
 from supervision.records import ObservationRecord
 from supervision.store.readers import SupervisionReader
@@ -30,6 +31,9 @@ def stub_deps(
     publishes."""
     asked = [] if asked is None else asked
     audited = [] if audited is None else audited
+
+    async def read_audit(chain: str, count: int) -> list[AuditRecord]:
+        return []
 
     async def audit(who: Principal, action: str, target: str, details: Mapping[str, Any]) -> None:
         audited.append((who.actor, action, target))
@@ -63,5 +67,7 @@ def stub_deps(
         supervision=SupervisionReader(aioredis.Redis(), prefix="unused", partitions=1),
         publish=publish,
         audit=audit,
+        read_audit=read_audit,
+        partitions=4,
         metrics_public=metrics_public,
     )

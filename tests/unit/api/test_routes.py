@@ -31,6 +31,7 @@ def test_the_worker_serves_these_routes() -> None:
         ("POST", "/tasks/{task_id}/start"),
         ("POST", "/tasks/{task_id}/cancel"),
         ("GET", "/stats/discovery"),
+        ("GET", "/audit/recent"),
         ("GET", "/metrics"),
         ("GET", "/healthz"),
         ("GET", "/readyz"),
