@@ -51,4 +51,6 @@ def record(
     try:
         asyncio.run(go())
     except SecurityError as exc:
-        raise CommandError(f"cannot record {action} in the audit log: {exc}", 1) from None
+        raise CommandError(
+            f"cannot record {action} in the audit log, so nothing was done: {exc}", 1
+        ) from None
