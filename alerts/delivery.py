@@ -15,6 +15,7 @@ from typing import Protocol
 
 from alerts.rules import Message
 from schemas.exceptions import DeadLetterReason
+from security.masking import scrub
 
 __all__ = [
     "Consumed",
@@ -127,11 +128,12 @@ class Consumed(Protocol):
 def dead_letter(rec: Consumed, reason: DeadLetterReason, detail: str, dlq: str) -> Outgoing:
     """``rec`` unchanged (key, bytes, headers) to the ``dlq`` topic, with why and where from
     as headers: a re-sent dead letter carries the same ``dlq_partition``/``dlq_offset``, so a
-    consumer can tell it is the same one."""
+    consumer can tell it is the same one. ``detail`` is scrubbed of ID numbers it may echo
+    from the record (``security/masking.py``): the record's own bytes are kept as they came."""
     headers = [
         *rec.headers,
         ("dlq_reason", reason.encode()),
-        ("dlq_detail", detail[:_DETAIL_CHARS].encode()),
+        ("dlq_detail", scrub(detail)[:_DETAIL_CHARS].encode()),
         ("dlq_topic", rec.topic.encode()),
         ("dlq_partition", str(rec.partition).encode()),
         ("dlq_offset", str(rec.offset).encode()),

@@ -42,7 +42,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "security": frozenset(),
     "district": frozenset({"schemas"}),
     "scoring": frozenset({"schemas"}),
-    "alerts": frozenset({"scoring", "schemas"}),
+    "alerts": frozenset({"security", "scoring", "schemas"}),
     "supervision": frozenset({"security", "alerts", "scoring", "schemas"}),
     "api": frozenset({"security", "supervision", "alerts", "scoring", "schemas"}),
     "streams": frozenset({"api", "security", "supervision", "alerts", "scoring", "schemas"}),
