@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from cli import runfile
 from cli.arguments import TIME_FORMAT, Subparsers, aware_time
 from cli.errors import CommandError
+from streams.connections import confluent_config, kafka_python_config
 from streams.settings import Settings
 
 if TYPE_CHECKING:
@@ -83,9 +84,12 @@ def _to_kafka(
     from streams.topics import TopicError, TopicSpec, ensure_topics
 
     try:
-        ensure_topics(bootstrap, [TopicSpec(s.events_topic, s.partitions)])
+        specs = [TopicSpec(s.events_topic, s.partitions)]
+        ensure_topics(bootstrap, specs, client_config=kafka_python_config(s))
     except TopicError as exc:
         raise CommandError(f"cannot reach Kafka at {bootstrap}: {exc}") from None
-    count = publish(records, bootstrap=bootstrap, topic=s.events_topic, pacer=pacer)
+    count = publish(
+        records, bootstrap=bootstrap, topic=s.events_topic, pacer=pacer, config=confluent_config(s)
+    )
     print(f"sent {count} event(s) to {s.events_topic} at {bootstrap}", file=sys.stderr)
     return count

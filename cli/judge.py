@@ -14,6 +14,7 @@ from cli import runfile
 from cli.arguments import TIME_FORMAT, Subparsers, aware_time
 from cli.errors import CommandError
 from scoring.model import load_model
+from streams.connections import redis_options
 from streams.settings import Settings
 
 if TYPE_CHECKING:
@@ -107,6 +108,7 @@ def run(args: argparse.Namespace, s: Settings) -> int:
             partitions=s.partitions,
             riskiest=args.riskiest,
             asof=int(args.asof.timestamp()) if args.asof else None,
+            redis_options=redis_options(s),
         )
     except redis.RedisError as exc:
         raise CommandError(f"{type(exc).__name__}: {exc}", status=1) from None

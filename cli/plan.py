@@ -17,7 +17,7 @@ from cli.arguments import Subparsers
 from cli.audited import record
 from cli.errors import CommandError, unlogged
 from schemas.classes import CLASSES
-from streams.connections import redis_options
+from streams.connections import kafka_python_config, redis_options
 from streams.settings import Settings
 
 __all__ = [
@@ -193,8 +193,15 @@ def run_draw(args: argparse.Namespace, s: Settings) -> int:
     try:
         with unlogged("kafka"):
             if args.publish:
-                sent = publish(plan, bootstrap, s.events_topic)
-            record(plan, bootstrap, s.plans_topic, s.partitions, published=args.publish)
+                sent = publish(plan, bootstrap, s.events_topic, kafka_python_config(s))
+            record(
+                plan,
+                bootstrap,
+                s.plans_topic,
+                s.partitions,
+                published=args.publish,
+                config=kafka_python_config(s),
+            )
     except (KafkaError, TopicError) as exc:
         raise CommandError(f"Kafka at {bootstrap}: {exc}", 1) from None
     if args.publish:
@@ -256,8 +263,15 @@ def run_publish(args: argparse.Namespace, s: Settings) -> int:
     _audit(s, "plan.publish", plan)
     try:
         with unlogged("kafka"):
-            sent = publish(plan, bootstrap, s.events_topic)
-            record(plan, bootstrap, s.plans_topic, s.partitions, published=True)
+            sent = publish(plan, bootstrap, s.events_topic, kafka_python_config(s))
+            record(
+                plan,
+                bootstrap,
+                s.plans_topic,
+                s.partitions,
+                published=True,
+                config=kafka_python_config(s),
+            )
     except (KafkaError, TopicError) as exc:
         raise CommandError(f"Kafka at {bootstrap}: {exc}", 1) from None
     print(
@@ -288,7 +302,7 @@ def run_list(args: argparse.Namespace, s: Settings) -> int:
     bootstrap = runfile.bootstrap(s)
     try:
         with unlogged("kafka"):
-            plans = list_plans(bootstrap, s.plans_topic)
+            plans = list_plans(bootstrap, s.plans_topic, kafka_python_config(s))
     except KafkaError as exc:
         raise CommandError(f"reading {s.plans_topic} at {bootstrap}: {exc}", 1) from None
     if not plans:

@@ -14,6 +14,7 @@ from cli.arguments import Subparsers
 from cli.audited import record
 from cli.errors import CommandError
 from scoring.model import load_model
+from streams.connections import aiokafka_config, redis_options
 from streams.settings import PREFIX_PATTERN, Settings
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ def run(args: argparse.Namespace, s: Settings) -> int:
 
     async def work() -> None:
         if alerts and bootstrap:
-            async with KafkaAlerts(bootstrap, s.alerts_topic) as sink:
+            async with KafkaAlerts(bootstrap, s.alerts_topic, aiokafka_config(s)) as sink:
                 await reclassify_prefix(
                     redis_url,
                     prefix,
@@ -105,10 +106,17 @@ def run(args: argparse.Namespace, s: Settings) -> int:
                     force=args.force,
                     alerts=sink,
                     stats=stats,
+                    redis_options=redis_options(s),
                 )
         else:
             await reclassify_prefix(
-                redis_url, prefix, model, s.partitions, force=args.force, stats=stats
+                redis_url,
+                prefix,
+                model,
+                s.partitions,
+                force=args.force,
+                stats=stats,
+                redis_options=redis_options(s),
             )
 
     try:

@@ -13,6 +13,7 @@ from cli import runfile
 from cli.arguments import Subparsers
 from cli.errors import CommandError
 from scoring.model import load_model
+from streams.connections import aiokafka_config, redis_options
 from streams.settings import Settings
 
 if TYPE_CHECKING:
@@ -111,6 +112,8 @@ def run(args: argparse.Namespace, s: Settings) -> int:
                 ledger_window=s.ledger_window,
                 outputs=outputs,
                 supervision=supervision,
+                kafka_config=aiokafka_config(s),
+                redis_options=redis_options(s),
             )
         )
     except ValueError as exc:

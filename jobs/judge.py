@@ -13,6 +13,7 @@ import csv
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -76,11 +77,12 @@ def judge_prefix(
     partitions: int,
     riskiest: float,
     asof: int | None,
+    redis_options: Mapping[str, Any] | None = None,
 ) -> Verdict:
     """Judge the classes under ``prefix`` (at ``asof``, default the newest as-of time among
     them) against ``truth``. Raises redis.RedisError, or ValueError if there is nothing to
     judge (no enterprise under the prefix is in the truth)."""
-    client = redis.Redis.from_url(redis_url, socket_connect_timeout=5)
+    client = redis.Redis.from_url(redis_url, socket_connect_timeout=5, **(redis_options or {}))
     try:
         classes, when = classes_at(client, prefix, partitions, model, asof)
     finally:

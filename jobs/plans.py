@@ -141,7 +141,7 @@ def summary(plan: Mapping[str, Any], *, published: bool, drawn_at: str) -> dict[
     }
 
 
-def _producer(bootstrap: str) -> Any:
+def _producer(bootstrap: str, config: Mapping[str, Any] | None) -> Any:
     from kafka import KafkaProducer
 
     return KafkaProducer(
@@ -149,14 +149,21 @@ def _producer(bootstrap: str) -> Any:
         acks="all",
         linger_ms=5,
         bootstrap_timeout_ms=_CONNECT_MS,
+        **(config or {}),
     )
 
 
-def publish(plan: Mapping[str, Any], bootstrap: str, events_topic: str) -> int:
+def publish(
+    plan: Mapping[str, Any],
+    bootstrap: str,
+    events_topic: str,
+    config: Mapping[str, Any] | None = None,
+) -> int:
     """Send the plan's task events (:func:`task_events`) and wait for the broker's acks; how
-    many. Raises kafka-python's ``KafkaError``."""
+    many. ``config``: kafka-python's TLS and SASL arguments
+    (``streams.connections.kafka_python_config``). Raises kafka-python's ``KafkaError``."""
     records = task_events(plan)
-    producer = _producer(bootstrap)
+    producer = _producer(bootstrap, config)
     try:
         for key, value in records:
             producer.send(events_topic, key=key, value=value)
@@ -173,15 +180,16 @@ def record(
     partitions: int,
     *,
     published: bool,
+    config: Mapping[str, Any] | None = None,
 ) -> None:
     """Write the plan's :func:`summary` to ``plans_topic`` (created if missing), keyed by its
     id. Raises kafka-python's ``KafkaError`` or ``TopicError``."""
     from streams.topics import TopicSpec, ensure_topics
 
-    ensure_topics(bootstrap, [TopicSpec(plans_topic, partitions)])
+    ensure_topics(bootstrap, [TopicSpec(plans_topic, partitions)], client_config=config)
     drawn_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     value = dumps(summary(plan, published=published, drawn_at=drawn_at))
-    producer = _producer(bootstrap)
+    producer = _producer(bootstrap, config)
     try:
         producer.send(plans_topic, key=str(plan["plan_id"]).encode(), value=value)
         producer.flush(timeout=60)
@@ -189,7 +197,9 @@ def record(
         producer.close(timeout=10)
 
 
-def list_plans(bootstrap: str, plans_topic: str) -> list[dict[str, Any]]:
+def list_plans(
+    bootstrap: str, plans_topic: str, config: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """Every plan recorded on ``plans_topic``, the latest record of each (``published`` true if
     any record of it was), oldest draw first. [] if the topic does not exist."""
     from kafka import KafkaConsumer, TopicPartition
@@ -198,6 +208,7 @@ def list_plans(bootstrap: str, plans_topic: str) -> list[dict[str, Any]]:
         bootstrap_servers=bootstrap.split(","),
         enable_auto_commit=False,
         bootstrap_timeout_ms=_CONNECT_MS,
+        **(config or {}),
     )
     try:
         parts = consumer.partitions_for_topic(plans_topic)

@@ -30,7 +30,7 @@ import contextlib
 import functools
 import time
 from collections import Counter, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol
@@ -116,13 +116,14 @@ class KafkaAlerts:
     """An :class:`AlertSink` on a Kafka topic (aiokafka, acks from all in-sync replicas),
     keyed and headed as the worker sends its alerts. Use as ``async with``."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, config: Mapping[str, Any] | None = None) -> None:
+        """``config``: aiokafka's TLS and SASL arguments (``streams.connections``)."""
         from aiokafka import AIOKafkaProducer
 
         self.topic = topic
         self.bootstrap = bootstrap
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap.split(","), acks="all", linger_ms=5
+            bootstrap_servers=bootstrap.split(","), acks="all", linger_ms=5, **(config or {})
         )
 
     async def __aenter__(self) -> KafkaAlerts:
@@ -241,11 +242,14 @@ async def reclassify_prefix(
     force: bool = False,
     alerts: AlertSink | None = None,
     stats: ReclassifyStats | None = None,
+    redis_options: Mapping[str, Any] | None = None,
 ) -> ReclassifyStats:
-    """:func:`reclassify` on its own Redis connection: every enterprise under ``prefix``
-    (``partitions``: of the events topic, for the class counts) to ``model``. No Kafka unless
-    ``alerts`` is given."""
-    client = aioredis.Redis.from_url(redis_url, socket_timeout=30, socket_connect_timeout=5)
+    """:func:`reclassify` on its own Redis connection (``redis_options``: TLS files, from
+    ``streams.connections``): every enterprise under ``prefix`` (``partitions``: of the events
+    topic, for the class counts) to ``model``. No Kafka unless ``alerts`` is given."""
+    client = aioredis.Redis.from_url(
+        redis_url, socket_timeout=30, socket_connect_timeout=5, **(redis_options or {})
+    )
     try:
         store = Store(client, prefix=prefix, params=Params.of(model), partitions=partitions)
         return await reclassify(store, force=force, alerts=alerts, stats=stats)

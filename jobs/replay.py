@@ -24,9 +24,10 @@ import asyncio
 import os
 import time
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -108,7 +109,11 @@ def file_records(
 
 
 async def topic_batches(
-    bootstrap: str, topic: str, batch: int = DEFAULT_BATCH, quiet_polls: int = 3
+    bootstrap: str,
+    topic: str,
+    batch: int = DEFAULT_BATCH,
+    quiet_polls: int = 3,
+    kafka_config: Mapping[str, Any] | None = None,
 ) -> tuple[int, AsyncIterator[list[Record]]]:
     """(partition count, batches of every record of ``topic`` from its beginning to its end).
 
@@ -123,6 +128,7 @@ async def topic_batches(
         enable_auto_commit=False,
         fetch_max_bytes=64 * 1024 * 1024,
         max_partition_fetch_bytes=16 * 1024 * 1024,
+        **(kafka_config or {}),
     )
     await consumer.start()
     parts = sorted(consumer.partitions_for_topic(topic) or ())
@@ -175,12 +181,15 @@ async def replay(
     ledger_window: int = 0,
     outputs: Outputs | None = None,
     supervision: SupervisionConfig | None = None,
+    redis_options: Mapping[str, Any] | None = None,
 ) -> ReplayStats:
     """Apply every record of ``batches`` to ``prefix``; raises ValueError if it has keys.
     ``processes`` validate and score beside this one (0: inline). ``outputs``, if given,
     collects the output ids the records warrant. ``supervision``: its configuration (None:
-    the default file)."""
-    client = aioredis.Redis.from_url(redis_url, socket_timeout=30, socket_connect_timeout=5)
+    the default file). ``redis_options``: TLS files (``streams.connections``)."""
+    client = aioredis.Redis.from_url(
+        redis_url, socket_timeout=30, socket_connect_timeout=5, **(redis_options or {})
+    )
     try:
         await _ensure_fresh(client, prefix)
         store = Store(
@@ -303,6 +312,8 @@ async def replay_log(
     ledger_window: int = 0,
     outputs: Outputs | None = None,
     supervision: SupervisionConfig | None = None,
+    kafka_config: Mapping[str, Any] | None = None,
+    redis_options: Mapping[str, Any] | None = None,
 ) -> tuple[str, ReplayStats]:
     """Replay ``file`` (a JSON-lines log), or else ``topic`` at ``kafka_bootstrap`` from its
     beginning, into the fresh ``prefix``; returns (what was read, as text; the stats).
@@ -312,7 +323,7 @@ async def replay_log(
     does not exist; OSError if the file cannot be read; RedisError, StoreError or KafkaError
     if a server fails (nothing half-done to undo: replay again into a new prefix).
     """
-    client = aioredis.Redis.from_url(redis_url, socket_connect_timeout=5)
+    client = aioredis.Redis.from_url(redis_url, socket_connect_timeout=5, **(redis_options or {}))
     try:
         await _ensure_fresh(client, prefix)
     finally:
@@ -325,7 +336,7 @@ async def replay_log(
     elif kafka_bootstrap is None:
         raise ValueError("neither a file nor a broker to replay from")
     else:
-        n, batches = await topic_batches(kafka_bootstrap, topic, batch)
+        n, batches = await topic_batches(kafka_bootstrap, topic, batch, kafka_config=kafka_config)
         source = f"{topic} at {kafka_bootstrap}"
     stats = await replay(
         batches,
@@ -337,5 +348,6 @@ async def replay_log(
         ledger_window=ledger_window,
         outputs=outputs,
         supervision=supervision,
+        redis_options=redis_options,
     )
     return source, stats

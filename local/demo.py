@@ -37,6 +37,7 @@ from schemas.classes import CLASSES
 from security.exceptions import SecurityError
 from security.roles import Role
 from streams.access import token_store
+from streams.connections import confluent_config, kafka_python_config, redis_options
 from streams.settings import Settings
 
 __all__ = ["cmd_demo"]
@@ -46,7 +47,7 @@ def _dashboard_token(s: Settings, redis_url: str, stack: contextlib.ExitStack) -
     # The dashboard reads the API as an analyst, with a token of its own (the worker's run
     # file holds the local admin token, for the commands); revoked when the demo stops.
     async def store_call(work: str, token_id: str = "") -> tuple[str, str]:
-        client = aioredis.Redis.from_url(redis_url, socket_timeout=5)
+        client = aioredis.Redis.from_url(redis_url, socket_timeout=5, **redis_options(s))
         try:
             store = token_store(s, client)
             if work == "revoke":
@@ -141,7 +142,8 @@ def _demo(
             tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="riskmon-demo-")))
             print("riskmon demo: starting the broker, Redis and the worker ...", file=out)
             bootstrap, redis_url = stack.enter_context(_servers(s))
-            ensure_topics(bootstrap, topic_specs(s))
+            kafka = kafka_python_config(s) if s.kafka_bootstrap is not None else {}
+            ensure_topics(bootstrap, topic_specs(s), client_config=kafka)
             web = f"http://{s.web_host}:{s.web_port}"
             log = tmp / "worker.log"
             env = {
@@ -159,6 +161,8 @@ def _demo(
 
             spec = DistrictSpec(now=default_now(), enterprises=enterprises, seed=seed)
             feed = DistrictFeed(spec, bootstrap, s.events_topic, rate, live_rate, stop)
+            if s.kafka_bootstrap is not None:  # a configured broker: its TLS and SASL
+                feed.config = confluent_config(s)
             feeder = threading.Thread(target=feed.run, name="riskmon-demo-feeder", daemon=True)
             feeder.start()
             stack.callback(feeder.join, 60)
@@ -171,9 +175,9 @@ def _demo(
                 stack.callback(clerk.join, 60)
             stack.callback(stop.set)
 
-            client = redis.Redis.from_url(redis_url, socket_timeout=5)
+            client = redis.Redis.from_url(redis_url, socket_timeout=5, **redis_options(s))
             stack.callback(client.close)
-            consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","))
+            consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), **kafka)
             stack.callback(consumer.close)
             tps = [
                 TopicPartition(t, p)

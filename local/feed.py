@@ -12,7 +12,7 @@ import datetime as dt
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -124,13 +124,15 @@ def publish(
     pacer: Pacer,
     should_stop: Callable[[], bool] = lambda: False,
     timeout_seconds: float = 120,
+    config: Mapping[str, str] | None = None,
 ) -> int:
     """Send ``records`` to ``topic`` (acks=all, each partition's records in order), paced;
     returns the number sent. Keys are partitioned by murmur2, as Kafka's own clients do.
 
     Stops early, after flushing what was sent, when ``should_stop()`` turns true. Raises
     :class:`PublishError` if a record is not acknowledged within ``timeout_seconds`` of its
-    send (the first failure named), after waiting for the others.
+    send (the first failure named), after waiting for the others. ``config``: librdkafka's TLS
+    and SASL properties (``streams.connections.confluent_config``).
 
     librdkafka (confluent-kafka) rather than kafka-python: it sends from C threads, at a small
     fraction of kafka-python's CPU per record, which on a shared machine the worker, the broker
@@ -155,6 +157,7 @@ def publish(
             "message.timeout.ms": int(timeout_seconds * 1000),
             # an idle connection the broker closed is reopened when needed: not worth a line
             "log.connection.close": False,
+            **(config or {}),
         }
     )
     sent = 0
@@ -206,6 +209,8 @@ class DistrictFeed:
     stop: threading.Event
     pacers: list[Pacer] = field(default_factory=list)
     history: tuple[int, float] | None = None
+    #: librdkafka's TLS and SASL properties (``streams.connections.confluent_config``)
+    config: dict[str, str] = field(default_factory=dict)
 
     @property
     def count(self) -> int:
@@ -220,6 +225,7 @@ class DistrictFeed:
             topic=self.topic,
             pacer=pacer,
             should_stop=self.stop.is_set,
+            config=self.config,
         )
         if self.stop.is_set():
             return
@@ -236,6 +242,7 @@ class DistrictFeed:
             topic=self.topic,
             pacer=live,
             should_stop=self.stop.is_set,
+            config=self.config,
         )
 
     def phase(self) -> str:

@@ -31,6 +31,7 @@ from local.feed import Pacer, PublishError
 from local.feed import publish as send
 from schemas.codec import CreditEvent, encode_event
 from schemas.events import EventType, InspectionCompleted
+from streams.connections import kafka_python_config, redis_options
 from streams.settings import Settings
 from streams.topics import TopicError
 from supervision.exceptions import PlanError
@@ -112,7 +113,7 @@ class InspectionOffice:
         pool = parse_pool(inspector_pool(), "the district's inspectors")
         preset = load_preset(PRESET)
         rng = random.Random(f"{self.spec.seed}:inspections")
-        client = redis.Redis.from_url(self.redis_url, socket_timeout=10)
+        client = redis.Redis.from_url(self.redis_url, socket_timeout=10, **redis_options(s))
         try:
             n = 0
             while not self.stop.is_set():
@@ -140,8 +141,15 @@ class InspectionOffice:
         self, plan: Mapping[str, Any], firms: Mapping[str, tuple[float, str]], rng: random.Random
     ) -> None:
         s = self.settings
-        publish(plan, self.bootstrap, s.events_topic)
-        record(plan, self.bootstrap, s.plans_topic, s.partitions, published=True)
+        publish(plan, self.bootstrap, s.events_topic, kafka_python_config(s))
+        record(
+            plan,
+            self.bootstrap,
+            s.plans_topic,
+            s.partitions,
+            published=True,
+            config=kafka_python_config(s),
+        )
         count = len(plan["tasks"])
         self.plans, self.tasks = self.plans + 1, self.tasks + count
         self.last = f"plan {plan['plan_id']}: {count} tasks ({PRESET})"
