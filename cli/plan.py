@@ -145,10 +145,8 @@ def render_draw(plan: Mapping[str, Any]) -> str:
 
 def run_draw(args: argparse.Namespace, s: Settings) -> int:
     import redis
-    from kafka.errors import KafkaError
 
-    from jobs.plans import draw_live, publish, record
-    from streams.topics import TopicError
+    from jobs.plans import draw_live
     from supervision.exceptions import PlanError
     from supervision.inspectors import load_conflicts, load_pool
     from supervision.preset import load_preset
@@ -190,25 +188,32 @@ def run_draw(args: argparse.Namespace, s: Settings) -> int:
         except OSError as exc:
             raise CommandError(f"cannot write {args.out}: {exc.strerror or exc}") from None
         print(f"  wrote {args.out}")
-    try:
-        with unlogged("kafka"):
-            if args.publish:
-                sent = publish(plan, bootstrap, s.events_topic, kafka_python_config(s))
-            record(
-                plan,
-                bootstrap,
-                s.plans_topic,
-                s.partitions,
-                published=args.publish,
-                config=kafka_python_config(s),
-            )
-    except (KafkaError, TopicError) as exc:
-        raise CommandError(f"Kafka at {bootstrap}: {exc}", 1) from None
+    sent = _send(s, plan, bootstrap, published=args.publish)
     if args.publish:
         print(f"  published {sent} task(s) to {s.events_topic}; recorded on {s.plans_topic}")
     else:
         print(f"  not published (--publish sends its tasks); recorded on {s.plans_topic}")
     return 0
+
+
+def _send(s: Settings, plan: Mapping[str, Any], bootstrap: str, *, published: bool) -> int:
+    """Publish the plan's tasks if ``published`` and record the plan; how many tasks were sent.
+    Raises :class:`CommandError` (exit 1) naming the broker if Kafka fails part-way."""
+    from kafka.errors import KafkaError
+
+    from jobs.plans import publish, record
+    from streams.topics import TopicError
+
+    config = kafka_python_config(s)
+    sent = 0
+    try:
+        with unlogged("kafka"):
+            if published:
+                sent = publish(plan, bootstrap, s.events_topic, config)
+            record(plan, bootstrap, s.plans_topic, s.partitions, published=published, config=config)
+    except (KafkaError, TopicError) as exc:
+        raise CommandError(f"Kafka at {bootstrap}: {exc}", 1) from None
+    return sent
 
 
 def _audit(s: Settings, action: str, plan: Mapping[str, Any]) -> None:
@@ -253,27 +258,10 @@ def run_verify(args: argparse.Namespace, s: Settings) -> int:
 
 def run_publish(args: argparse.Namespace, s: Settings) -> int:
     """Exit 1 if the plan does not verify (nothing is sent) or Kafka fails part-way."""
-    from kafka.errors import KafkaError
-
-    from jobs.plans import publish, record
-    from streams.topics import TopicError
-
     plan = _verified(args.plan, "; nothing sent")
     bootstrap = runfile.bootstrap(s)
     _audit(s, "plan.publish", plan)
-    try:
-        with unlogged("kafka"):
-            sent = publish(plan, bootstrap, s.events_topic, kafka_python_config(s))
-            record(
-                plan,
-                bootstrap,
-                s.plans_topic,
-                s.partitions,
-                published=True,
-                config=kafka_python_config(s),
-            )
-    except (KafkaError, TopicError) as exc:
-        raise CommandError(f"Kafka at {bootstrap}: {exc}", 1) from None
+    sent = _send(s, plan, bootstrap, published=True)
     print(
         f"plan {plan['plan_id']}: published {sent} task(s) to {s.events_topic};"
         f" recorded on {s.plans_topic}"

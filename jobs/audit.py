@@ -9,12 +9,12 @@ runs, is then in the copy too.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Sequence
 from typing import Final
 
 import redis.asyncio as aioredis
 
+from jobs.topic_reader import read_to_end
 from security.audit import AuditRecord, Head
 from security.exceptions import AuditError
 from security.store.audit import chains, forward, heads
@@ -25,7 +25,6 @@ from streams.topics import ensure_topics, topic_specs
 __all__ = ["forward_pending", "parse", "read_log"]
 
 _CONNECT_MS: Final = 10_000
-_POLL_MS: Final = 500
 
 
 def forward_pending(settings: Settings, redis_url: str, bootstrap: str) -> dict[str, Head]:
@@ -65,36 +64,7 @@ def forward_pending(settings: Settings, redis_url: str, bootstrap: str) -> dict[
 
 def read_log(settings: Settings, bootstrap: str) -> list[bytes]:
     """Every message of the audit topic, in order ([] if there is no such topic)."""
-    from kafka import KafkaConsumer, TopicPartition
-
-    topic = settings.audit_topic
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap.split(","),
-        enable_auto_commit=False,
-        bootstrap_timeout_ms=_CONNECT_MS,
-        **kafka_python_config(settings),
-    )
-    try:
-        parts = consumer.partitions_for_topic(topic)
-        if not parts:
-            return []
-        tps = [TopicPartition(topic, p) for p in sorted(parts)]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        end = consumer.end_offsets(tps)
-        out: list[bytes] = []
-        quiet, deadline = 0, time.monotonic() + 120
-        # To the reported end, then until quiet (an embedded broker may report it early).
-        while quiet < 2 or any(consumer.position(tp) < end[tp] for tp in tps):
-            if time.monotonic() > deadline:
-                break
-            polled = consumer.poll(timeout_ms=_POLL_MS)
-            quiet = 0 if polled else quiet + 1
-            for tp in tps:
-                out.extend(r.value or b"" for r in polled.get(tp, []))
-        return out
-    finally:
-        consumer.close()
+    return read_to_end(bootstrap, settings.audit_topic, kafka_python_config(settings))
 
 
 def parse(lines: list[bytes]) -> list[AuditRecord]:

@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -26,6 +25,7 @@ from typing import Any
 
 import redis
 
+from jobs.topic_reader import read_to_end
 from schemas.codec import CreditEvent, dumps, encode_event, loads
 from schemas.events import PLANS_SOURCE, EventType, TaskPlanned
 from scoring.store import Keys, newest_asof
@@ -50,7 +50,6 @@ __all__ = [
 
 #: How long a command waits for the broker to answer at all.
 _CONNECT_MS = 10_000
-_POLL_MS = 300
 
 
 class EmptyStoreError(PlanError):
@@ -202,47 +201,18 @@ def list_plans(
 ) -> list[dict[str, Any]]:
     """Every plan recorded on ``plans_topic``, the latest record of each (``published`` true if
     any record of it was), oldest draw first. [] if the topic does not exist."""
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap.split(","),
-        enable_auto_commit=False,
-        bootstrap_timeout_ms=_CONNECT_MS,
-        **(config or {}),
-    )
-    try:
-        parts = consumer.partitions_for_topic(plans_topic)
-        if not parts:
-            return []
-        tps = [TopicPartition(plans_topic, p) for p in sorted(parts)]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        end = consumer.end_offsets(tps)
-        plans: dict[str, dict[str, Any]] = {}
-        quiet, deadline = 0, time.monotonic() + 60
-        # Read to the reported end, then until quiet: an embedded broker can report the end of
-        # a batch short of its last records.
-        while quiet < 2 or any(consumer.position(tp) < end[tp] for tp in tps):
-            if time.monotonic() > deadline:
-                break
-            polled = consumer.poll(timeout_ms=_POLL_MS)
-            quiet = 0 if polled else quiet + 1
-            for recs in polled.values():
-                for r in recs:
-                    try:
-                        doc = loads(r.value or b"")
-                    except ValueError:
-                        continue
-                    if not isinstance(doc, dict) or "plan_id" not in doc:
-                        continue
-                    before = plans.get(doc["plan_id"])
-                    doc["published"] = bool(doc.get("published")) or bool(
-                        before and before.get("published")
-                    )
-                    plans[doc["plan_id"]] = doc
-        return sorted(plans.values(), key=lambda d: str(d.get("drawn_at", "")))
-    finally:
-        consumer.close()
+    plans: dict[str, dict[str, Any]] = {}
+    for value in read_to_end(bootstrap, plans_topic, config, timeout_seconds=60):
+        try:
+            doc = loads(value)
+        except ValueError:
+            continue
+        if not isinstance(doc, dict) or "plan_id" not in doc:
+            continue
+        before = plans.get(doc["plan_id"])
+        doc["published"] = bool(doc.get("published")) or bool(before and before.get("published"))
+        plans[doc["plan_id"]] = doc
+    return sorted(plans.values(), key=lambda d: str(d.get("drawn_at", "")))
 
 
 def read_plan(path: Path) -> dict[str, Any]:
