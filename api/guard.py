@@ -38,18 +38,13 @@ REALM: Final = 'Bearer realm="riskmon"'
 
 def _unauthorized(detail: str, error: str | None) -> Response:
     challenge = REALM + (f', error="{error}"' if error else "")
-    return Response(
-        401,
-        {**json_response({}).headers, "WWW-Authenticate": challenge},
-        json_response({"error": "unauthorized", "detail": detail}).body,
-    )
+    body = {"error": "unauthorized", "detail": detail}
+    return json_response(body, 401, {"WWW-Authenticate": challenge})
 
 
 def _forbidden(needed: Role, has: Role) -> Response:
     body = {"error": "forbidden", "detail": f"this needs the {needed} role; yours is {has}"}
-    answer = json_response(body, status=403)
-    challenge = f'{REALM}, error="insufficient_scope"'
-    return Response(403, {**answer.headers, "WWW-Authenticate": challenge}, answer.body)
+    return json_response(body, 403, {"WWW-Authenticate": f'{REALM}, error="insufficient_scope"'})
 
 
 def guarded(
@@ -79,9 +74,8 @@ def guarded(
             return _forbidden(needed, principal.role)
         wait = None if limiter is None else limiter.take(principal.actor, clock())
         if wait is not None:
-            answer = json_response({"error": "too many requests", "retry_after": wait}, 429)
-            retry = str(max(1, math.ceil(wait)))
-            return Response(429, {**answer.headers, "Retry-After": retry}, answer.body)
+            retry = {"Retry-After": str(max(1, math.ceil(wait)))}
+            return json_response({"error": "too many requests", "retry_after": wait}, 429, retry)
         return await handler(dataclasses.replace(request, principal=principal))
 
     return guard

@@ -45,6 +45,9 @@ Handler = Callable[[Request], Awaitable[Response]]
 Audit = Callable[[Principal, str, str, Mapping[str, Any]], Awaitable[object]]
 
 
-def json_response(value: Any, status: int = 200) -> Response:
-    """``value`` as JSON (the codec's orjson encoding) with :data:`JSON_CONTENT_TYPE`."""
-    return Response(status, {"Content-Type": JSON_CONTENT_TYPE}, dumps(value))
+def json_response(
+    value: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    """``value`` as JSON (the codec's orjson encoding) with :data:`JSON_CONTENT_TYPE`, and any
+    other ``headers``."""
+    return Response(status, {"Content-Type": JSON_CONTENT_TYPE, **(headers or {})}, dumps(value))
