@@ -24,7 +24,7 @@ from scoring.explain import explain
 from scoring.fold import EnterpriseState
 from scoring.model import ScoringModel
 from security.exceptions import UnavailableError
-from security.roles import Principal, Role
+from security.roles import Role
 from supervision.records import ObservationRecord
 
 __all__ = ["EXPLAINED", "ReadObservation", "ReadState", "enterprise", "observation_json"]
@@ -83,18 +83,14 @@ async def enterprise(
     except StoreUnavailableError as exc:
         return json_response({"error": str(exc)}, status=503)
     doc = {**explain(uscc, state, model), "observation": observation_json(obs)}
-    if request.principal is None or not _explained(request.principal):
+    who = request.principal
+    if who is None or not who.may(Role.ANALYST):  # None (no guard): the least, never the most
         return json_response(_redact(doc))
     try:
-        await audit(request.principal, "enterprise.explain", uscc, {"class": doc["class"]})
+        await audit(who, "enterprise.explain", uscc, {"class": doc["class"]})
     except UnavailableError:
         return json_response({"error": "cannot record this read in the audit log now"}, 503)
     return json_response(doc)
-
-
-def _explained(principal: Principal | None) -> bool:
-    # None (a handler served without the guard): the least, never the most.
-    return principal is not None and principal.may(Role.ANALYST)
 
 
 def _redact(doc: dict[str, Any]) -> dict[str, Any]:
