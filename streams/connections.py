@@ -73,18 +73,23 @@ def faust_credentials(s: Settings) -> Any:
     return None
 
 
+def _sasl_kwargs(s: Settings) -> dict[str, Any]:
+    # aiokafka and kafka-python name SASL's arguments alike.
+    if not s.kafka_security_protocol.startswith("SASL_"):
+        return {}
+    return {
+        "sasl_mechanism": s.kafka_sasl_mechanism,
+        "sasl_plain_username": s.kafka_sasl_username,
+        "sasl_plain_password": _password(s),
+    }
+
+
 def aiokafka_config(s: Settings) -> dict[str, Any]:
     """Keyword arguments for aiokafka's clients."""
     out: dict[str, Any] = {"security_protocol": s.kafka_security_protocol}
     if _uses_ssl(s):
         out["ssl_context"] = kafka_ssl_context(s)
-    if s.kafka_security_protocol.startswith("SASL_"):
-        out |= {
-            "sasl_mechanism": s.kafka_sasl_mechanism,
-            "sasl_plain_username": s.kafka_sasl_username,
-            "sasl_plain_password": _password(s),
-        }
-    return out
+    return out | _sasl_kwargs(s)
 
 
 def kafka_python_config(s: Settings) -> dict[str, Any]:
@@ -97,13 +102,7 @@ def kafka_python_config(s: Settings) -> dict[str, Any]:
         if s.kafka_ssl_certfile and s.kafka_ssl_keyfile:
             out |= {"ssl_certfile": str(s.kafka_ssl_certfile)}
             out |= {"ssl_keyfile": str(s.kafka_ssl_keyfile)}
-    if s.kafka_security_protocol.startswith("SASL_"):
-        out |= {
-            "sasl_mechanism": s.kafka_sasl_mechanism,
-            "sasl_plain_username": s.kafka_sasl_username,
-            "sasl_plain_password": _password(s),
-        }
-    return out
+    return out | _sasl_kwargs(s)
 
 
 def confluent_config(s: Settings) -> dict[str, str]:
