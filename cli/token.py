@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import threading
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import redis.asyncio as aioredis
@@ -22,6 +22,7 @@ from cli.audited import local_actor
 from cli.errors import CommandError
 from security.exceptions import SecurityError
 from security.roles import ROLE_NAMES, Role, parse_role
+from security.store.audit import AuditLog
 from security.store.tokens import TokenStore
 from security.tokens import TokenRecord
 from streams.access import audit_log, token_store
@@ -89,24 +90,16 @@ def add(sub: Subparsers) -> None:
     r.set_defaults(handler=run_revoke)
 
 
-def _with_store(
-    settings: Settings, redis_url: str, work: Callable[[TokenStore], Awaitable[T]]
-) -> T:
-    # Every token made or revoked is recorded in the audit log, in the same run.
+Work = Callable[[TokenStore, AuditLog], Awaitable[T]]
+
+
+def _with_store(settings: Settings, redis_url: str, work: Work[T]) -> T:
     async def go() -> T:
         client = aioredis.Redis.from_url(
             redis_url, socket_timeout=10, socket_connect_timeout=5, **redis_options(settings)
         )
         try:
-            done = await work(token_store(settings, client))
-            record = done[1] if isinstance(done, tuple) else done
-            if isinstance(record, TokenRecord):
-                action = "token.revoke" if record.revoked else "token.create"
-                details = {"name": record.name, "role": str(record.role)}
-                await audit_log(settings, client).append(
-                    local_actor(), action, record.token_id, details
-                )
-            return done
+            return await work(token_store(settings, client), audit_log(settings, client))
         finally:
             await client.aclose()
 
@@ -114,6 +107,28 @@ def _with_store(
         return asyncio.run(go())
     except SecurityError as exc:
         raise CommandError(str(exc)) from None
+
+
+async def _audited(log: AuditLog, action: str, record: TokenRecord) -> TokenRecord:
+    # Every token made or revoked is recorded in the audit log, by the person at the terminal.
+    details = {"name": record.name, "role": str(record.role)}
+    await log.append(local_actor(), action, record.token_id, details)
+    return record
+
+
+def _create(name: str, role: Role, expires_days: float = 0) -> Work[tuple[str, TokenRecord]]:
+    async def work(store: TokenStore, log: AuditLog) -> tuple[str, TokenRecord]:
+        token, record = await store.create(name, role, expires_days)
+        return token, await _audited(log, "token.create", record)
+
+    return work
+
+
+def _revoke(ident: str) -> Work[TokenRecord]:
+    async def work(store: TokenStore, log: AuditLog) -> TokenRecord:
+        return await _audited(log, "token.revoke", await store.revoke(ident))
+
+    return work
 
 
 def _iso(t: int) -> str:
@@ -133,7 +148,7 @@ def render(records: list[TokenRecord], now: float) -> str:
 
 def run_create(args: argparse.Namespace, s: Settings) -> int:
     token, record = _with_store(
-        s, runfile.redis_url(s), lambda st: st.create(args.name, args.role, args.expires)
+        s, runfile.redis_url(s), _create(args.name, args.role, args.expires)
     )
     until = f", expires {_iso(record.expires)} UTC" if record.expires else ""
     print(f"token {record.token_id} for {record.name}, role {record.role}{until}.")
@@ -143,43 +158,30 @@ def run_create(args: argparse.Namespace, s: Settings) -> int:
 
 
 def run_list(args: argparse.Namespace, s: Settings) -> int:
-    records = _with_store(s, runfile.redis_url(s), lambda st: st.records())
+    records = _with_store(s, runfile.redis_url(s), lambda store, _: store.records())
     print(render(records, dt.datetime.now(dt.UTC).timestamp()))
     return 0
 
 
 def run_revoke(args: argparse.Namespace, s: Settings) -> int:
-    record = _with_store(s, runfile.redis_url(s), lambda st: st.revoke(args.token))
+    record = _with_store(s, runfile.redis_url(s), _revoke(args.token))
     print(f"revoked token {record.token_id} ({record.name}, {record.role})")
     return 0
 
 
-def _in_thread(settings: Settings, redis_url: str, work: Callable[[TokenStore], Awaitable[T]]) -> T:
+def _in_thread(settings: Settings, redis_url: str, work: Work[T]) -> T:
     # `riskmon run` calls these around the worker: an event loop of their own, in a thread of
     # their own, so the worker's loop is neither made early nor closed under it.
-    out: list[T] = []
-    error: list[BaseException] = []
-
-    def go() -> None:
-        try:
-            out.append(_with_store(settings, redis_url, work))
-        except BaseException as exc:  # handed to the caller's thread
-            error.append(exc)
-
-    thread = threading.Thread(target=go, name="riskmon-token")
-    thread.start()
-    thread.join()
-    if error:
-        raise error[0]
-    return out[0]
+    with ThreadPoolExecutor(1, thread_name_prefix="riskmon-token") as pool:
+        return pool.submit(_with_store, settings, redis_url, work).result()
 
 
 def issue_local(settings: Settings, redis_url: str) -> tuple[str, TokenRecord]:
     """A new admin token for the local user, named ``local:<user>@<host>:<port>``."""
     name = f"{local_actor()}:{settings.web_port}"
-    return _in_thread(settings, redis_url, lambda st: st.create(name[-64:], Role.ADMIN))
+    return _in_thread(settings, redis_url, _create(name[-64:], Role.ADMIN))
 
 
 def revoke_local(settings: Settings, redis_url: str, token_id: str) -> None:
     """Revoke a run's local token (at its stop, or a dead run's at the next start)."""
-    _in_thread(settings, redis_url, lambda st: st.revoke(token_id))
+    _in_thread(settings, redis_url, _revoke(token_id))
