@@ -23,7 +23,7 @@ from scoring.fold import Outcome
 from supervision.records import TaskRecord
 from supervision.step import Effects, Input
 
-__all__ = ["ACTOR", "CLASS_CHANGE", "Entry", "class_changes", "entries"]
+__all__ = ["ACTOR", "CLASS_CHANGE", "Entry", "entries"]
 
 #: Who the stream's records name: riskmon itself, by the model.
 ACTOR: Final = "riskmon"
@@ -56,14 +56,9 @@ def _iso(t: int) -> str:
     return dt.datetime.fromtimestamp(t, dt.UTC).isoformat()
 
 
-def class_changes(inputs: Sequence[Input], effects: Effects, model_version: str) -> list[Entry]:
-    """The class changes of the inputs applied now, in log order: the event's own, then the
-    time-driven ones it brought about."""
-    done: set[str] = set()
-    return [e for i in inputs for e in _changes_of(i, effects, model_version, done)]
-
-
 def _changes_of(i: Input, effects: Effects, model_version: str, done: set[str]) -> list[Entry]:
+    # An input's class change, then the time-driven ones it brought about; none for an input
+    # supervision applied before (not in ``effects.seen``) or already listed in this batch.
     if i.ehash not in effects.seen or i.ehash in done:
         return []
     done.add(i.ehash)
@@ -84,9 +79,9 @@ def entries(
     before: Mapping[str, TaskRecord],
     model_version: str,
 ) -> list[Entry]:
-    """Every record of the batch, per input in log order: its class changes
-    (:func:`class_changes`), then the steps of tasks it asked for (``task.<state>``, target
-    the task id), from ``before`` (the tasks as loaded) to ``effects.tasks``."""
+    """Every record of the batch, per input in log order: its class change and the time-driven
+    ones it brought about, then the steps of tasks it asked for (``task.<state>``, target the
+    task id), from ``before`` (the tasks as loaded) to ``effects.tasks``."""
     steps: dict[tuple[str, str], list[Entry]] = {}
     for tid in sorted(effects.tasks):
         task = effects.tasks[tid]

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from scoring.fold import Outcome
 from scoring.partition import Fired
-from supervision.audit import class_changes, entries
+from supervision.audit import entries
 from supervision.records import TaskRecord, Transition
 from supervision.step import Effects, Input
 
@@ -47,13 +47,13 @@ def test_only_inputs_applied_now_and_only_real_changes_are_recorded() -> None:
         _input("a", 1, 2),  # the same event twice in one batch: once
     ]
     seen = {"a": [], "b": [], "c": [], "e": []}
-    entries = class_changes(inputs, Effects(ew=0, seen=seen), "default-2026.1")
-    assert [(e.target, e.details["from"], e.details["to"]) for e in entries] == [
+    listed = entries(inputs, Effects(ew=0, seen=seen), {}, "default-2026.1")
+    assert [(e.target, e.details["from"], e.details["to"]) for e in listed] == [
         (USCC, "A", "B"),
         (USCC, None, "C"),
         (OTHER, "C", "B"),
     ]
-    assert entries[0].details == {
+    assert listed[0].details == {
         "from": "A",
         "to": "B",
         "source": "/sjjc",
@@ -61,9 +61,9 @@ def test_only_inputs_applied_now_and_only_real_changes_are_recorded() -> None:
         "type": "penalty.imposed",
         "model": "default-2026.1",
     }
-    assert entries[2].details["cause"] == "time"
-    assert entries[2].time == "2026-05-28T20:10:00+00:00"  # its due moment, not the event's
-    assert entries[0].time == "2026-05-28T20:26:40+00:00"
+    assert listed[2].details["cause"] == "time"
+    assert listed[2].time == "2026-05-28T20:10:00+00:00"  # its due moment, not the event's
+    assert listed[0].time == "2026-05-28T20:26:40+00:00"
 
 
 def _task(tid: str, uscc: str, steps: list[Transition]) -> TaskRecord:
