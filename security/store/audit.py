@@ -115,7 +115,6 @@ class AuditLog:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._redis = client
-        self.prefix = prefix
         self.chain = ops_chain(prefix)
         self.key = key or DEFAULT_AUDIT_KEY
         self._clock = clock
@@ -150,10 +149,6 @@ class AuditLog:
                         continue  # another writer sealed first: follow its record
         except redis.RedisError as exc:
             raise UnavailableError(f"Redis: {exc}") from exc
-
-    async def recent(self, count: int = 100) -> list[AuditRecord]:
-        """The newest ``count`` records of ``ops`` still in its stream, newest first."""
-        return await recent(self._redis, self.chain, count)
 
 
 async def recent(client: Redis, chain: Chain, count: int) -> list[AuditRecord]:

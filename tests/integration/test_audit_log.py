@@ -11,7 +11,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from security.audit import AuditRecord, Head, verify
-from security.store.audit import AuditLog, chains, forward, heads
+from security.store.audit import AuditLog, chains, forward, heads, ops_chain, recent
 
 KEY = b"an audit key of thirty-two bytes!"
 
@@ -43,7 +43,7 @@ async def test_writers_racing_extend_one_chain(redis_url: str, key_prefix: str) 
         v = verify(records, KEY, known)
         assert v.ok and v.records == 100, v.problem
         assert {k for k, _ in sent} == {b"ops"}
-        assert [r.seq for r in await logs[3].recent(3)] == [99, 98, 97]
+        assert [r.seq for r in await recent(clients[3], ops_chain(key_prefix), 3)] == [99, 98, 97]
     finally:
         for c in clients:
             await c.aclose()
