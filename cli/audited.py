@@ -31,7 +31,12 @@ def local_actor() -> str:
         user = getpass.getuser()
     except (KeyError, OSError):  # no name for this uid (a container's)
         user = "user"
-    return "local:" + re.sub(r"[^A-Za-z0-9._-]", "-", f"{user}@{socket.gethostname()}")
+    # Each part cleaned on its own: the "@" between them is the form the records promise.
+    return f"local:{_clean(user)}@{_clean(socket.gethostname())}"
+
+
+def _clean(part: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "-", part) or "-"
 
 
 def record(
