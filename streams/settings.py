@@ -104,6 +104,8 @@ class Settings(BaseSettings):
     plans_topic: TopicName = "riskmon.plans"
     #: The audit log (never compacted, never expired; one partition: one chain in order).
     audit_topic: TopicName = "riskmon.audit"
+    #: Acknowledgements of alerts by the people on duty (the console's POST /alerts/{id}/ack).
+    acks_topic: TopicName = "riskmon.acks"
     partitions: int = Field(
         default=8, ge=1, le=999, description="partitions of the events topic (never change live)"
     )
@@ -117,6 +119,27 @@ class Settings(BaseSettings):
     supervision_path: Path | None = Field(
         default=None,
         description="supervision TOML (observation, triggers, task due days); unset: default",
+    )
+    warnings_path: Path | None = Field(
+        default=None,
+        description="early-warning rules TOML (enterprises, regions, industries); unset: default",
+    )
+    webhooks_path: Path | None = Field(
+        default=None,
+        description="webhook subscribers TOML (URL, secret, filter, retries); unset: none",
+    )
+    alertmanager_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="Alertmanager's base URL (its v2 API gets critical warnings, D entries and"
+        " regional warnings); unset: none",
+    )
+    console_port: int = Field(default=6067, ge=1, le=65535, description="the console's port")
+    console_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="the console's address as its users reach it (alert links point there);"
+        " unset: http://RISKMON_WEB_HOST:RISKMON_CONSOLE_PORT",
     )
     max_event_bytes: int = Field(default=65_536, ge=1_024, le=10_485_760)
     ledger_window: int = Field(

@@ -47,8 +47,20 @@ ALLOWED: dict[str, frozenset[str]] = {
     "api": frozenset({"security", "supervision", "alerts", "scoring", "schemas"}),
     "streams": frozenset({"api", "security", "supervision", "alerts", "scoring", "schemas"}),
     "jobs": frozenset({"streams", "security", "supervision", "alerts", "scoring", "schemas"}),
+    "console": frozenset(
+        {"jobs", "streams", "api", "security", "supervision", "alerts", "scoring", "schemas"}
+    ),
     "local": frozenset(
-        {"jobs", "streams", "security", "supervision", "district", "scoring", "schemas"}
+        {
+            "console",
+            "jobs",
+            "streams",
+            "security",
+            "supervision",
+            "district",
+            "scoring",
+            "schemas",
+        }
     ),
 }
 ALLOWED["cli"] = frozenset(ALLOWED)  # all of the above; benchmarks only from cli.bench
@@ -100,7 +112,9 @@ def is_pure(path: str) -> bool:
 
 def may_use_kafka(path: str) -> bool:
     package = path.split("/", 1)[0]
-    return package in ("streams", "jobs", "local", "cli", "benchmarks") or is_alert_delivery(path)
+    return package in ("streams", "jobs", "local", "cli", "benchmarks", "console") or (
+        is_alert_delivery(path)
+    )
 
 
 ROOMS = (
