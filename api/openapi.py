@@ -84,6 +84,24 @@ OPERATIONS: Final[Mapping[tuple[str, str], Operation]] = {
         "cancel a task", _COMMAND, _TASK, body=TaskCancelled
     ),
     ("GET", "/stats/discovery"): Operation("random-plan discovery rate per class", (200, 503)),
+    ("GET", "/regions"): Operation(
+        "per division: enterprises per class, C+D share, 7-day D entries and trend (analysts)",
+        (200, 400, 503),
+    ),
+    ("GET", "/regions/{code}"): Operation(
+        "a division's enterprises in C and D, paged (analysts)",
+        (200, 400, 503),
+        {"code": {"type": "string", "pattern": "^([1-8][0-9]{5}|unknown)$"}},
+        query={
+            "limit": {"type": "integer", "minimum": 1, "maximum": 500},
+            "cursor": _USCC,
+        },
+    ),
+    ("GET", "/industries"): Operation(
+        "per industry (section, and section + two-digit division): enterprises per class, C+D"
+        " share, 7-day D entries and trend (analysts)",
+        (200, 400, 503),
+    ),
     ("GET", "/audit/recent"): Operation(
         "the newest records of an audit chain (admins)",
         (200, 400, 503),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 
+from api.areas import ReadMembers, ReadRows, list_areas, region
 from api.audit import ReadRecent, recent_audit
 from api.discovery import stats_discovery
 from api.enterprises import ReadObservation, ReadState, enterprise
@@ -64,6 +65,10 @@ class WorkerDeps:
     audit: Audit
     #: Reads an audit chain's recent tail (admins' GET /audit/recent).
     read_audit: ReadRecent
+    #: Reads the rows of /regions or /industries (``scoring.store.area_rows``).
+    read_areas: ReadRows
+    #: Reads a page of a division's enterprises in C and D (``scoring.store.region_members``).
+    read_region: ReadMembers
     #: Partitions of the events topic (one audit chain each).
     partitions: int
     #: How long a POST on a task waits for the worker to apply its event before answering 202.
@@ -124,6 +129,24 @@ def _worker_routes(d: WorkerDeps) -> tuple[Route, ...]:
             "GET",
             "/stats/discovery",
             functools.partial(stats_discovery, read_counts=d.supervision.discovery_counts),
+            Role.ANALYST,
+        ),
+        Route(
+            "GET",
+            "/regions",
+            functools.partial(list_areas, kind="division", read_rows=d.read_areas),
+            Role.ANALYST,
+        ),
+        Route(
+            "GET",
+            "/regions/{code}",
+            functools.partial(region, read_members=d.read_region),
+            Role.ANALYST,
+        ),
+        Route(
+            "GET",
+            "/industries",
+            functools.partial(list_areas, kind="industry", read_rows=d.read_areas),
             Role.ANALYST,
         ),
         Route(

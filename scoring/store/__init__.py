@@ -9,6 +9,7 @@
 ``errors``     Redis errors translated into StoreError / StoreUnavailableError, once
 ``store``      :class:`Store`: the async reads and writes of the worker and the jobs
 ``readers``    synchronous walks over every state, for tools and tests
+``areas``      regional and industry counts summed over partitions, and their recount
 ``apply.lua``  every write: apply a batch of events (with the time-driven class changes they
                bring about), or re-classify a page of enterprises; it implements
                ``scoring/fold.py`` and ``scoring/partition.py``, the specification
@@ -18,6 +19,15 @@ Import from here; the names below are the package's interface.
 """
 
 from schemas.classes import CLASS_NAMES
+from scoring.store.areas import (
+    AreaRow,
+    AreaSnapshot,
+    Member,
+    MembersPage,
+    area_rows,
+    read_areas,
+    region_members,
+)
 from scoring.store.keys import STATE_BUCKETS, Keys, bucket_of
 from scoring.store.plan import MAX_CALL_EVENTS, ApplyRequest, Call, plan_calls
 from scoring.store.readers import iter_states, newest_asof
@@ -42,14 +52,19 @@ __all__ = [
     "SCRIPT",
     "STATE_BUCKETS",
     "ApplyRequest",
+    "AreaRow",
+    "AreaSnapshot",
     "Call",
     "Keys",
+    "Member",
+    "MembersPage",
     "ReclassifyPage",
     "ReclassifyResult",
     "Reply",
     "Status",
     "Store",
     "StoreResult",
+    "area_rows",
     "bucket_of",
     "decode_state",
     "encode_state",
@@ -61,5 +76,7 @@ __all__ = [
     "pack_events",
     "params_arg",
     "plan_calls",
+    "read_areas",
+    "region_members",
     "version_id",
 ]

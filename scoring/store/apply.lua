@@ -26,12 +26,25 @@
 -- USCC bytes) and caches its smallest score in a local, so that an event that fires nothing
 -- costs a comparison. Safe: every write to the index that lowers it lowers the cache too,
 -- and a cache left too low (a ZREM, a due moved later) only costs a re-read.
--- The ledger, the offset watermark, the class counts and the due index are the store's
--- bookkeeping, which fold.py has no part in; the event-time watermark is partition.py's.
+-- The ledger, the offset watermark, the class counts, the area counts and the due index are
+-- the store's bookkeeping, which fold.py has no part in; the event-time watermark is
+-- partition.py's.
+--
+-- Area counts (docs/areas.md; scoring/store/areas.py recount() is their specification: the
+-- counts are always that function of the stored states, whatever the order of the events).
+-- Wherever settle writes a state (apply, fire, reclassify), it moves the enterprise's counts
+-- when its class or its profile's division or industry changed, and only then: per division
+-- ('unknown' before its first profile), industry (section + two-digit division, e.g. 'F51';
+-- 'unknown') and class, one field '<division>|<industry>|<class>' in '<prefix>:a:{pNNN}';
+-- each division's enterprises in C and D in the zset '<prefix>:ax:{pNNN}'; and, when the
+-- class changes to C or D, one entry on the day (UTC+8) of the change in
+-- '<prefix>:ae:{pNNN}:<day>', under the profile the state has then (an entry is a flow: it
+-- stays where it was counted when a profile arrives or changes later). These key names are
+-- derived from KEYS[2]'s (same prefix, same hash tag), not passed.
 --
 -- KEYS: names, and what each holds, in scoring/store/keys.py; all of one partition.
 -- KEYS[1]  the ledger hash (with a ledger window W: the stem of its buckets' names, ':<n>' on)
--- KEYS[2]  the meta hash; KEYS[3] the due index
+-- KEYS[2]  the meta hash ('<prefix>:m:{pNNN}'); KEYS[3] the due index
 -- KEYS[4..] apply: the state hash of each event's enterprise, event i's at KEYS[3 + i];
 --          reclassify: the state hash to walk, then (KEYS[5], if alerts are wanted) the outbox
 --
@@ -78,7 +91,7 @@
 -- deletes it: a run cut short between the two leaves the alert to be sent by the next run.
 --
 -- The events are decoded before the first write, and each event writes its state, ledger
--- entry, class counts and watermark together: a failure part-way leaves a consistent prefix of
+-- entry, class and area counts and watermark together: a failure part-way leaves a consistent prefix of
 -- the batch applied (Redis does not roll a script back), which the caller's retry completes
 -- (duplicates change nothing).
 
@@ -110,7 +123,7 @@ local C_KEY, C_DIMENSION, C_TIME, C_POINTS, C_HALF_LIFE, C_EXPIRES, C_FLOOR, C_T
 local C_CANCELLED, C_REF = 9, 10
 -- A PROFILE: division, industry, new economy 0/1, entity type, time (s), tiebreak.
 -- (ref and entity type are a word's number in scoring/words.py, or the word: kept, not read.)
-local PROFILE_TIME, PROFILE_TIEBREAK = 5, 6
+local PROFILE_DIVISION, PROFILE_INDUSTRY, PROFILE_TIME, PROFILE_TIEBREAK = 1, 2, 5, 6
 
 local ledger, meta, dueset = KEYS[1], KEYS[2], KEYS[3]
 local params = {}
@@ -349,8 +362,67 @@ end
 -- ZADD below it lowers it, so it is never above the index's smallest; see fire).
 local least_due = false
 
--- Evaluate at asof, store, keep the due index and class counts; the outcome string.
-local function settle(key, uscc, old_class, old_due, asof, profile, contribs)
+-- Area counts (scoring/store/areas.py is their Python statement, and keys.py their layout).
+-- The area keys share the meta hash's prefix and hash tag: '<prefix>:a:{pNNN}' (enterprises
+-- per division, industry and class), '<prefix>:ae:{pNNN}:<day>' (entries into C and D that
+-- day) and '<prefix>:ax:{pNNN}' (each division's enterprises in C and D, for paging).
+local area_pre, area_tag = string.match(meta, '^(.*):m:(%b{})$')
+-- (a meta name of another shape, as a test may pass: the area keys hang off it, same slot)
+if not area_pre then area_pre, area_tag = meta, '' end
+local areas_key = area_pre .. ':a:' .. area_tag
+local area_index = area_pre .. ':ax:' .. area_tag
+local area_day_stem = area_pre .. ':ae:' .. area_tag .. ':'
+-- A day is a calendar day in China Standard Time (UTC+8, the district's): day n starts at
+-- n * 86400 - 28800 (Unix s).
+local DAY_SHIFT = 28800
+
+-- The division (text; 'unknown' without one) and the industry an enterprise counts under:
+-- its code's section and two-digit division ('F5191' -> 'F51'), a bare section as it is, or
+-- 'unknown'. One field per (division, industry) pair: a class change costs one HINCRBY a
+-- side, and readers sum the pairs into divisions, industries and sections.
+local function area_codes(profile)
+  local div, ind = 'unknown', 'unknown'
+  if profile then
+    local d, i = profile[PROFILE_DIVISION], profile[PROFILE_INDUSTRY]
+    if d and d ~= '' then div = tostring(d) end
+    if type(i) == 'string' and i ~= '' then
+      if #i >= 3 then ind = string.sub(i, 1, 3) else ind = string.sub(i, 1, 1) end
+    end
+  end
+  return div, ind
+end
+
+-- Move an enterprise's area counts from (old_class, old_profile) to (k, profile), and count
+-- its entry into C or D on the day of asof. Costs a comparison when neither the class nor the
+-- division or industry changed.
+local function move_areas(uscc, old_class, old_profile, k, profile, asof)
+  if k == old_class and old_profile == profile then return end
+  local div, ind = area_codes(profile)
+  local odiv, oind = div, ind
+  if old_profile ~= profile then
+    odiv, oind = area_codes(old_profile)
+    if k == old_class and div == odiv and ind == oind then return end
+  end
+  if old_class > 0 then
+    local old_name = names[old_class]
+    local f = odiv .. '|' .. oind .. '|' .. old_name
+    if redis.call('HINCRBY', areas_key, f, -1) == 0 then redis.call('HDEL', areas_key, f) end
+    if old_class >= 3 then redis.call('ZREM', area_index, odiv .. '|' .. uscc .. '|' .. old_name) end
+  end
+  local name = names[k]
+  redis.call('HINCRBY', areas_key, div .. '|' .. ind .. '|' .. name, 1)
+  if k >= 3 then
+    redis.call('ZADD', area_index, 0, div .. '|' .. uscc .. '|' .. name)
+    if k ~= old_class then
+      redis.call('HINCRBY', area_day_stem .. floor((asof + DAY_SHIFT) / 86400),
+        div .. '|' .. ind .. '|' .. name, 1)
+    end
+  end
+end
+
+-- Evaluate at asof, store, keep the due index, class counts and area counts; the outcome
+-- string. old_profile: the profile the stored state had (nil: profile, unchanged).
+local function settle(key, uscc, old_class, old_due, asof, profile, contribs, old_profile)
   local live = live_from(contribs, asof)
   local k, s, fading, fall, nexp = class_fade_at(live, asof)
   local due = next_change(live, asof, k, s, fading, fall, nexp)
@@ -360,6 +432,8 @@ local function settle(key, uscc, old_class, old_due, asof, profile, contribs)
     redis.call('HINCRBY', meta, names[k], 1)
     if old_class > 0 then redis.call('HINCRBY', meta, names[old_class], -1) end
   end
+  if old_profile == nil then old_profile = profile end
+  move_areas(uscc, old_class, old_profile, k, profile, asof)
   -- A STATE, in its order.
   redis.call('HSET', key, uscc, cmsgpack.pack({version, asof, k, s, due, profile, contribs}))
   if due > 0 then
@@ -550,6 +624,7 @@ for i, ev in ipairs(events) do
           contribs[j][C_CANCELLED] = 1
         end
       end
+      local stored_profile = old_profile
       if profile and (not old_profile or profile[PROFILE_TIME] > old_profile[PROFILE_TIME]
           or (profile[PROFILE_TIME] == old_profile[PROFILE_TIME]
           and profile[PROFILE_TIEBREAK] > old_profile[PROFILE_TIEBREAK])) then
@@ -557,7 +632,8 @@ for i, ev in ipairs(events) do
       end
       if event_asof > asof then asof = event_asof end
       local changed, k
-      outcome, changed, k = settle(key, uscc, old_class, old_due, asof, old_profile, contribs)
+      outcome, changed, k = settle(key, uscc, old_class, old_due, asof, old_profile, contribs,
+        stored_profile)
       -- alerts/rules.py may_warrant: a new enterprise starting in A is no news
       news = k == 4 or (changed and not (old_class == 0 and k == 1))
     end

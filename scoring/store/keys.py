@@ -24,15 +24,26 @@ key                             type   holds
 ``<prefix>:due:{pNNN}``         zset   uscc -> the time (s) of its next time-driven class change
 ``<prefix>:o:{pNNN}``           hash   reclassify's outbox: uscc -> a class change whose alert
                                        is not yet acked, as ``version id|outcome``
+``<prefix>:a:{pNNN}``           hash   ``<division>|<industry>|<K>`` -> enterprises in class
+                                       K (``<industry>``: GB/T 4754 section + two-digit
+                                       division, e.g. ``F51``, or a bare section; either is
+                                       ``unknown`` without a profile); a field at 0 is deleted;
+                                       readers sum pairs into areas (``scoring/store/areas.py``)
+``<prefix>:ae:{pNNN}:<day>``    hash   entries into C and D on ``<day>`` (days since
+                                       1970-01-01 in UTC+8): ``<division>|<industry>|<K>``
+``<prefix>:ax:{pNNN}``          zset   each division's enterprises in C and D, for paging:
+                                       members ``<division>|<uscc>|<K>``, all scored 0 (read
+                                       by lexical range)
 ``<prefix>:models``             hash   version id -> model version name, of every model that
                                        wrote a state under the prefix (no hash tag: it is read
                                        and written apart from apply.lua)
 =============================== ====== =========================================================
 
 apply.lua receives these names in KEYS (see :meth:`Keys.shared` and ``scoring/store/plan.py``);
-it derives the ledger's window buckets itself, by appending ``:<n>``, and the state hash of an
+it derives the ledger's window buckets itself, by appending ``:<n>``, the state hash of an
 enterprise whose time-driven change it makes from :meth:`Keys.state_stem` (ARGV[4]) and
-:func:`bucket_of`, which it computes in Lua.
+:func:`bucket_of`, which it computes in Lua, and the area keys from the meta hash's name
+(``:m:`` replaced by ``:a:``, ``:ae:`` or ``:ax:``, the same hash tag).
 """
 
 from __future__ import annotations
@@ -101,6 +112,19 @@ class Keys:
     def outbox(self, partition: int) -> str:
         """Hash: uscc -> a class change of ``riskmon reclassify`` whose alert is not yet sent."""
         return f"{self.prefix}:o:{tag(partition)}"
+
+    def areas(self, partition: int) -> str:
+        """Hash: ``<division>|<industry>|<K>`` -> enterprises of ``partition``."""
+        return f"{self.prefix}:a:{tag(partition)}"
+
+    def area_day(self, partition: int, day: int) -> str:
+        """Hash: ``<division>|<industry>|<K>`` (K: C, D) -> entries on ``day`` (days since
+        1970-01-01 in UTC+8)."""
+        return f"{self.prefix}:ae:{tag(partition)}:{day}"
+
+    def area_index(self, partition: int) -> str:
+        """Sorted set (lexical): ``<division>|<uscc>|<K>`` of each enterprise in C or D."""
+        return f"{self.prefix}:ax:{tag(partition)}"
 
     def models(self) -> str:
         """Hash: version id -> model version, of every model that wrote a state here."""

@@ -73,7 +73,11 @@ def _jwt(role: str, **changes: Any) -> str:
 
 
 def _path(path: str) -> str:
-    return path.replace("{uscc}", UNKNOWN_USCC).replace("{task_id}", "t-none")
+    return (
+        path.replace("{uscc}", UNKNOWN_USCC)
+        .replace("{task_id}", "t-none")
+        .replace("{code}", "610112")
+    )
 
 
 @pytest.fixture

@@ -10,8 +10,10 @@ from prometheus_client import CollectorRegistry
 
 from api.health import ProgressReport
 from api.routes import WorkerDeps
+from schemas.alerts import AreaKind
 from scoring.fold import EnterpriseState
 from scoring.model import load_model
+from scoring.store import AreaRow, MembersPage
 from security.audit import AuditRecord
 from security.roles import Principal
 from supervision.records import ObservationRecord
@@ -51,6 +53,12 @@ def stub_deps(
     async def read_observation(uscc: str) -> ObservationRecord | None:
         return None
 
+    async def read_areas(kind: AreaKind) -> list[AreaRow]:
+        return []
+
+    async def read_region(code: str, limit: int, after: str | None) -> MembersPage:
+        return MembersPage((), None)
+
     async def publish(key: bytes, value: bytes) -> None:
         raise AssertionError("nothing is published here")
 
@@ -68,6 +76,8 @@ def stub_deps(
         publish=publish,
         audit=audit,
         read_audit=read_audit,
+        read_areas=read_areas,
+        read_region=read_region,
         partitions=4,
         metrics_public=metrics_public,
     )
