@@ -5,7 +5,9 @@ that publishes the synthetic district's history at a paced rate and then its liv
 time = now) at a slower one, an inspection office thread that draws, publishes and carries out a
 spot-check plan every ``plan_seconds`` once the history is fed (``local/inspections.py``), and
 the dashboard (``local/dashboard.py``); the worker runs as its own process (``riskmon run``
-pointed at the same servers), so nothing here can block the worker's event loop.
+pointed at the same servers), so nothing here can block the worker's event loop; so does the
+warning centre's console (``riskmon console``, ``local/console_process.py``), whose login link
+the demo prints, with a supervisor token of its own (revoked when the demo stops).
 
 Ctrl-C (or SIGTERM, or ``--seconds``) stops the feeder, then the worker (SIGINT, SIGKILL after a
 grace period), then the servers; nothing is left running.
@@ -29,6 +31,7 @@ import redis
 import redis.asyncio as aioredis
 
 from district.generator import DistrictSpec
+from local.console_process import spawn_console, stop_console, wait_console
 from local.dashboard import Dashboard
 from local.feed import DistrictFeed, default_now
 from local.inspections import InspectionOffice
@@ -43,9 +46,16 @@ from streams.settings import Settings
 __all__ = ["cmd_demo"]
 
 
-def _dashboard_token(s: Settings, redis_url: str, stack: contextlib.ExitStack) -> str:
+def _dashboard_token(
+    s: Settings,
+    redis_url: str,
+    stack: contextlib.ExitStack,
+    name: str = "demo-dashboard",
+    role: Role = Role.ANALYST,
+) -> str:
     # The dashboard reads the API as an analyst, with a token of its own (the worker's run
-    # file holds the local admin token, for the commands); revoked when the demo stops.
+    # file holds the local admin token, for the commands); the console's login link carries
+    # one too. Each is revoked when the demo stops.
     async def store_call(work: str, token_id: str = "") -> tuple[str, str]:
         client = aioredis.Redis.from_url(redis_url, socket_timeout=5, **redis_options(s))
         try:
@@ -53,7 +63,7 @@ def _dashboard_token(s: Settings, redis_url: str, stack: contextlib.ExitStack) -
             if work == "revoke":
                 await store.revoke(token_id)
                 return "", token_id
-            token, record = await store.create("demo-dashboard", Role.ANALYST, expires_days=1)
+            token, record = await store.create(name, role, expires_days=1)
             return token, record.token_id
         finally:
             await client.aclose()
@@ -68,6 +78,33 @@ def _dashboard_token(s: Settings, redis_url: str, stack: contextlib.ExitStack) -
     return token
 
 
+def _start_console(
+    s: Settings,
+    env: dict[str, str],
+    tmp: Path,
+    redis_url: str,
+    stack: contextlib.ExitStack,
+    out: TextIO,
+) -> str:
+    """Start ``riskmon console`` beside the worker and print its login link; the link (with
+    a supervisor's token of the demo's own, in the URL's fragment: a browser sends it to no
+    server, and it is on no command line) is returned for the screen's footer."""
+    url = f"http://{s.web_host}:{s.console_port}"
+    log = tmp / "console.log"
+    console = spawn_console({**env, "RISKMON_CONSOLE_PORT": str(s.console_port)}, log)
+    stack.callback(stop_console, console)
+    try:
+        wait_console(url, console, log, timeout=60)
+    except RuntimeError as exc:
+        # The district runs on without it (its port taken, say): said, not hidden.
+        print(f"  the console did not start (log {log}): {exc}", file=out, flush=True)
+        return ""
+    token = _dashboard_token(s, redis_url, stack, "demo-console", Role.SUPERVISOR)
+    login = f"  console {url}/   log in: {url}/login#token={token}\n"
+    print(login, end="", file=out, flush=True)
+    return login
+
+
 class _Stop(Exception):
     """SIGTERM, turned into an exception so the same clean shutdown runs as for Ctrl-C."""
 
@@ -76,10 +113,10 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise _Stop
 
 
-def _draw(out: TextIO, board: Dashboard, seconds: float, tty: bool) -> None:
+def _draw(out: TextIO, board: Dashboard, seconds: float, tty: bool, footer: str = "") -> None:
     text = board.render(seconds)
     if tty:
-        out.write("\x1b[H\x1b[2J" + text + "\n")
+        out.write("\x1b[H\x1b[2J" + text + "\n" + footer)
     else:  # a log, not a screen: one status line per refresh
         classes = " ".join(f"{c}={board.classes.get(c, 0)}" for c in CLASSES)
         out.write(
@@ -158,6 +195,7 @@ def _demo(
             print(f"  kafka {bootstrap}   redis {redis_url}   api {web}", file=out)
             print(f"  worker log {log}", file=out, flush=True)
             wait_ready(web, proc, log, timeout=120)
+            login = _start_console(s, env, tmp, redis_url, stack, out)
 
             spec = DistrictSpec(now=default_now(), enterprises=enterprises, seed=seed)
             feed = DistrictFeed(spec, bootstrap, s.events_topic, rate, live_rate, stop)
@@ -203,7 +241,7 @@ def _demo(
                     announced = True
                 with contextlib.suppress(redis.RedisError):
                     board.refresh()
-                _draw(out, board, time.monotonic() - started, tty)
+                _draw(out, board, time.monotonic() - started, tty, login)
                 time.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
         except (KeyboardInterrupt, _Stop):
             pass
