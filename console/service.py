@@ -37,7 +37,7 @@ from security.roles import Principal
 from streams.access import audit_log, authenticator
 from streams.connections import aiokafka_config, kafka_python_config, redis_options, web_ssl_context
 from streams.settings import Settings
-from streams.topics import TopicSpec, ensure_topics, partition_for
+from streams.topics import ensure_topics, partition_for, topic_specs
 from supervision.records import ObservationRecord
 from supervision.store.readers import SupervisionReader
 
@@ -47,14 +47,11 @@ log = logging.getLogger(__name__)
 
 
 def ensure_acks_topic(s: Settings, bootstrap: str) -> None:
-    """Create the acks topic if it is missing (blocking; raises ``TopicError``)."""
-    rf = s.replication_factor
-    config = {"min.insync.replicas": "2"} if rf >= 3 else {}
-    config |= {"cleanup.policy": "delete", "retention.ms": "-1"}  # acknowledgements are records
+    """Create the acks topic if it is missing, as ``riskmon run`` does (blocking; raises
+    ``TopicError``): a console may start against a cluster no run has set up."""
     client = kafka_python_config(s) if s.kafka_bootstrap is not None else {}
-    ensure_topics(
-        bootstrap, [TopicSpec(s.acks_topic, s.partitions, rf, config)], client_config=client
-    )
+    spec = [t for t in topic_specs(s) if t.name == s.acks_topic]
+    ensure_topics(bootstrap, spec, client_config=client)
 
 
 async def _follow(follower: IndexFollower) -> None:

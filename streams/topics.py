@@ -230,4 +230,6 @@ def topic_specs(s: Settings) -> list[TopicSpec]:
             )
         ),
         TopicSpec(s.audit_topic, 1, rf, audit),
+        # Acknowledgements are records of what people did: kept for ever, like the audit log.
+        TopicSpec(s.acks_topic, s.partitions, rf, {**audit}),
     ]
