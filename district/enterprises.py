@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Final
 
+from district.addresses import address, shared_addresses
 from district.shares import DIVISIONS, INDUSTRIES, KeySector
 from schemas.events import EntityType
 from schemas.uscc import ALPHABET, check_char, org_check_char
@@ -96,6 +97,8 @@ class Enterprise:
     founded_on: dt.date
     registered_capital_cny: float
     propensity: float
+    #: Its registered address (district/addresses.py: shell-like firms share a few).
+    address: str = ""
 
 
 def _uscc(index: int, entity_char: str, authority_division: str, rng: random.Random) -> str:
@@ -138,6 +141,10 @@ def enterprise(spec: DistrictSpec, index: int) -> Enterprise:
         "individual_business": "店",
         "farmers_cooperative": "合作社",
     }[entity_type]
+    propensity = rng.betavariate(0.8, 6.0)
+    # From a generator of its own: the draws above are what they were before addresses.
+    where = random.Random(f"{spec.seed}:{index}:address")
+    centres = shared_addresses(division, spec.enterprises, DIVISIONS[division])
     return Enterprise(
         index=index,
         uscc=uscc,
@@ -149,7 +156,8 @@ def enterprise(spec: DistrictSpec, index: int) -> Enterprise:
         new_economy=rng.random() < ind.new_economy,
         founded_on=founded,
         registered_capital_cny=capital,
-        propensity=rng.betavariate(0.8, 6.0),
+        propensity=propensity,
+        address=address(where, division, propensity, centres),
     )
 
 

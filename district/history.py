@@ -15,6 +15,7 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
+from district.addresses import burst_times
 from district.conduct import (
     OTHER_ABNORMAL,
     case_lead,
@@ -105,6 +106,7 @@ def history(spec: DistrictSpec, ent: Enterprise) -> list[CreditEvent]:
             "founded_on": ent.founded_on.isoformat(),
             "registered_capital_cny": ent.registered_capital_cny,
             "new_economy": ent.new_economy,
+            **({"address": ent.address} if ent.address else {}),
         },
     )
     t0 += 1
@@ -166,8 +168,26 @@ def history(spec: DistrictSpec, ent: Enterprise) -> list[CreditEvent]:
         h.add(t, EventType.CASE_LEAD_TRANSFERRED, f"/ajxs/{div}", case_lead(rng))
     for t in h.times(t0, rates["inspection_required"]):
         h.add(t, EventType.INSPECTION_REQUIRED, f"/zfjc/{div}", inspection_required(ent))
+    _bursts(h, t0)
     h.out.sort(key=lambda row: (row[0], row[1]))
     return [ev for _, _, ev in h.out]
+
+
+def _bursts(h: _History, t0: int) -> None:
+    """What the early warnings look for, the likelier the riskier the firm: a burst of 5-9
+    complaints within three weeks, and a cluster of 3 penalties within five months. Drawn
+    last, from a generator of their own, so the events above are what they were without."""
+    ent, spec = h.ent, h.spec
+    rng = random.Random(f"{spec.seed}:{ent.index}:bursts")
+    p, div = ent.propensity, ent.division
+    if rng.random() < 0.6 * p:
+        for t in burst_times(rng, t0, spec.end, 5 + rng.randrange(5), 21 * DAY):
+            h.add(_office_time(rng, t), EventType.COMPLAINT_RECEIVED, "/12315", complaint(rng, ent))
+    if rng.random() < 0.4 * p:
+        for t in burst_times(rng, t0, spec.end, 3, 150 * DAY):
+            when = _office_time(rng, t)
+            number = h.decision("罚", when)
+            h.add(when, EventType.PENALTY_IMPOSED, f"/cfs/{div}", penalty(rng, ent, number))
 
 
 def _listing(

@@ -146,6 +146,11 @@ class EnterpriseRegistered(BaseModel):
     new_economy: bool = Field(
         default=False, strict=True, description="new industry, business format or model (三新)"
     )
+    address: Annotated[str, StringConstraints(min_length=1, max_length=300)] | None = Field(
+        default=None,
+        description="registered address (注册地址) as written; compared normalised, for the"
+        " address-cluster warning; never logged",
+    )
 
 
 class PenaltyImposed(BaseModel):

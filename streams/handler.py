@@ -14,7 +14,8 @@ function of the log alone, whatever the batching, the lag or the crashes.
 Supervision (``supervision/``) runs after the scoring write and before the outputs: each
 partition's events of the batch, in log order, with their scoring results and messages, are
 folded by :class:`~supervision.store.store.SupervisionStore` (its own ledger makes each event's
-effect exactly once); an event's supervision messages follow its scoring messages. Error policy
+effect exactly once); an event's supervision messages follow its scoring messages, and its
+early warnings (``riskmon.alert.warning``) follow those. Error policy
 (docs/reliability.md):
 
 * permanent data errors → dead letter (original key and bytes, headers with the reason), go on;
@@ -368,6 +369,8 @@ class Handler:
                 m.tasks.labels(trigger=msg.trigger).inc()
         for eff in applied.effects:
             m.observe_supervision(eff.discovery, len(eff.ignored))
+            for (rule, severity), n in eff.raised.items():
+                m.warnings.labels(rule=rule, severity=severity).inc(n)
         if self.supervision is not None and self.supervision.redos > self._redos_seen:
             m.supervision_redos.inc(self.supervision.redos - self._redos_seen)
             self._redos_seen = self.supervision.redos

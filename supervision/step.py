@@ -25,6 +25,12 @@ Unknown task ids in a command or a completion change nothing and are listed in
 ``Input.tz_offset`` must be the event time's UTC offset: an observation period runs from
 midnight of the founding date in that offset, as scoring dates the founding.
 
+Early warnings on enterprises (``supervision/warnings.py``, given ``rules``): each input's
+warnings follow its other supervision messages, the warning states of its enterprises
+(``Loaded.warnings``, read for ``Wants.usccs``) are written in the same MULTI, and the ledger
+re-sends them with the rest; the address cluster, which spans partitions, is the store's
+(``supervision/store/addresses.py``).
+
 Every message's time is event time, every id is derived from its cause: the same inputs in the
 same order from the same state give the same :class:`Effects`.
 """
@@ -39,6 +45,8 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from alerts.rules import Message
+from alerts.warnings.enterprise import Rules
+from alerts.warnings.state import EnterpriseWarnings
 from schemas.alerts import TASK_CREATED
 from schemas.events import EventType, InspectionCompleted
 from scoring.fold import Outcome
@@ -47,6 +55,7 @@ from supervision.config import SupervisionConfig
 from supervision.ids import plan_task_id
 from supervision.records import ObservationRecord, TaskRecord
 from supervision.rules import Batch
+from supervision.warnings import warn
 
 __all__ = ["Effects", "Input", "Loaded", "Wants", "step", "wants"]
 
@@ -113,6 +122,8 @@ class Loaded:
     observations: dict[str, ObservationRecord]
     #: Due entries with time <= ``Wants.due_until``, ascending ``(time, member)``.
     due: list[tuple[int, str]]
+    #: Of ``Wants.usccs``: the warning states that exist (read only when warnings run).
+    warnings: dict[str, EnterpriseWarnings] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -137,6 +148,10 @@ class Effects:
     messages: list[list[Message]] = field(default_factory=list)
     #: (ehash, why) of inputs that named something supervision does not know (to log).
     ignored: list[tuple[str, str]] = field(default_factory=list)
+    #: Warning states created or changed (uscc -> the whole state, to write).
+    warnings: dict[str, EnterpriseWarnings] = field(default_factory=dict)
+    #: (rule, severity) -> warnings raised by inputs applied now (not re-sent ones).
+    raised: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
 def wants(inputs: Sequence[Input], lateness: int) -> Wants:
@@ -176,9 +191,10 @@ def step(
     cfg: SupervisionConfig,
     model_version: str,
     lateness: int,
+    rules: Rules | None = None,
 ) -> Effects:
     """Apply ``inputs`` (in log order) to ``loaded``; see the module docstring. ``loaded`` is
-    not changed."""
+    not changed. ``rules``: the enterprise warning rules (None: no warnings)."""
     batch = Batch(
         tasks=copy.deepcopy(loaded.tasks),
         observations=copy.deepcopy(loaded.observations),
@@ -188,6 +204,7 @@ def step(
         due={m: t for t, m in loaded.due},
     )
     fx = batch.fx
+    states = dict(loaded.warnings)
     for i in inputs:
         stored = loaded.seen.get(i.ehash, fx.seen.get(i.ehash))
         if stored is not None:
@@ -198,6 +215,8 @@ def step(
         batch.fire_due(fx.ew - lateness, out)
         batch.apply(i, out)
         batch.fire_due(fx.ew - lateness, out)
+        if rules is not None:
+            out.extend(warn(states, fx.warnings, i, rules, fx.raised))
         fx.seen[i.ehash] = out
         fx.messages.append(out)
     return fx

@@ -22,6 +22,12 @@ key                                   type   holds
                                              inspections completed
 ``<prefix>:sup:last:{pNNN}``          hash   uscc -> the inspectors (MessagePack list) of its
                                              latest plan task (avoidance: not twice in a row)
+``<prefix>:sup:warn:{pNNN}``          hash   uscc -> its early-warning state
+                                             (``alerts/warnings/state.py``)
+``<prefix>:addr:{<address hash>}``    hash   uscc -> ``<rank>|<event hash>``: the enterprises
+                                             registered at one normalised address, ranked in
+                                             the order they came (``alerts/warnings/address.py``;
+                                             its own hash tag: it spans partitions)
 ===================================== ====== ===================================================
 """
 
@@ -61,3 +67,10 @@ class SupervisionKeys:
 
     def last_inspectors(self, partition: int) -> str:
         return self._key("last", partition)
+
+    def warnings(self, partition: int) -> str:
+        return self._key("warn", partition)
+
+    def address(self, address_hash: str) -> str:
+        """The cluster of one normalised address, by its hash (never the address itself)."""
+        return f"{self.prefix}:addr:{{{address_hash}}}"

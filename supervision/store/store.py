@@ -9,6 +9,10 @@ counter. If another client wrote the partition between the read and the write (a
 after a rebalance, still finishing a batch), EXEC is refused and the whole call is redone from
 the read: the ledger then holds what the other one applied, and nothing is applied twice.
 
+With warning rules, the enterprises' warning states (``sup:warn``) are read and written with
+the rest, so their warnings are exactly once too (``supervision/warnings.py``); the address
+cluster, which spans partitions, is asked after the MULTI (``supervision/store/addresses.py``).
+
 Every key of a call carries the partition's hash tag (``supervision/store/keys.py``), so one
 call touches one Redis Cluster slot. Errors: Redis unavailable raises
 :class:`~scoring.exceptions.StoreUnavailableError` (retry: the call is idempotent), any other
@@ -25,6 +29,9 @@ import msgpack
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
+from alerts.warnings.config import WarningsConfig
+from alerts.warnings.enterprise import Rules
+from alerts.warnings.state import decode_state, encode_state
 from scoring.store import ledger_field
 from scoring.store.errors import redis_errors
 from security.audit import AuditRecord, Head, seal
@@ -41,6 +48,7 @@ from supervision.records import (
     encode_task,
 )
 from supervision.step import Effects, Input, Loaded, step, wants
+from supervision.store.addresses import Addresses
 from supervision.store.keys import SupervisionKeys
 
 __all__ = ["SupervisionStore"]
@@ -71,6 +79,7 @@ def _changes_nothing(loaded: Loaded, e: Effects) -> bool:
         or e.seen
         or e.discovery
         or e.last_inspectors
+        or e.warnings
     )
 
 
@@ -87,12 +96,15 @@ class SupervisionStore:
         model_version: str,
         lateness: int,
         audit_key: bytes | None = None,
+        warnings: WarningsConfig | None = None,
+        thresholds: tuple[int, int, int] = (0, 0, 0),
     ) -> None:
         """``lateness``: the scoring model's allowed lateness in seconds
         (``scoring.fold.Params.of(model).lateness``); supervision's due entries fire by the
         same rule as time-driven class changes. ``audit_key``: the audit log's key; given,
         every class change is recorded in the partition's audit chain (``supervision/audit.py``)
-        in the same MULTI."""
+        in the same MULTI. ``warnings``: the early-warning rules (None: none run), with the
+        scoring model's class ``thresholds`` (micro-points) near-boundary measures against."""
         self._prefix = prefix
         self._audit_key = audit_key
         self._client = client
@@ -102,6 +114,12 @@ class SupervisionStore:
         self.lateness = lateness
         #: Calls redone because another client wrote the partition first (for tests, metrics).
         self.redos = 0
+        self.rules = Rules.of(warnings, thresholds) if warnings is not None else None
+        self._addresses = (
+            Addresses(client, self.keys, self.rules)
+            if self.rules is not None and self.rules.address
+            else None
+        )
 
     async def apply(self, partition: int, inputs: Sequence[Input]) -> Effects:
         """Fold ``inputs`` (``partition``'s events of one batch, in log order) into the
@@ -109,6 +127,15 @@ class SupervisionStore:
         input) are what to send. An event already in the ledger changes nothing and gets the
         messages it got the first time. Idempotent: a retry after any error re-sends the same.
         """
+        effects = await self._apply(partition, inputs)
+        if self._addresses is not None:
+            extra, counted = await self._addresses.apply(inputs)
+            for j, msgs in extra.items():
+                effects.messages[j] = [*effects.messages[j], *msgs]
+            effects.raised.update(counted)
+        return effects
+
+    async def _apply(self, partition: int, inputs: Sequence[Input]) -> Effects:
         w = wants(inputs, self.lateness)
         for _ in range(MAX_REDOS):
             with redis_errors("supervision's write"):
@@ -117,7 +144,12 @@ class SupervisionStore:
                         await pipe.watch(self.keys.meta(partition))
                         loaded, audit_head = await self._load(partition, w)
                         effects = step(
-                            loaded, inputs, self.config, self.model_version, self.lateness
+                            loaded,
+                            inputs,
+                            self.config,
+                            self.model_version,
+                            self.lateness,
+                            self.rules,
                         )
                         if _changes_nothing(loaded, effects):
                             return effects  # a redelivery: nothing to write (UNWATCHed on exit)
@@ -152,10 +184,14 @@ class SupervisionStore:
         pipe.hgetall(Chain.partition(self._prefix, partition).head)
         if hashes:
             pipe.hmget(k.seen(partition), [ledger_field(h) for h in hashes])
+        warned = sorted(w.usccs) if self.rules is not None else []
+        if warned:
+            pipe.hmget(k.warnings(partition), warned)
         rows = await pipe.execute()
         ew_raw, due_rows = rows[0], cast("list[tuple[bytes, float]]", rows[1])
         audit_head = read_head(rows[2])
         seen_raw = rows[3] if hashes else []
+        warn_raw = rows[-1] if warned else []
         due = [(int(score), _text(m)) for m, score in due_rows]
         task_ids = sorted(set(w.tasks) | _named(due, "t"))
         usccs = sorted(set(w.usccs) | _named(due, "obs"))
@@ -182,7 +218,16 @@ class SupervisionStore:
             if raw is not None
         }
         loaded = Loaded(
-            ew=int(ew_raw or 0), seen=seen, tasks=tasks, observations=observations, due=due
+            ew=int(ew_raw or 0),
+            seen=seen,
+            tasks=tasks,
+            observations=observations,
+            due=due,
+            warnings={
+                u: decode_state(raw)
+                for u, raw in zip(warned, warn_raw, strict=True)
+                if raw is not None
+            },
         )
         return loaded, audit_head
 
@@ -246,6 +291,11 @@ class SupervisionStore:
         if e.seen:
             fields = {ledger_field(h): encode_messages(m) for h, m in e.seen.items()}
             pipe.hset(k.seen(partition), mapping=fields)
+        if e.warnings:
+            pipe.hset(
+                k.warnings(partition),
+                mapping={u: encode_state(s) for u, s in e.warnings.items()},
+            )
         for field, n in sorted(e.discovery.items()):
             pipe.hincrby(k.discovery(partition), field, n)
         if e.last_inspectors:

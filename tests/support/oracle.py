@@ -25,16 +25,31 @@ the worker reads from Redis for a batch, and writes back): its own ledger makes 
 before re-send what it sent the first time. An event's supervision messages count with its
 scoring ones: observation periods and overdue tasks among the alerts, the tasks it creates
 among the tasks, and risk reminders in ``reminder_ids``.
+
+Early warnings on enterprises (the warnings file: the shipped default unless given) are folded
+with supervision, as the worker folds them, their ids among the alerts and in ``warning_ids``.
+The address cluster is folded here over one dict per address hash (uscc -> its rank, the hash
+of the event that gave it), the log's records in the order given: the enterprise that reaches
+a level may differ from the worker's (its partitions interleave otherwise), its id may not.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import orjson
+
 from alerts.rules import Message, derive, event_messages, time_cause
-from schemas.alerts import Cause
+from alerts.warnings import WarningsConfig
+from alerts.warnings import load as load_warnings
+from alerts.warnings.address import address_hash, address_warning, is_level
+from alerts.warnings.enterprise import Rules
+from alerts.warnings.state import EnterpriseWarnings
+from schemas.alerts import ALERT_WARNING, Cause, Evidence
+from schemas.events import EnterpriseRegistered
 from schemas.exceptions import InvalidEventError
 from scoring.changes import change_for
 from scoring.fold import EnterpriseState, Outcome, Params
@@ -60,6 +75,7 @@ class SupervisionState:
     due: dict[str, int] = field(default_factory=dict)
     discovery: Counter[str] = field(default_factory=Counter)
     last_inspectors: dict[str, list[str]] = field(default_factory=dict)
+    warnings: dict[str, EnterpriseWarnings] = field(default_factory=dict)
 
     def load(self, inputs: list[Input], lateness: int) -> Loaded:
         """What the store reads for ``inputs`` (everything here; the due entries it would)."""
@@ -71,6 +87,7 @@ class SupervisionState:
             tasks=dict(self.tasks),
             observations=dict(self.observations),
             due=due,
+            warnings={u: self.warnings[u] for u in w.usccs if u in self.warnings},
         )
 
     def write(self, e: Effects) -> None:
@@ -84,6 +101,7 @@ class SupervisionState:
         self.seen.update(e.seen)
         self.discovery.update(e.discovery)
         self.last_inspectors.update(e.last_inspectors)
+        self.warnings.update(e.warnings)
 
 
 @dataclass
@@ -103,6 +121,13 @@ class Expected:
     reminder_ids: set[str] = field(default_factory=set)
     #: each partition's supervision state at the end of the log
     supervision: dict[int, SupervisionState] = field(default_factory=dict)
+    #: early warnings' ids (riskmon.alert.warning; among ``alert_ids`` too)
+    warning_ids: set[str] = field(default_factory=set)
+    #: the ids of the near_boundary warnings among them (docs/warnings.md: the one rule a
+    #: kill between scoring's write and supervision's may miss)
+    near_boundary_ids: set[str] = field(default_factory=set)
+    #: address hash -> uscc -> (its rank there, the hash of the event that gave it)
+    addresses: dict[str, dict[str, tuple[int, str]]] = field(default_factory=dict)
 
     @property
     def tasks(self) -> dict[str, TaskRecord]:
@@ -116,11 +141,13 @@ def reference(
     partitions: int,
     max_event_bytes: int = 65_536,
     supervision: SupervisionConfig | None = None,
+    warnings: WarningsConfig | None = None,
 ) -> Expected:
     """Fold ``records`` (each partition in offset order) as riskmon promises to.
-    ``supervision``: its configuration (None: the default file, as test workers run)."""
+    ``supervision``, ``warnings``: their files (None: the defaults, as test workers run)."""
     p = Params.of(model)
     cfg = supervision if supervision is not None else load_supervision(None)
+    rules = Rules.of(warnings if warnings is not None else load_warnings(None), p.thresholds)
     out = Expected()
     parts: dict[int, Partition] = {}
     # per partition, as in Redis: event hash -> (its outcome, the changes it brought about)
@@ -170,10 +197,16 @@ def reference(
             tz_offset=int(off.total_seconds()) if (off := ev.time.utcoffset()) else 0,
         )
         sup = out.supervision.setdefault(rec.partition, SupervisionState())
-        effects = step(sup.load([inp], p.lateness), [inp], cfg, model.version, p.lateness)
+        effects = step(sup.load([inp], p.lateness), [inp], cfg, model.version, p.lateness, rules)
         sup.write(effects)
         for per_event in effects.messages:
             messages += per_event
+        messages += _address_messages(out, inp, rules)
+        for m in messages:
+            if m.type == ALERT_WARNING:
+                out.warning_ids.add(m.id)
+                if orjson.loads(m.value)["data"]["rule_kind"] == "near_boundary":
+                    out.near_boundary_ids.add(m.id)
         for msg in messages:
             ids = {"alert": out.alert_ids, "task": out.task_ids, "reminder": out.reminder_ids}
             ids[msg.kind].add(msg.id)
@@ -181,3 +214,29 @@ def reference(
         out.states.update(part.states)
         out.watermarks[n] = part.watermark
     return out
+
+
+def _address_messages(out: Expected, inp: Input, rules: Rules) -> list[Message]:
+    """The address-cluster warnings of ``inp`` (supervision/store/addresses.py, in a dict)."""
+    data = inp.data
+    if not rules.address or not isinstance(data, EnterpriseRegistered) or not data.address:
+        return []
+    h = address_hash(data.address)
+    if not h:
+        return []
+    members = out.addresses.setdefault(h, {})
+    rank, ehash = members.setdefault(inp.uscc, (len(members) + 1, inp.ehash))
+    if ehash != inp.ehash:
+        return []
+    proof = Evidence(
+        source=inp.source,
+        id=inp.event_id,
+        type=inp.etype,
+        time=dt.datetime.fromtimestamp(inp.time, dt.UTC),
+    )
+    place = (data.division_code, data.industry_code)
+    return [
+        address_warning(r, rules.version, inp.uscc, h, rank, proof, place).message
+        for r in rules.address
+        if is_level(rank, r.min_enterprises)
+    ]
