@@ -24,11 +24,14 @@ from faust.web.drivers.aiohttp import Web as AiohttpWeb
 from prometheus_client import CollectorRegistry
 
 from alerts.delivery import ProducerSink, Topics
+from alerts.warnings import WarningsError
+from alerts.warnings import load as load_warnings
 from api.aiohttp_adapter import mount
 from api.routes import WorkerDeps, secured, worker_routes
+from schemas.alerts import AreaKind
 from scoring.fold import EnterpriseState, Params
 from scoring.model import ScoringModel
-from scoring.store import Store
+from scoring.store import AreaRow, MembersPage, Store, area_rows, region_members
 from security.audit import AuditRecord
 from security.limits import RateLimiter
 from security.roles import Principal
@@ -42,7 +45,7 @@ from streams.metrics import Metrics
 from streams.rewind import check_after_rebalance
 from streams.runtime import Runtime
 from streams.settings import ConfigError, Settings
-from streams.ticker import tick
+from streams.ticker import AreaTicker, tick
 from streams.topics import partition_for
 from supervision.config import load as load_supervision
 from supervision.exceptions import ConfigError as SupervisionConfigError
@@ -59,12 +62,17 @@ _BUFFERED_BATCHES = 2
 def build(settings: Settings, *, bootstrap: str, redis_url: str, model: ScoringModel) -> Runtime:
     """The worker, built and wired but not started (``rt.app.main()`` or a Faust worker
     starts it). Loads the supervision configuration (``RISKMON_SUPERVISION_PATH``, unset: the
-    default): a bad file fails here, naming the field."""
+    default) and the early-warning rules (``RISKMON_WARNINGS_PATH``, unset: the shipped
+    ``alerts/warnings/default.toml``): a bad file fails here, naming the field."""
     s = settings
     try:
         supervision_config = load_supervision(s.supervision_path)
     except SupervisionConfigError as exc:  # the command prints it and exits 2, as for settings
         raise ConfigError(f"RISKMON_SUPERVISION_PATH: {exc}") from exc
+    try:
+        warnings_config = load_warnings(s.warnings_path)
+    except WarningsError as exc:
+        raise ConfigError(f"RISKMON_WARNINGS_PATH: {exc}") from exc
     app = RiskmonApp(
         s.group_id,
         fetch_max_wait_ms=s.fetch_max_wait_ms,
@@ -112,11 +120,14 @@ def build(settings: Settings, *, bootstrap: str, redis_url: str, model: ScoringM
         model_version=model.version,
         lateness=params.lateness,
         audit_key=audit_key(s),
+        warnings=warnings_config,
+        thresholds=params.thresholds,
     )
     registry = CollectorRegistry()
     snapshot: dict[str, int] = {}
     metrics = Metrics.create(registry, lambda: snapshot)
     metrics.set_model_version(model.version)
+    areas = AreaTicker.create(warnings_config, registry)  # regional and industry warnings
     handler = Handler(
         store=store,
         model=model,
@@ -135,12 +146,12 @@ def build(settings: Settings, *, bootstrap: str, redis_url: str, model: ScoringM
     rt = Runtime(s, model, app, client, store, handler, registry, metrics, snapshot)
     rt.supervision = supervision
     rt.bootstrap = bootstrap
-    _wire(rt)
+    _wire(rt, areas)
     _mount_api(rt)
     return rt
 
 
-def _wire(rt: Runtime) -> None:
+def _wire(rt: Runtime, areas: AreaTicker) -> None:
     s, app = rt.settings, rt.app
     events = app.topic(
         s.events_topic,
@@ -181,7 +192,7 @@ def _wire(rt: Runtime) -> None:
 
     @app.timer(s.tick_seconds, name="riskmon.ticker")  # type: ignore[untyped-decorator]
     async def ticker() -> None:
-        await tick(rt)
+        await tick(rt, areas)
 
 
 def _mount_api(rt: Runtime) -> None:
@@ -201,6 +212,14 @@ def _mount_api(rt: Runtime) -> None:
 
     async def record(who: Principal, action: str, target: str, details: Mapping[str, Any]) -> None:
         await audit.append(who.actor, action, target, details)
+
+    async def read_areas(kind: AreaKind) -> list[AreaRow]:
+        return await area_rows(rt.redis, rt.store.keys, s.partitions, kind)
+
+    async def read_region(code: str, limit: int, after: str | None) -> MembersPage:
+        return await region_members(
+            rt.redis, rt.store.keys, s.partitions, code, limit=limit, after=after
+        )
 
     async def read_audit(chain: str, count: int) -> list[AuditRecord]:
         return await recent(rt.redis, Chain.of(s.redis_prefix, chain), count)
@@ -224,6 +243,8 @@ def _mount_api(rt: Runtime) -> None:
         publish=publish,
         audit=record,
         read_audit=read_audit,
+        read_areas=read_areas,
+        read_region=read_region,
         partitions=s.partitions,
         metrics_public=s.metrics_public,
     )

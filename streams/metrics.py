@@ -8,6 +8,7 @@ text. Every combination of a closed set is created at zero up front, so ``rate()
 over these series work from the first scrape instead of appearing only after the first event.
 
 State gauges (enterprises per class) are not pushed: a collector reads them at scrape time.
+The warning centre's metrics (areas, delivery) are in :mod:`streams.centre_metrics`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from schemas.alerts import (
     ALERT_CLASS_CHANGED,
+    ALERT_WARNING,
     OBSERVATION_ENDED,
     OBSERVATION_STARTED,
     TASK_OVERDUE,
@@ -56,7 +58,13 @@ TASK_TRIGGERS: Final[tuple[TaskTrigger, ...]] = get_args(TaskTrigger)
 #: ``result`` label of ``riskmon_spot_checks_total``.
 INSPECTION_RESULTS: Final[tuple[str, ...]] = get_args(InspectionResult)
 #: ``type`` label of ``riskmon_alerts_total``: everything sent on riskmon.alerts.
-_ALERT_TYPES: Final = (ALERT_CLASS_CHANGED, TASK_OVERDUE, OBSERVATION_STARTED, OBSERVATION_ENDED)
+_ALERT_TYPES: Final = (
+    ALERT_CLASS_CHANGED,
+    ALERT_WARNING,
+    TASK_OVERDUE,
+    OBSERVATION_STARTED,
+    OBSERVATION_ENDED,
+)
 #: ``from_class`` label: a class, or ``none`` for an enterprise seen for the first time.
 FROM_CLASSES: Final = ("none", *CLASSES)
 #: ``type`` label of ``riskmon_events_total`` when the record never decoded to a known type.
@@ -101,6 +109,9 @@ class _EnterprisesCollector:
         yield family
 
 
+_WARNINGS = "Early warnings on enterprises raised (once each), by rule id and severity."
+
+
 @dataclass(frozen=True, slots=True)
 class Metrics:
     """riskmon's metrics on one registry. Build with :meth:`create`; attributes are not rebound.
@@ -123,6 +134,7 @@ class Metrics:
       riskmon.alerts: class changes, overdue tasks, observation periods started and ended)
     * ``tasks`` → ``riskmon_tasks_total`` (``trigger``: :data:`TASK_TRIGGERS`)
     * ``reminders`` → ``riskmon_reminders_total``: risk reminders sent to enterprises
+    * ``warnings`` → ``riskmon_warnings_total`` (``rule``, ``severity``): :data:`_WARNINGS`
     * ``spot_checks`` → ``riskmon_spot_checks_total`` (``class_at_draw``: :data:`CLASSES`,
       ``result``: :data:`INSPECTION_RESULTS`): random-plan inspections completed, by the class
       the enterprise had when the plan was drawn: the discovery rate per class
@@ -157,6 +169,7 @@ class Metrics:
     alerts: Counter
     tasks: Counter
     reminders: Counter
+    warnings: Counter
     spot_checks: Counter
     supervision_ignored: Counter
     supervision_redos: Counter
@@ -238,6 +251,7 @@ class Metrics:
                 "Risk reminders published to enterprises.",
                 registry=r,
             ),
+            warnings=Counter("riskmon_warnings", _WARNINGS, ["rule", "severity"], registry=r),
             spot_checks=Counter(
                 "riskmon_spot_checks",
                 "Random-plan inspections completed, by the class at draw and the result.",

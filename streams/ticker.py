@@ -21,7 +21,14 @@ time (whole seconds), for the enterprise due first (key and subject; id ``<uscc>
 Applied like any event, it raises the partition's watermark to now, and every change due by
 then is made, in due order. The record is then part of the log: a replay gives the same.
 
-Every tick also refreshes the enterprises-per-class snapshot and the consumer lag gauge.
+Every tick also refreshes the enterprises-per-class snapshot and the consumer lag gauge, and
+hands over to :class:`AreaTicker` (regional and industry warnings, docs/areas.md): at most every
+``every_seconds`` (60 s), every worker reads the area counts summed over partitions (two
+pipelined round trips of fixed keys) for ``riskmon_area_enterprises``; the worker that owns
+partition 0 of the events topic also evaluates the ``[[area]]`` rules
+(``alerts/warnings/areas.py``) and sends each warning it has not sent yet on the alerts
+topic through the handler's sink. Ids are derived from the rule, the area and the day, so a
+rebalance or a restart that sends one again, from this worker or another, sends the same id.
 """
 
 from __future__ import annotations
@@ -35,18 +42,28 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from aiokafka.errors import KafkaError
+from prometheus_client import CollectorRegistry
+
+from alerts.delivery import SinkUnavailableError, message_record
+from alerts.warnings.areas import Area, evaluate
+from alerts.warnings.config import DSurge, WarningsConfig
+from schemas.alerts import ALERT_REGION
 from schemas.codec import dumps
 from schemas.events import TICKER_SOURCE
 from scoring.exceptions import StoreUnavailableError
+from scoring.store.areas import TRAILING_WEEKS, AreaSnapshot, read_areas
 from security.audit import ANCHOR, anchor
 from security.exceptions import UnavailableError
 from security.store.audit import chains, forward, heads
+from streams.centre_metrics import AreaCounts, AreaMetrics
 
 if TYPE_CHECKING:  # importing TICKER_SOURCE (replay, tests) need not load Faust
     from streams.runtime import Runtime
 
 __all__ = [
     "TICKER_SOURCE",
+    "AreaTicker",
     "Nudge",
     "PartitionView",
     "is_quiet",
@@ -181,9 +198,9 @@ async def _supervision_first(
     return (uscc, first[0]) if uscc is not None else earliest
 
 
-async def tick(rt: Runtime) -> None:
-    """One tick: the class snapshot and the lag gauge refreshed, and a ``riskmon.reevaluate``
-    record published into each partition that :func:`nudges` names."""
+async def tick(rt: Runtime, areas: AreaTicker | None = None) -> None:
+    """One tick: the class snapshot and the lag gauge refreshed, a ``riskmon.reevaluate``
+    record published into each partition that :func:`nudges` names, and ``areas``' turn."""
     now = time.time()
     rt.progress()  # keeps riskmon_consumer_lag_records current
     try:
@@ -201,6 +218,8 @@ async def tick(rt: Runtime) -> None:
             rt.settings.events_topic, n.uscc.encode(), n.value(), n.partition, None, None
         )
         rt.nudged_at[n.partition] = now
+    if areas is not None:
+        await areas.tick(rt, now)
     await forward_audit(rt, now)
     await asyncio.sleep(0)
 
@@ -230,3 +249,74 @@ async def forward_audit(rt: Runtime, now: float) -> None:
         await forward(rt.redis, chains(s.redis_prefix, s.partitions), publish)
     except UnavailableError as exc:
         log.warning("ticker: audit records not forwarded, redis unavailable: %s", exc)
+
+
+@dataclass(slots=True)
+class AreaTicker:
+    """Regional and industry warnings and gauges of one worker (see the module's docstring).
+    ``snapshot``: what ``riskmon_area_enterprises`` exports; ``sent``: warning id -> day, of
+    the warnings this worker sent (those of days before yesterday are forgotten)."""
+
+    config: WarningsConfig
+    metrics: AreaMetrics
+    every_seconds: float = 60.0
+    ran_at: float = float("-inf")
+    snapshot: list[tuple[str, str, dict[str, int]]] = dataclasses.field(default_factory=list)
+    sent: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def create(cls, config: WarningsConfig, registry: CollectorRegistry) -> AreaTicker:
+        """An area ticker whose metrics are registered on ``registry``."""
+        box: list[AreaTicker] = []
+        metrics = AreaMetrics.create(registry, lambda: box[0].areas(), [r.id for r in config.area])
+        box.append(cls(config, metrics))
+        return box[0]
+
+    def areas(self) -> AreaCounts:
+        return self.snapshot
+
+    def weeks(self) -> int:
+        """Weeks of daily entries the rules need: the last one and the trailing ones."""
+        trailing = [r.trailing_weeks for r in self.config.area if isinstance(r, DSurge)]
+        return 1 + max([TRAILING_WEEKS, *trailing])
+
+    async def tick(self, rt: Runtime, now: float) -> None:
+        """Refresh the snapshot, and on partition 0's worker send the new warnings, at most
+        every ``every_seconds``. Redis or Kafka unavailable: logged, tried again next time."""
+        if now - self.ran_at < self.every_seconds:
+            return
+        self.ran_at = now
+        try:
+            snap = await read_areas(
+                rt.redis, rt.store.keys, rt.settings.partitions, weeks=self.weeks()
+            )
+        except StoreUnavailableError as exc:
+            log.warning("ticker: area counts not read, redis unavailable: %s", exc)
+            return
+        self.snapshot = [(k, c, dict(by)) for (k, c), by in sorted(snap.enterprises.items())]
+        if 0 in rt.events_partitions():
+            await self._send(rt, snap)
+
+    async def _send(self, rt: Runtime, snap: AreaSnapshot) -> None:
+        codes = sorted({*snap.enterprises, *snap.d_daily})
+        areas = [
+            Area(k, c, snap.enterprises.get((k, c), {}), snap.d_daily.get((k, c), ()))
+            for k, c in codes
+        ]
+        fresh = [
+            m
+            for m in evaluate(self.config, areas, snap.district(), day=snap.day, asof=snap.asof)
+            if m.id not in self.sent
+        ]
+        handler = rt.handler
+        try:
+            acks = [await handler.sink.enqueue(*message_record(m, handler.topics)) for m in fresh]
+            await asyncio.gather(*acks)
+        except (SinkUnavailableError, KafkaError) as exc:
+            log.warning("ticker: area warnings not sent, kafka unavailable: %s", exc)
+            return
+        for m in fresh:
+            self.sent[m.id] = snap.day
+            kind = "division" if m.type == ALERT_REGION else "industry"
+            self.metrics.warnings.labels(rule=m.trigger, kind=kind).inc()
+        self.sent = {i: d for i, d in self.sent.items() if d >= snap.day - 1}
