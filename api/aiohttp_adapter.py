@@ -16,7 +16,7 @@ from aiohttp import web
 from api.http import Handler, Request, json_response
 from api.routes import Route
 
-__all__ = ["mount"]
+__all__ = ["mount", "serve"]
 
 _AiohttpHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -26,7 +26,7 @@ def mount(app: web.Application, routes: Iterable[Route]) -> None:
     middleware that answers 404 for any route of the application that is not among them."""
     ours: set[_AiohttpHandler] = set()
     for route in routes:
-        served = _serve(route.handler)
+        served = serve(route.handler)
         ours.add(served)
         app.router.add_route(route.method, route.path, served)
     app.middlewares.append(_only(frozenset(ours)))
@@ -45,7 +45,9 @@ def _only(ours: frozenset[_AiohttpHandler]) -> Callable[..., Awaitable[web.Strea
     return only_the_table
 
 
-def _serve(handler: Handler) -> _AiohttpHandler:
+def serve(handler: Handler) -> _AiohttpHandler:
+    """A framework-free handler as an aiohttp one (the console mounts some this way)."""
+
     async def serve(request: web.Request) -> web.StreamResponse:
         response = await handler(
             Request(

@@ -9,7 +9,9 @@ import sys
 
 from cli import runfile
 from cli.arguments import Subparsers
+from cli.errors import CommandError
 from streams.settings import Settings
+from streams.topics import TopicError
 
 __all__ = ["add", "run"]
 
@@ -35,6 +37,7 @@ def add(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace, s: Settings) -> int:
+    from alerts.webhooks_config import load as load_webhooks
     from console.service import serve
 
     if args.port:
@@ -49,7 +52,11 @@ def run(args: argparse.Namespace, s: Settings) -> int:
             # In the fragment: a browser never sends it to a server, so no log holds it.
             print(f"  log in: {url}login#token={token}", flush=True)
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(s, bootstrap, redis_url, announce=announce))
+    load_webhooks(s.webhooks_path)  # a bad subscribers file stops it here, naming the field
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(s, bootstrap, redis_url, announce=announce))
+    except TopicError as exc:
+        raise CommandError(str(exc)) from exc
     print("riskmon console: stopped", file=sys.stderr, flush=True)
     return 0

@@ -12,6 +12,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from alerts.warnings import WarningsError
+from alerts.webhooks_config import WebhooksConfigError
 from cli import (
     alerts,
     audit,
@@ -90,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as exc:
         print(f"riskmon {args.command}: {exc}", file=sys.stderr)
         return exc.status
-    except (ConfigError, ModelError) as exc:
+    except (ConfigError, ModelError, WarningsError, WebhooksConfigError) as exc:
         print(f"riskmon: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from api.enterprises import ReadObservation, ReadState
 from api.http import Audit
+from api.webhooks import ReadDeliveries
 from console.index import AlertIndex
 from console.kafka import IndexFollower, KafkaAccess, Places
 from console.metrics import ConsoleMetrics
@@ -47,6 +48,8 @@ class ConsoleDeps:
     metrics: ConsoleMetrics
     #: None: the area tables are not wired yet (the page says so).
     read_areas: ReadAreas | None = None
+    #: The webhook outbox's deliveries (GET /webhooks/deliveries); None: not served.
+    read_deliveries: ReadDeliveries | None = None
     #: Cookies get ``Secure`` (the console serves HTTPS).
     https: bool = False
     metrics_public: bool = True

@@ -21,11 +21,13 @@ from aiohttp import web
 from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry
 
+from alerts.webhooks_config import load as load_webhooks
 from console.deps import AreaKind, ConsoleDeps, ReadAreas
 from console.index import AlertIndex
 from console.kafka import AckProducer, IndexFollower, KafkaAccess, Places
 from console.metrics import ConsoleMetrics
 from console.web import build_app
+from jobs.deliver import Delivery
 from scoring.fold import EnterpriseState
 from scoring.model import load_model
 from scoring.store.areas import area_rows
@@ -35,6 +37,7 @@ from scoring.store.wire import decode_state, text
 from security.limits import RateLimiter
 from security.roles import Principal
 from streams.access import audit_log, authenticator
+from streams.centre_metrics import DeliveryMetrics
 from streams.connections import aiokafka_config, kafka_python_config, redis_options, web_ssl_context
 from streams.settings import Settings
 from streams.topics import ensure_topics, partition_for, topic_specs
@@ -132,15 +135,32 @@ async def open_console(
         metrics_public=s.metrics_public,
         limiter=RateLimiter(s.rate_limit_per_second, s.rate_limit_burst),
     )
+    # Webhooks and Alertmanager are delivered from here, off the scoring loop; with neither
+    # configured, nothing is consumed.
+    delivery: Delivery | None = None
+    if s.webhooks_path is not None or s.alertmanager_url is not None:
+        config = load_webhooks(s.webhooks_path)
+        delivery = Delivery.from_settings(
+            s,
+            redis=client,
+            bootstrap=bootstrap,
+            metrics=DeliveryMetrics.create(registry, [sub.id for sub in config.subscribers]),
+            config=config,
+        )
+        deps.read_deliveries = delivery.outbox
     await producer.start()
     following = asyncio.create_task(_follow(follower), name="riskmon-console-index")
     try:
+        if delivery is not None:
+            await delivery.start()
         yield deps
     finally:
         deps.closing.set()
         following.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await following
+        if delivery is not None:
+            await delivery.stop()
         await producer.stop()
         await client.aclose()
 

@@ -32,6 +32,8 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from api.aiohttp_adapter import serve
+from api.webhooks import list_deliveries
 from console.acks import ack_alert, list_alerts
 from console.auth import COOKIE, AiohttpHandler, guarded, same_origin, set_session
 from console.deps import ConsoleDeps
@@ -120,6 +122,19 @@ def console_routes(deps: ConsoleDeps) -> tuple[ConsoleRoute, ...]:
         ConsoleRoute("GET", "/alerts", bind(list_alerts), v, "api"),
         ConsoleRoute("GET", "/alerts/stream", bind(alerts_stream), v, "api"),
         ConsoleRoute("POST", "/alerts/{alert_id:[^/]{1,200}}/ack", bind(ack_alert), a, "api"),
+        *(
+            (
+                ConsoleRoute(
+                    "GET",
+                    "/webhooks/deliveries",
+                    serve(functools.partial(list_deliveries, reader=deps.read_deliveries)),
+                    s,
+                    "api",
+                ),
+            )
+            if deps.read_deliveries is not None
+            else ()
+        ),
         ConsoleRoute("GET", "/login", login_page, None, "page"),
         ConsoleRoute("POST", "/login", bind(login), None, "page"),
         ConsoleRoute("POST", "/logout", logout, None, "page"),
