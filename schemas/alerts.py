@@ -299,16 +299,7 @@ class OutgoingEnvelope(BaseModel):
     subject: USCC | Annotated[str, Field(pattern=AREA_SUBJECT_PATTERN)]
     time: AwareDatetime
     datacontenttype: Literal["application/json"] = "application/json"
-    data: (
-        ClassChanged
-        | WarningRaised
-        | AreaWarning
-        | TaskCreated
-        | TaskOverdue
-        | ObservationStarted
-        | ObservationEnded
-        | ReminderSent
-    )
+    data: OutputData
 
     @model_validator(mode="after")
     def _data_matches_type(self) -> OutgoingEnvelope:
