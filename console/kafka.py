@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.errors import KafkaError
 
 from console.cursor import Position
-from console.filters import Place
+from console.filters import Place, StreamFilter, place_of
 from console.index import AlertIndex
 from schemas.codec import dumps, loads
 from scoring.store.keys import Keys
@@ -241,3 +241,14 @@ class Places:
             return place
         division, industry = await self.of(place.uscc)
         return Place(place.division or division, place.industry or industry, place.uscc)
+
+    async def admitted(self, doc: Mapping[str, Any], wanted: StreamFilter) -> bool:
+        """Whether ``doc`` passes ``wanted``: its type, then its place (looked up only when
+        the filter names a division or an industry)."""
+        etype = str(doc.get("type", ""))
+        if not wanted.admits_type(etype):
+            return False
+        place = place_of(doc)
+        if wanted.by_place:
+            place = await self.complete(place)
+        return wanted.admits(etype, place)

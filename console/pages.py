@@ -20,7 +20,7 @@ from api.enterprises import EXPLAINED, observation_json
 from console import cursor
 from console.auth import principal_of
 from console.deps import AreaKind, ConsoleDeps
-from console.filters import FilterError, StreamFilter, parse_filter, place_of
+from console.filters import FilterError, StreamFilter, parse_filter
 from console.i18n import LANG_COOKIE, choose, words
 from console.present import row
 from schemas.uscc import problem
@@ -113,15 +113,9 @@ async def feed_page(request: web.Request, *, deps: ConsoleDeps) -> web.StreamRes
     for doc in docs:
         if len(rows) >= FEED_ROWS:
             break
-        etype = str(doc.get("type", ""))
-        if not wanted.admits_type(etype):
+        if not await deps.places.admitted(doc, wanted):
             continue
-        place = place_of(doc)
-        if wanted.by_place:
-            place = await deps.places.complete(place)
         r = row(doc, deps.index.ack_of(str(doc.get("id", ""))), can_ack)
-        if not wanted.admits(etype, place):
-            continue
         if chosen["severity"] and r["severity"] != chosen["severity"]:
             continue
         if chosen["class"] and r["class"] != chosen["class"]:

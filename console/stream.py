@@ -27,7 +27,7 @@ from aiokafka.errors import KafkaError
 
 from console import cursor
 from console.deps import ConsoleDeps
-from console.filters import FilterError, StreamFilter, parse_filter, place_of
+from console.filters import FilterError, StreamFilter, parse_filter
 from console.kafka import RecordReader, parse, topic_partitions
 from schemas.codec import dumps
 
@@ -50,13 +50,7 @@ async def _frames(
         doc = parse(r.value)
         if doc is None:
             continue
-        etype = str(doc.get("type", ""))
-        if not wanted.admits_type(etype):
-            continue
-        place = place_of(doc)
-        if wanted.by_place:
-            place = await deps.places.complete(place)
-        if not wanted.admits(etype, place):
+        if not await deps.places.admitted(doc, wanted):
             continue
         # The id is the position after this record; later records of the same read move it on.
         position = dict(reader.position)
@@ -69,7 +63,7 @@ async def _frames(
             b"id: "
             + cursor.encode(position).encode()
             + b"\nevent: "
-            + etype.replace("\n", " ").encode()
+            + str(doc.get("type", "")).replace("\n", " ").encode()
             + b"\ndata: "
             + dumps(doc)
             + b"\n\n"
