@@ -70,9 +70,11 @@
 -- watermark) or "republished" (same source+id seen at another offset). A duplicate returns
 -- what was stored when it was first applied, fired changes included, so the caller re-sends
 -- the very same alerts; when its own outcome warranted nothing (alerts/rules.py may_warrant:
--- no class change, or a new enterprise starting in A, and not in D), the ledger keeps ""
--- for it, and the duplicate returns NO_NEWS. A duplicate fires nothing and leaves the
--- event-time watermark alone: its first copy did both.
+-- no class change, or a new enterprise starting in A, and not in D), the ledger keeps it
+-- without its reasons (bare), and the duplicate returns that: classes, score, asof and due,
+-- which supervision's early warnings need when a worker died between the two writes
+-- (docs/warnings.md). An entry "" (written before) returns NO_NEWS. A duplicate fires nothing
+-- and leaves the event-time watermark alone: its first copy did both.
 --
 -- Event time (scoring/partition.py): the meta hash's `ew` is the latest event time (s) among
 -- the events applied, in log order. An event whose asof is past it raises it, and then every
@@ -142,6 +144,11 @@ local names = {'A', 'B', 'C', 'D'}
 -- (a first registration in A, a penalty that leaves the class where it was): the ledger
 -- stores "" for them, and a duplicate of one gets this.
 local NO_NEWS = '0|0|0|0|0|'
+-- An outcome without its reasons (they follow the fifth "|"): what the ledger keeps of an
+-- outcome that warranted nothing.
+local function bare(outcome)
+  return string.match(outcome, '^[^|]*|[^|]*|[^|]*|[^|]*|[^|]*|')
+end
 
 -- Evaluation (integer micro-points; see fold.py) -------------------------------------------
 -- (math functions as locals: the bisection calls class_at some 30 times per enterprise, and
@@ -641,14 +648,14 @@ for i, ev in ipairs(events) do
     local own = 'applied|' .. outcome
     if fired then
       if into then
-        local entry = {news and outcome or ''}
+        local entry = {news and outcome or bare(outcome)}
         for j = 1, #fired do entry[j + 1] = fired[j] end
         redis.call('HSET', into, ehash, cmsgpack.pack(entry))
       end
       table.insert(fired, 1, own)
       out[i] = fired
     else
-      if into then redis.call('HSET', into, ehash, news and outcome or '') end
+      if into then redis.call('HSET', into, ehash, news and outcome or bare(outcome)) end
       out[i] = own
     end
   end

@@ -56,7 +56,6 @@ async def _store(redis_url: str, prefix: str) -> tuple[Store, aioredis.Redis]:
     return Store(client, prefix=prefix, params=P, partitions=PARTITIONS), client
 
 
-NO_NEWS = Outcome(0, 0, 0, 0, 0)
 LATENESS = 30 * 86_400
 
 
@@ -73,7 +72,9 @@ class Reference:
         seen = self.ledger.get(req.change.event_hash)
         if seen is not None:
             status = "redelivered" if 0 <= req.offset <= self.wm else "republished"
-            result = StoreResult(status, seen[0] if may_warrant(seen[0]) else NO_NEWS, seen[1])
+            # What warranted nothing comes back without its reasons (apply.lua's bare).
+            first = seen[0] if may_warrant(seen[0]) else replace(seen[0], reasons=())
+            result = StoreResult(status, first, seen[1])
         else:
             outcome, fired = self.partition.apply(req.uscc, req.change, p)
             self.ledger[req.change.event_hash] = (outcome, fired)
@@ -308,11 +309,13 @@ async def test_a_duplicate_returns_the_first_outcome_and_changes_nothing(
         await client.aclose()
 
 
-async def test_a_duplicate_of_an_event_that_warranted_nothing_costs_the_ledger_no_outcome(
+async def test_a_duplicate_of_an_event_that_warranted_nothing_keeps_its_score_not_its_reasons(
     redis_url, key_prefix
 ) -> None:
-    """The ledger keeps a first outcome only where a duplicate must re-send an alert or task;
-    a duplicate of an event that told nobody anything comes back as warranting nothing."""
+    """The ledger keeps a first outcome whole only where a duplicate must re-send an alert or
+    task; of an event that told nobody anything it keeps the classes and score (supervision's
+    early warnings need them after a crash between the two writes), not the reasons, and the
+    duplicate still warrants nothing."""
     store, client = await _store(redis_url, key_prefix)
     try:
         uscc = USCCS[1]
@@ -334,10 +337,13 @@ async def test_a_duplicate_of_an_event_that_warranted_nothing_costs_the_ledger_n
         )
         assert again_quiet.status == again_news.status == "republished"
         assert not may_warrant(again_quiet.outcome)
+        assert quiet.outcome.reasons  # a first classification has its reasons...
+        assert again_quiet.outcome == replace(quiet.outcome, reasons=())  # ...not kept
         assert again_news.outcome == news.outcome  # its alert and task are re-sent as they were
         ledger = store.keys.ledger(part)
-        assert await client.hstrlen(ledger, ledger_field(quiet_ch.event_hash)) == 0
-        assert await client.hstrlen(ledger, ledger_field(news_ch.event_hash)) > 0
+        kept = await client.hget(ledger, ledger_field(quiet_ch.event_hash))
+        assert kept is not None and b"[" not in kept  # no reasons' JSON
+        assert await client.hstrlen(ledger, ledger_field(news_ch.event_hash)) > len(kept)
     finally:
         await client.aclose()
 

@@ -251,6 +251,31 @@ async def test_a_crash_between_supervisions_write_and_the_address_clusters_is_ma
     }
 
 
+async def test_a_kill_between_scorings_write_and_supervisions_loses_no_warning(
+    client: aioredis.Redis, key_prefix: str, redis_url: str
+) -> None:
+    # The reference: the story through one worker.
+    records = _records(story())
+    reference = _Worker(client, key_prefix)
+    await reference.run(records)
+    want = sorted((d["id"], orjson.dumps(d["data"])) for d in reference.sink.warnings())
+    assert "near-boundary" in _by_rule(reference.sink.warnings())
+    # A worker killed after scoring's write of every batch, before supervision's: the scores
+    # are in Redis, supervision has seen nothing. Its successor gets the batches again, every
+    # event a scoring duplicate; the near-boundary rule needs each one's score all the same.
+    other = aioredis.Redis.from_url(redis_url)
+    try:
+        killed = _Worker(other, key_prefix + ":killed")
+        for i in range(0, len(records), 5):
+            await killed.handler.apply_scoring(await killed.handler.plan_batch(records[i : i + 5]))
+        successor = _Worker(other, key_prefix + ":killed")
+        await successor.run(records, batch=5)
+    finally:
+        await other.aclose()
+    got = sorted((d["id"], orjson.dumps(d["data"])) for d in successor.sink.warnings())
+    assert got == want
+
+
 async def test_the_address_warning_id_does_not_depend_on_the_order_partitions_are_read(
     redis_url: str, key_prefix: str
 ) -> None:

@@ -175,9 +175,7 @@ def check(
     :class:`Published`); the events topic must hold exactly that log.
 
     ``dead_letters_once=False`` for scenarios that kill or crash a worker before it commits:
-    then each poison record must be dead-lettered at least once, every copy naming it, and
-    near-boundary warnings may be missing (a kill between scoring's write and supervision's
-    leaves their scores unknown: docs/warnings.md), none may be extra.
+    then each poison record must be dead-lettered at least once, every copy naming it.
     """
     parts = int(env["RISKMON_PARTITIONS"])
     log = list(published)
@@ -202,21 +200,14 @@ def check(
     watermarks = event_watermarks(redis_url, env["RISKMON_REDIS_PREFIX"], parts)
     if watermarks != {p: expected.watermarks.get(p, 0) for p in range(parts)}:
         problems.append(f"event-time watermarks {watermarks}, want {expected.watermarks}")
-    # A kill between scoring's write and supervision's may miss near-boundary warnings, and
-    # only those (docs/warnings.md); never one too many.
-    excused = expected.near_boundary_ids if not dead_letters_once else set()
-    if alerts != expected.alert_ids and not (
-        alerts <= expected.alert_ids and expected.alert_ids - alerts <= excused
-    ):
+    if alerts != expected.alert_ids:
         types = _alert_types(bootstrap, env, alerts ^ expected.alert_ids)
         problems.append(
             f"alerts: {len(alerts - expected.alert_ids)} unexpected, "
             f"{len(expected.alert_ids - alerts)} missing (unexpected ones by type: {types})"
         )
     sent_warnings = _warning_ids(bootstrap, env)
-    if sent_warnings != expected.warning_ids and not (
-        sent_warnings <= expected.warning_ids and expected.warning_ids - sent_warnings <= excused
-    ):
+    if sent_warnings != expected.warning_ids:
         problems.append(
             f"warnings: {len(sent_warnings - expected.warning_ids)} unexpected, "
             f"{len(expected.warning_ids - sent_warnings)} missing, of which"
