@@ -80,6 +80,7 @@ def run(args: argparse.Namespace, s: Settings) -> int:
     from aiokafka.errors import KafkaError
     from redis.exceptions import RedisError
 
+    from alerts.warnings import load as load_warnings
     from jobs.outputs import Outputs
     from jobs.replay import replay_log
     from scoring.exceptions import StoreError
@@ -93,6 +94,7 @@ def run(args: argparse.Namespace, s: Settings) -> int:
         supervision = load_supervision(s.supervision_path)
     except SupervisionConfigError as exc:
         raise CommandError(str(exc)) from None
+    warnings = load_warnings(s.warnings_path)  # a bad file: WarningsError, naming the field
     target: str | None = args.outputs
     outputs = None if target is None else Outputs(model.version)
     if target is not None and target != STDOUT:
@@ -112,6 +114,7 @@ def run(args: argparse.Namespace, s: Settings) -> int:
                 ledger_window=s.ledger_window,
                 outputs=outputs,
                 supervision=supervision,
+                warnings=warnings,
                 kafka_config=aiokafka_config(s),
                 redis_options=redis_options(s),
             )

@@ -32,6 +32,8 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from alerts.rules import Message, event_messages
+from alerts.warnings import WarningsConfig
+from alerts.warnings import load as load_warnings
 from jobs.outputs import Outputs
 from schemas.codec import loads
 from scoring.fold import Params
@@ -182,11 +184,14 @@ async def replay(
     outputs: Outputs | None = None,
     supervision: SupervisionConfig | None = None,
     redis_options: Mapping[str, Any] | None = None,
+    warnings: WarningsConfig | None = None,
 ) -> ReplayStats:
     """Apply every record of ``batches`` to ``prefix``; raises ValueError if it has keys.
     ``processes`` validate and score beside this one (0: inline). ``outputs``, if given,
-    collects the output ids the records warrant. ``supervision``: its configuration (None:
-    the default file). ``redis_options``: TLS files (``streams.connections``)."""
+    collects the output ids the records warrant. ``supervision``: its configuration, and
+    ``warnings``: the early-warning rules (None: the default files), so that the warning
+    states and the warnings sent are rebuilt as well. ``redis_options``: TLS files
+    (``streams.connections``)."""
     client = aioredis.Redis.from_url(
         redis_url, socket_timeout=30, socket_connect_timeout=5, **(redis_options or {})
     )
@@ -205,6 +210,8 @@ async def replay(
             config=supervision if supervision is not None else load_supervision(None),
             model_version=model.version,
             lateness=store.params.lateness,
+            warnings=warnings if warnings is not None else load_warnings(None),
+            thresholds=store.params.thresholds,
         )
         planner = Planner(
             model,
@@ -314,6 +321,7 @@ async def replay_log(
     supervision: SupervisionConfig | None = None,
     kafka_config: Mapping[str, Any] | None = None,
     redis_options: Mapping[str, Any] | None = None,
+    warnings: WarningsConfig | None = None,
 ) -> tuple[str, ReplayStats]:
     """Replay ``file`` (a JSON-lines log), or else ``topic`` at ``kafka_bootstrap`` from its
     beginning, into the fresh ``prefix``; returns (what was read, as text; the stats).
@@ -349,5 +357,6 @@ async def replay_log(
         outputs=outputs,
         supervision=supervision,
         redis_options=redis_options,
+        warnings=warnings,
     )
     return source, stats

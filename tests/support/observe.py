@@ -93,8 +93,9 @@ def dead_letters(bootstrap: str, env: Mapping[str, str]) -> set[tuple[int, int, 
 
 
 def outputs(bootstrap: str, env: Mapping[str, str]) -> list[dict[str, Any]]:
-    """What a live worker sent, in the form and order of ``riskmon replay --outputs``: alerts,
-    tasks and reminders by id and CloudEvents type, dead letters by partition, offset and reason."""
+    """What a live worker sent, in the form and order of ``riskmon replay --outputs``: alerts
+    (but area warnings), tasks and reminders by id and CloudEvents type, dead letters by
+    partition, offset and reason."""
     topics = [("alert", "RISKMON_ALERTS_TOPIC"), ("task", "RISKMON_TASKS_TOPIC")]
     if "RISKMON_REMINDERS_TOPIC" in env:
         topics.append(("reminder", "RISKMON_REMINDERS_TOPIC"))
@@ -102,6 +103,7 @@ def outputs(bootstrap: str, env: Mapping[str, str]) -> list[dict[str, Any]]:
         (kind, doc["id"], doc["type"])
         for kind, name in topics
         for doc in (orjson.loads(r.value) for r in read_topic(bootstrap, env[name]))
+        if doc["type"] not in AREA_TYPES  # the ticker's, not the log's
     }
     rows: list[dict[str, Any]] = [{"kind": k, "id": i, "type": t} for k, i, t in sent]
     rows += [
