@@ -52,11 +52,10 @@ def metric_names(expr: str) -> set[str]:
 
 
 def base_family(name: str, types: dict[str, str]) -> str:
-    """``name`` without a histogram's ``_bucket``/``_sum``/``_count`` when its family is one
-    (a family ``types`` does not know is assumed a histogram when the suffix says so)."""
+    """``name`` without a histogram's ``_bucket``/``_sum``/``_count`` when its family is one."""
     for suffix in _HISTOGRAM_SUFFIXES:
         base = name.removesuffix(suffix)
-        if base != name and types.get(base, "histogram") == "histogram":
+        if base != name and types.get(base) == "histogram":
             return base
     return name
 

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from api.metrics import render
 from streams.metrics import Metrics
 from streams.settings import Settings
+from tests.support import dashboards
+from tests.support.dashboards import base_family, dashboard_exprs, grafana_to_promql, metric_names
 from tests.support.promtool import promtool
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
@@ -27,10 +28,6 @@ UNIT = DEPLOY / "systemd" / "riskmon.service"
 
 # Series Prometheus makes up itself for every target.
 SYNTHETIC = {"up"}
-HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
-# PromQL words that look like identifiers but are not metric names.
-KEYWORDS = {"and", "or", "unless", "bool", "offset", "inf", "nan"}
-GROUPING = r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)"
 
 
 def run_promtool(*args: str) -> subprocess.CompletedProcess[str]:
@@ -43,49 +40,12 @@ def exported_types() -> dict[str, str]:
     """Family name → type, as a scrape of a freshly created :class:`Metrics` shows them."""
     registry = CollectorRegistry()
     Metrics.create(registry, dict)
-    types: dict[str, str] = {}
-    for line in render(registry).decode().splitlines():
-        if line.startswith("# TYPE "):
-            _, _, name, mtype = line.split(" ")
-            types[name] = mtype
-    return types
-
-
-def metric_names(expr: str) -> set[str]:
-    """Metric names selected by a PromQL expression (functions, labels, keywords removed)."""
-    e = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)  # string literals (label values, regexes)
-    e = re.sub(r"\{[^}]*\}", "", e)  # label matchers
-    e = re.sub(r"\[[^\]]*\]", "", e)  # range durations, $__rate_interval
-    e = re.sub(GROUPING, "", e)  # label lists of by/without/on/ignoring/group_*
-    names = set()
-    for m in re.finditer(r"(?<![\w$.])([A-Za-z_:][\w:]*)(\s*\()?", e):
-        if m.group(2) is None and m.group(1).lower() not in KEYWORDS:
-            names.add(m.group(1))
-    return names
-
-
-def base_family(name: str, types: dict[str, str]) -> str:
-    for suffix in HISTOGRAM_SUFFIXES:
-        base = name.removesuffix(suffix)
-        if base != name and types.get(base) == "histogram":
-            return base
-    return name
+    return dashboards.exported_types(registry)
 
 
 def dashboard() -> dict[str, Any]:
     doc: dict[str, Any] = json.loads(DASHBOARD.read_text(encoding="utf-8"))
     return doc
-
-
-def dashboard_exprs(doc: dict[str, Any]) -> list[str]:
-    return [t["expr"] for p in doc["panels"] for t in p.get("targets", [])]
-
-
-def grafana_to_promql(expr: str) -> str:
-    """Substitute the dashboard's variables so the expression can be parsed by promtool."""
-    return (
-        expr.replace("$__rate_interval", "5m").replace("$job", "riskmon").replace("$instance", ".*")
-    ).replace("$__range", "1d")
 
 
 # --- the metric-name parser itself ------------------------------------------------------------
