@@ -258,7 +258,7 @@ async def test_a_kill_between_scorings_write_and_supervisions_loses_no_warning(
     records = _records(story())
     reference = _Worker(client, key_prefix)
     await reference.run(records)
-    want = sorted((d["id"], orjson.dumps(d["data"])) for d in reference.sink.warnings())
+    want = _bodies(reference.sink.warnings())
     assert "near-boundary" in _by_rule(reference.sink.warnings())
     # A worker killed after scoring's write of every batch, before supervision's: the scores
     # are in Redis, supervision has seen nothing. Its successor gets the batches again, every
@@ -272,8 +272,16 @@ async def test_a_kill_between_scorings_write_and_supervisions_loses_no_warning(
         await successor.run(records, batch=5)
     finally:
         await other.aclose()
-    got = sorted((d["id"], orjson.dumps(d["data"])) for d in successor.sink.warnings())
-    assert got == want
+    assert _bodies(successor.sink.warnings()) == want
+
+
+def _bodies(docs: list[dict[str, Any]]) -> list[tuple[str, bytes]]:
+    """(id, data) of each warning, sorted; an address cluster's by id alone: which firm is the
+    tenth at an address depends on the order the partitions are written in, not its id."""
+    return sorted(
+        (d["id"], b"" if d["data"]["rule"] == "address-cluster" else orjson.dumps(d["data"]))
+        for d in docs
+    )
 
 
 async def test_the_address_warning_id_does_not_depend_on_the_order_partitions_are_read(
