@@ -37,9 +37,9 @@ from supervision.ids import plan_task_id
 from supervision.store.keys import SupervisionKeys
 from tests.support.builders import event
 from tests.support.eventlog import LogRecord, as_published, seeded_log
-from tests.support.harness import Worker, read_topic, wait_for
+from tests.support.harness import Worker, read_topic
 from tests.support.oracle import reference
-from tests.support.scenario import ROWS, Published, Row, metric, wait_exact
+from tests.support.scenario import ROWS, Published, Row, crash_then_finish, metric
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -202,28 +202,7 @@ def test_supervision_through_republished_events_rebatching_and_a_crash(
     log = Published(kafka_bootstrap, env)
     row.events = log.send(supervised_log(17, parts))
 
-    crashing = Worker(
-        {**env, "RISKMON_FAULT_CRASH_AFTER_BATCHES": "3", "RISKMON_BATCH_MAX_EVENTS": "50"},
-        tmp_path / "crashing.log",
-    ).start()
-    wait_for(
-        lambda: crashing.proc is not None and crashing.proc.poll() is not None,
-        120,
-        what="the fault hook's exit",
-    )
-    assert crashing.proc is not None and crashing.proc.returncode == 70, crashing.log_tail()
-
-    worker.env["RISKMON_BATCH_MAX_EVENTS"] = "7"
-    worker.start().wait_ready()
-    out = wait_exact(
-        kafka_bootstrap,
-        redis_url,
-        env,
-        [worker],
-        240,
-        published=log.records,
-        dead_letters_once=False,
-    )
+    out = crash_then_finish(kafka_bootstrap, redis_url, env, worker, log, tmp_path)
     expected = out.expected
     # supervision had plenty to do, or the comparison proves little
     states = [t.state for t in expected.tasks.values()]

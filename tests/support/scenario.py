@@ -276,6 +276,34 @@ def wait_exact(
     return last[0]
 
 
+def crash_then_finish(
+    bootstrap: str,
+    redis_url: str,
+    env: dict[str, str],
+    worker: Worker,
+    log: Published,
+    tmp: Path,
+) -> Outcome:
+    """R3 over ``log``: a worker taking batches of 50 exits after the Redis write of its third
+    batch that owes outputs, before sending them and committing; ``worker`` then finishes in
+    batches of 7 (other cuts of the same log). Waits until the result is the reference's."""
+    crashing = Worker(
+        {**env, "RISKMON_FAULT_CRASH_AFTER_BATCHES": "3", "RISKMON_BATCH_MAX_EVENTS": "50"},
+        tmp / "crashing.log",
+    ).start()
+    wait_for(
+        lambda: crashing.proc is not None and crashing.proc.poll() is not None,
+        120,
+        what="the fault hook's exit",
+    )
+    assert crashing.proc is not None and crashing.proc.returncode == 70, crashing.log_tail()
+    worker.env["RISKMON_BATCH_MAX_EVENTS"] = "7"
+    worker.start().wait_ready()
+    return wait_exact(
+        bootstrap, redis_url, env, [worker], 240, published=log.records, dead_letters_once=False
+    )
+
+
 def metric(worker: Worker, name: str, labels: str = "") -> float:
     """Sum of the samples of ``name`` (whose label text contains ``labels``) on /metrics."""
     status, text = worker.get("/metrics")
