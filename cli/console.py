@@ -37,7 +37,6 @@ def add(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace, s: Settings) -> int:
-    from alerts.webhooks_config import load as load_webhooks
     from console.service import serve
 
     if args.port:
@@ -52,7 +51,6 @@ def run(args: argparse.Namespace, s: Settings) -> int:
             # In the fragment: a browser never sends it to a server, so no log holds it.
             print(f"  log in: {url}login#token={token}", flush=True)
 
-    load_webhooks(s.webhooks_path)  # a bad subscribers file stops it here, naming the field
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve(s, bootstrap, redis_url, announce=announce))

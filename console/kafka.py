@@ -18,17 +18,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
+from api.enterprises import ReadState
 from console.cursor import Position
 from console.filters import Place, StreamFilter, place_of
 from console.index import AlertIndex
 from schemas.codec import dumps, loads
-from scoring.store.keys import Keys
-from scoring.store.wire import decode_state
-from streams.topics import partition_for
+from scoring.exceptions import StoreError
 
 __all__ = ["AckProducer", "IndexFollower", "KafkaAccess", "Places", "RecordReader"]
 
@@ -210,23 +208,20 @@ class AckProducer:
 
 class Places:
     """Where an enterprise is registered (division, industry), from its scoring state's
-    profile in Redis, remembered (bounded). Unknown or unreadable: (None, None)."""
+    profile (``read_state``: the scoring store's own read), remembered (bounded). Unknown or
+    unreadable: (None, None)."""
 
-    def __init__(self, client: aioredis.Redis, *, prefix: str, partitions: int) -> None:
-        self._client = client
-        self._keys = Keys(prefix)
-        self._partitions = partitions
+    def __init__(self, read_state: ReadState) -> None:
+        self._read_state = read_state
         self._known: dict[str, tuple[str | None, str | None]] = {}
 
     async def of(self, uscc: str) -> tuple[str | None, str | None]:
         if uscc in self._known:
             return self._known[uscc]
-        partition = partition_for(uscc.encode(), self._partitions)
         try:
-            raw = await self._client.hget(self._keys.states(partition, uscc), uscc)
-        except (aioredis.RedisError, OSError):
+            state = await self._read_state(uscc)
+        except StoreError:
             return None, None  # not remembered: asked again next time
-        state = decode_state(raw if isinstance(raw, bytes) else None)
         place: tuple[str | None, str | None] = (None, None)
         if state is not None and state.profile is not None:
             place = (state.profile.division or None, state.profile.industry or None)

@@ -21,6 +21,7 @@ from aiohttp import web
 from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry
 
+from alerts.webhooks_config import WebhooksConfig
 from alerts.webhooks_config import load as load_webhooks
 from console.deps import AreaKind, ConsoleDeps, ReadAreas
 from console.index import AlertIndex
@@ -28,12 +29,11 @@ from console.kafka import AckProducer, IndexFollower, KafkaAccess, Places
 from console.metrics import ConsoleMetrics
 from console.web import build_app
 from jobs.deliver import Delivery
-from scoring.fold import EnterpriseState
+from scoring.fold import EnterpriseState, Params
 from scoring.model import load_model
+from scoring.store import Store
 from scoring.store.areas import area_rows
 from scoring.store.errors import redis_errors
-from scoring.store.keys import Keys
-from scoring.store.wire import decode_state, text
 from security.limits import RateLimiter
 from security.roles import Principal
 from streams.access import audit_log, authenticator
@@ -44,7 +44,7 @@ from streams.topics import ensure_topics, partition_for, topic_specs
 from supervision.records import ObservationRecord
 from supervision.store.readers import SupervisionReader
 
-__all__ = ["ensure_acks_topic", "open_console", "serve"]
+__all__ = ["ensure_acks_topic", "open_console", "serve", "webhooks_config"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,14 @@ def ensure_acks_topic(s: Settings, bootstrap: str) -> None:
     client = kafka_python_config(s) if s.kafka_bootstrap is not None else {}
     spec = [t for t in topic_specs(s) if t.name == s.acks_topic]
     ensure_topics(bootstrap, spec, client_config=client)
+
+
+def webhooks_config(s: Settings) -> WebhooksConfig | None:
+    """The subscribers file when the console delivers (webhooks or Alertmanager set), read
+    and validated (``WebhooksConfigError`` names a bad field); None: nothing to deliver."""
+    if s.webhooks_path is None and s.alertmanager_url is None:
+        return None
+    return load_webhooks(s.webhooks_path)
 
 
 async def _follow(follower: IndexFollower) -> None:
@@ -70,9 +78,14 @@ async def _follow(follower: IndexFollower) -> None:
 
 @contextlib.asynccontextmanager
 async def open_console(
-    s: Settings, bootstrap: str, redis_url: str, read_areas: ReadAreas | None = None
+    s: Settings,
+    bootstrap: str,
+    redis_url: str,
+    read_areas: ReadAreas | None = None,
+    webhooks: WebhooksConfig | None = None,
 ) -> AsyncIterator[ConsoleDeps]:
-    """The console's dependencies, its alert index following the topics, until exit."""
+    """The console's dependencies, its alert index following the topics, until exit;
+    ``webhooks`` given (:func:`webhooks_config`), it runs their delivery."""
     access = KafkaAccess(bootstrap, aiokafka_config(s) if s.kafka_bootstrap is not None else {})
     client = aioredis.Redis.from_url(redis_url, socket_timeout=5, **redis_options(s))
     registry = CollectorRegistry()
@@ -94,26 +107,23 @@ async def open_console(
     )
     producer = AckProducer(access, s.acks_topic)
     supervision = SupervisionReader(client, prefix=s.redis_prefix, partitions=s.partitions)
-    keys = Keys(s.redis_prefix)
     audit = audit_log(s, client)
 
     async def record(who: Principal, action: str, target: str, details: Mapping[str, Any]) -> None:
         await audit.append(who.actor, action, target, details)
 
+    model = load_model(s.model_path)
+    store = Store(client, prefix=s.redis_prefix, params=Params.of(model), partitions=s.partitions)
+
     async def read_state(uscc: str) -> EnterpriseState | None:
-        p = partition_for(uscc.encode(), s.partitions)
-        with redis_errors("reading an enterprise"):
-            raw = await client.hget(keys.states(p, uscc), uscc)
-            names = await client.hgetall(keys.models()) if raw is not None else {}
-        versions = {int(k): text(v) for k, v in names.items()}
-        return decode_state(raw if isinstance(raw, bytes) else None, versions)
+        return await store.get(partition_for(uscc.encode(), s.partitions), uscc)
 
     async def read_observation(uscc: str) -> ObservationRecord | None:
         return await supervision.observation(uscc, partition_for(uscc.encode(), s.partitions))
 
     async def areas(kind: AreaKind) -> list[dict[str, Any]]:
         with redis_errors("reading the area counts"):
-            return [r.as_json() for r in await area_rows(client, keys, s.partitions, kind)]
+            return [r.as_json() for r in await area_rows(client, store.keys, s.partitions, kind)]
 
     deps = ConsoleDeps(
         access=access,
@@ -121,14 +131,14 @@ async def open_console(
         partitions=s.partitions,
         index=index,
         follower=follower,
-        places=Places(client, prefix=s.redis_prefix, partitions=s.partitions),
+        places=Places(read_state),
         publish_ack=producer.publish,
         audit=record,
         authenticate=authenticator(s, client),
         supervision=supervision,
         read_state=read_state,
         read_observation=read_observation,
-        model=load_model(s.model_path),
+        model=model,
         metrics=metrics,
         read_areas=read_areas or areas,
         https=web_ssl_context(s) is not None,
@@ -138,14 +148,13 @@ async def open_console(
     # Webhooks and Alertmanager are delivered from here, off the scoring loop; with neither
     # configured, nothing is consumed.
     delivery: Delivery | None = None
-    if s.webhooks_path is not None or s.alertmanager_url is not None:
-        config = load_webhooks(s.webhooks_path)
+    if webhooks is not None:
         delivery = Delivery.from_settings(
             s,
             redis=client,
             bootstrap=bootstrap,
-            metrics=DeliveryMetrics.create(registry, [sub.id for sub in config.subscribers]),
-            config=config,
+            metrics=DeliveryMetrics.create(registry, [sub.id for sub in webhooks.subscribers]),
+            config=webhooks,
         )
         deps.read_deliveries = delivery.outbox
     await producer.start()
@@ -173,13 +182,15 @@ async def serve(
     read_areas: ReadAreas | None = None,
     announce: Callable[[str], None] = print,
 ) -> None:
-    """Serve until SIGINT or SIGTERM; ``announce`` gets the console's URL once it listens."""
+    """Serve until SIGINT or SIGTERM; ``announce`` gets the console's URL once it listens.
+    A bad webhooks file raises ``WebhooksConfigError`` before anything is reached."""
+    webhooks = webhooks_config(s)
     await asyncio.to_thread(ensure_acks_topic, s, bootstrap)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with open_console(s, bootstrap, redis_url, read_areas) as deps:
+    async with open_console(s, bootstrap, redis_url, read_areas, webhooks) as deps:
         runner = web.AppRunner(build_app(deps), shutdown_timeout=5, access_log=None)
         await runner.setup()
         tls = web_ssl_context(s)

@@ -130,12 +130,13 @@ class Delivery:
         redis: aioredis.Redis,
         bootstrap: str,
         metrics: DeliveryMetrics | None = None,
+        config: WebhooksConfig | None = None,
         **overrides: Any,
     ) -> Delivery:
-        """A Delivery as the settings say: the subscribers file (read and validated now:
-        ``alerts.webhooks_config.WebhooksConfigError`` names a bad field), the topics its
-        subscribers need, Alertmanager's and the console's URLs."""
-        config = load(settings.webhooks_path)
+        """A Delivery as the settings say: the subscribers file (``config``, or read now:
+        ``WebhooksConfigError`` names a bad field), the topics its subscribers need,
+        Alertmanager's and the console's URLs."""
+        config = config if config is not None else load(settings.webhooks_path)
         wanted = {t for s in config.subscribers for t in s.types}
         topics = [settings.alerts_topic]
         if any(t.startswith("riskmon.task.") for t in wanted):
