@@ -14,12 +14,11 @@ import socket
 from collections.abc import Mapping
 from typing import Any
 
-import redis.asyncio as aioredis
-
 from cli.errors import CommandError
 from security.exceptions import SecurityError
 from streams.access import audit_log
 from streams.connections import redis_options
+from streams.redis_client import connect_async
 from streams.settings import Settings
 
 __all__ = ["local_actor", "record"]
@@ -45,7 +44,7 @@ def record(
     """Append one record for the local user. Raises :class:`CommandError` if it cannot."""
 
     async def go() -> None:
-        client = aioredis.Redis.from_url(
+        client = connect_async(
             redis_url, socket_timeout=10, socket_connect_timeout=5, **redis_options(settings)
         )
         try:

@@ -18,6 +18,7 @@ from cli.audited import record
 from cli.errors import CommandError, unlogged
 from schemas.classes import CLASSES
 from streams.connections import kafka_python_config, redis_options
+from streams.redis_client import connect
 from streams.settings import Settings
 
 __all__ = [
@@ -160,7 +161,7 @@ def run_draw(args: argparse.Namespace, s: Settings) -> int:
     except PlanError as exc:
         raise CommandError(str(exc)) from None
     bootstrap = runfile.bootstrap(s)  # every draw is recorded: no Kafka, no draw
-    client = redis.Redis.from_url(runfile.redis_url(s), socket_timeout=30, **redis_options(s))
+    client = connect(runfile.redis_url(s), socket_timeout=30, **redis_options(s))
     try:
         plan = draw_live(
             client,

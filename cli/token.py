@@ -14,8 +14,6 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-import redis.asyncio as aioredis
-
 from cli import runfile
 from cli.arguments import Subparsers
 from cli.audited import local_actor
@@ -27,6 +25,7 @@ from security.store.tokens import TokenStore
 from security.tokens import TokenRecord
 from streams.access import audit_log, token_store
 from streams.connections import redis_options
+from streams.redis_client import connect_async
 from streams.settings import Settings
 
 __all__ = [
@@ -95,7 +94,7 @@ Work = Callable[[TokenStore, AuditLog], Awaitable[T]]
 
 def _with_store(settings: Settings, redis_url: str, work: Work[T]) -> T:
     async def go() -> T:
-        client = aioredis.Redis.from_url(
+        client = connect_async(
             redis_url, socket_timeout=10, socket_connect_timeout=5, **redis_options(settings)
         )
         try:

@@ -16,7 +16,6 @@ import signal
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-import redis.asyncio as aioredis
 from aiohttp import web
 from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry
@@ -39,6 +38,7 @@ from security.roles import Principal
 from streams.access import audit_log, authenticator
 from streams.centre_metrics import DeliveryMetrics
 from streams.connections import aiokafka_config, kafka_python_config, redis_options, web_ssl_context
+from streams.redis_client import connect_async
 from streams.settings import Settings
 from streams.topics import ensure_topics, partition_for, topic_specs
 from supervision.records import ObservationRecord
@@ -87,7 +87,7 @@ async def open_console(
     """The console's dependencies, its alert index following the topics, until exit;
     ``webhooks`` given (:func:`webhooks_config`), it runs their delivery."""
     access = KafkaAccess(bootstrap, aiokafka_config(s) if s.kafka_bootstrap is not None else {})
-    client = aioredis.Redis.from_url(redis_url, socket_timeout=5, **redis_options(s))
+    client = connect_async(redis_url, socket_timeout=5, **redis_options(s))
     registry = CollectorRegistry()
     metrics: ConsoleMetrics | None = None
 

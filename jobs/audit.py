@@ -12,13 +12,12 @@ import asyncio
 from collections.abc import Sequence
 from typing import Final
 
-import redis.asyncio as aioredis
-
 from jobs.topic_reader import read_to_end
 from security.audit import AuditRecord, Head
 from security.exceptions import AuditError
 from security.store.audit import chains, forward, heads
 from streams.connections import kafka_python_config, redis_options
+from streams.redis_client import connect_async
 from streams.settings import Settings
 from streams.topics import ensure_topics, topic_specs
 
@@ -42,7 +41,7 @@ def forward_pending(settings: Settings, redis_url: str, bootstrap: str) -> dict[
     )
 
     async def go() -> dict[str, Head]:
-        client = aioredis.Redis.from_url(redis_url, socket_timeout=10, **redis_options(settings))
+        client = connect_async(redis_url, socket_timeout=10, **redis_options(settings))
         try:
 
             async def publish(batch: Sequence[tuple[bytes, bytes]]) -> None:

@@ -51,7 +51,7 @@ from scoring.store.errors import redis_errors
 from scoring.store.keys import Keys
 from scoring.store.wire import decode_state
 from streams.centre_metrics import DeliveryMetrics
-from streams.connections import aiokafka_config, redis_options
+from streams.connections import aiokafka_config, redis_async
 from streams.settings import Settings
 from streams.topics import partition_for
 
@@ -386,7 +386,7 @@ async def run(settings: Settings, stop: asyncio.Event, **overrides: Any) -> None
     Raises ValueError if either is missing, ``WebhooksConfigError`` for a bad file."""
     if not settings.kafka_bootstrap or not settings.redis_url:
         raise ValueError("delivery needs RISKMON_KAFKA_BOOTSTRAP and RISKMON_REDIS_URL")
-    client = aioredis.Redis.from_url(settings.redis_url, **redis_options(settings))
+    client = redis_async(settings)
     try:
         delivery = Delivery.from_settings(
             settings, redis=client, bootstrap=settings.kafka_bootstrap, **overrides

@@ -21,6 +21,7 @@ from scoring.fold import Params, class_at
 from scoring.judge import Judgement, judge
 from scoring.model import ScoringModel
 from scoring.store import Keys, iter_states, newest_asof
+from streams.redis_client import connect
 
 __all__ = ["Verdict", "classes_at", "judge_prefix", "read_truth"]
 
@@ -82,7 +83,7 @@ def judge_prefix(
     """Judge the classes under ``prefix`` (at ``asof``, default the newest as-of time among
     them) against ``truth``. Raises redis.RedisError, or ValueError if there is nothing to
     judge (no enterprise under the prefix is in the truth)."""
-    client = redis.Redis.from_url(redis_url, socket_connect_timeout=5, **(redis_options or {}))
+    client = connect(redis_url, socket_connect_timeout=5, **(redis_options or {}))
     try:
         classes, when = classes_at(client, prefix, partitions, model, asof)
     finally:

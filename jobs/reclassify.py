@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol
 
-import redis.asyncio as aioredis
 from aiokafka.errors import KafkaError
 
 from alerts.rules import Message, derive
@@ -43,6 +42,7 @@ from schemas.alerts import Cause
 from scoring.fold import Params
 from scoring.model import ScoringModel
 from scoring.store import CLASS_NAMES, ReclassifyPage, ReclassifyResult, Store
+from streams.redis_client import connect_async
 
 __all__ = [
     "CAUSE_SOURCE",
@@ -247,7 +247,7 @@ async def reclassify_prefix(
     """:func:`reclassify` on its own Redis connection (``redis_options``: TLS files, from
     ``streams.connections``): every enterprise under ``prefix`` (``partitions``: of the events
     topic, for the class counts) to ``model``. No Kafka unless ``alerts`` is given."""
-    client = aioredis.Redis.from_url(
+    client = connect_async(
         redis_url, socket_timeout=30, socket_connect_timeout=5, **(redis_options or {})
     )
     try:

@@ -41,6 +41,7 @@ from scoring.model import ScoringModel
 from scoring.store import Store, StoreResult
 from streams.handler import supervision_inputs
 from streams.planning import DecodePool, Planned, Planner, Record, plan
+from streams.redis_client import connect_async
 from streams.topics import partition_for
 from supervision.config import SupervisionConfig
 from supervision.config import load as load_supervision
@@ -192,7 +193,7 @@ async def replay(
     ``warnings``: the early-warning rules (None: the default files), so that the warning
     states and the warnings sent are rebuilt as well. ``redis_options``: TLS files
     (``streams.connections``)."""
-    client = aioredis.Redis.from_url(
+    client = connect_async(
         redis_url, socket_timeout=30, socket_connect_timeout=5, **(redis_options or {})
     )
     try:
@@ -331,7 +332,7 @@ async def replay_log(
     does not exist; OSError if the file cannot be read; RedisError, StoreError or KafkaError
     if a server fails (nothing half-done to undo: replay again into a new prefix).
     """
-    client = aioredis.Redis.from_url(redis_url, socket_connect_timeout=5, **(redis_options or {}))
+    client = connect_async(redis_url, socket_connect_timeout=5, **(redis_options or {}))
     try:
         await _ensure_fresh(client, prefix)
     finally:

@@ -28,7 +28,6 @@ from types import FrameType
 from typing import TextIO
 
 import redis
-import redis.asyncio as aioredis
 
 from district.generator import DistrictSpec
 from local.console_process import spawn_console, stop_console, wait_console
@@ -41,6 +40,7 @@ from security.exceptions import SecurityError
 from security.roles import Role
 from streams.access import token_store
 from streams.connections import confluent_config, kafka_python_config, redis_options
+from streams.redis_client import connect, connect_async
 from streams.settings import Settings
 
 __all__ = ["cmd_demo"]
@@ -57,7 +57,7 @@ def _dashboard_token(
     # file holds the local admin token, for the commands); the console's login link carries
     # one too. Each is revoked when the demo stops.
     async def store_call(work: str, token_id: str = "") -> tuple[str, str]:
-        client = aioredis.Redis.from_url(redis_url, socket_timeout=5, **redis_options(s))
+        client = connect_async(redis_url, socket_timeout=5, **redis_options(s))
         try:
             store = token_store(s, client)
             if work == "revoke":
@@ -213,7 +213,7 @@ def _demo(
                 stack.callback(clerk.join, 60)
             stack.callback(stop.set)
 
-            client = redis.Redis.from_url(redis_url, socket_timeout=5, **redis_options(s))
+            client = connect(redis_url, socket_timeout=5, **redis_options(s))
             stack.callback(client.close)
             consumer = KafkaConsumer(bootstrap_servers=bootstrap.split(","), **kafka)
             stack.callback(consumer.close)

@@ -32,6 +32,7 @@ from local.feed import publish as send
 from schemas.codec import CreditEvent, encode_event
 from schemas.events import EventType, InspectionCompleted
 from streams.connections import kafka_python_config, redis_options
+from streams.redis_client import connect
 from streams.settings import Settings
 from streams.topics import TopicError
 from supervision.exceptions import PlanError
@@ -113,7 +114,7 @@ class InspectionOffice:
         pool = parse_pool(inspector_pool(), "the district's inspectors")
         preset = load_preset(PRESET)
         rng = random.Random(f"{self.spec.seed}:inspections")
-        client = redis.Redis.from_url(self.redis_url, socket_timeout=10, **redis_options(s))
+        client = connect(self.redis_url, socket_timeout=10, **redis_options(s))
         try:
             n = 0
             while not self.stop.is_set():

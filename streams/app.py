@@ -19,7 +19,6 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-import redis.asyncio as aioredis
 from faust.web.drivers.aiohttp import Web as AiohttpWeb
 from prometheus_client import CollectorRegistry
 
@@ -42,6 +41,7 @@ from streams.connections import faust_credentials, redis_options, web_ssl_contex
 from streams.handler import Handler
 from streams.kafka_transport import RiskmonApp
 from streams.metrics import Metrics
+from streams.redis_client import connect_async
 from streams.rewind import check_after_rebalance
 from streams.runtime import Runtime
 from streams.settings import ConfigError, Settings
@@ -103,7 +103,7 @@ def build(settings: Settings, *, bootstrap: str, redis_url: str, model: ScoringM
         producer_acks=-1,
     )
     params = Params.of(model)
-    client = aioredis.Redis.from_url(
+    client = connect_async(
         redis_url, socket_timeout=5, socket_connect_timeout=2, **redis_options(s)
     )
     store = Store(

@@ -23,6 +23,9 @@ from __future__ import annotations
 import ssl
 from typing import Any
 
+import redis.asyncio as aioredis
+
+from streams.redis_client import connect_async
 from streams.settings import Settings
 
 __all__ = [
@@ -31,6 +34,7 @@ __all__ = [
     "faust_credentials",
     "kafka_python_config",
     "kafka_ssl_context",
+    "redis_async",
     "redis_options",
     "web_ssl_context",
 ]
@@ -132,6 +136,15 @@ def redis_options(s: Settings) -> dict[str, Any]:
         out["ssl_certfile"] = str(s.redis_ssl_certfile)
         out["ssl_keyfile"] = str(s.redis_ssl_keyfile)
     return out
+
+
+def redis_async(s: Settings, url: str | None = None, **kwargs: Any) -> aioredis.Redis:
+    """An asyncio client of ``url`` (default ``RISKMON_REDIS_URL``: one server or a cluster,
+    :mod:`streams.redis_client`) with the TLS files of ``s`` and ``kwargs`` (timeouts)."""
+    target = url or s.redis_url
+    if target is None:
+        raise ValueError("RISKMON_REDIS_URL is not set")
+    return connect_async(target, redis_options(s), **kwargs)
 
 
 def web_ssl_context(s: Settings) -> ssl.SSLContext | None:

@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 from pydantic import Field, FilePath, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streams.redis_client import check_url
+
 __all__ = [
     "PREFIX_PATTERN",
     "ConfigError",
@@ -64,7 +66,9 @@ class Settings(BaseSettings):
         default=None, description="host:port[,host:port]; unset: start an embedded broker"
     )
     redis_url: str | None = Field(
-        default=None, description="redis://host:port/db; unset: start an embedded redis-server"
+        default=None,
+        description="redis://host:port/db, or redis+cluster://host:port[,host:port] for a Redis"
+        " Cluster (rediss: TLS); unset: start an embedded redis-server",
     )
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
         default="PLAINTEXT", description="how every client reaches Kafka"
@@ -305,8 +309,13 @@ class Settings(BaseSettings):
             if (getattr(self, cert) is None) != (getattr(self, key) is None):
                 a, b = ENV_PREFIX + cert.upper(), ENV_PREFIX + key.upper()
                 raise ValueError(f"{a} and {b}: set both, or neither")
+        if self.redis_url is not None:
+            try:
+                check_url(self.redis_url)
+            except ValueError as exc:  # the message never repeats the password
+                raise ValueError(f"RISKMON_REDIS_URL: {exc}") from None
         tls_files = (self.redis_ssl_ca_certs, self.redis_ssl_certfile)
-        if any(tls_files) and not (self.redis_url or "").startswith("rediss://"):
+        if any(tls_files) and not (self.redis_url or "").startswith(("rediss://", "rediss+")):
             raise ValueError(
                 "RISKMON_REDIS_SSL_CA_CERTS / _CERTFILE need RISKMON_REDIS_URL=rediss://..."
             )

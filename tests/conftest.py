@@ -19,8 +19,11 @@ from pathlib import Path
 import pytest
 import redis
 
+from local.redis_cluster import LocalRedisCluster
+from streams.redis_client import connect
 from streams.settings import Settings
 from streams.topics import TopicSpec, ensure_topics
+from tests.support.binaries import required
 from tests.support.harness import Worker, worker_env
 
 _LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -40,7 +43,7 @@ def kafka_bootstrap() -> Iterator[str]:
 
 
 def _answers_ping(url: str) -> bool:
-    client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+    client = connect(url, socket_connect_timeout=0.5, socket_timeout=0.5)
     try:
         return bool(client.ping())
     except redis.RedisError:
@@ -50,8 +53,28 @@ def _answers_ping(url: str) -> bool:
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """``redis://host:port/db`` of a Redis for the whole session (shared: use ``key_prefix``)."""
+def redis_cluster() -> Iterator[LocalRedisCluster]:
+    """A Redis Cluster for the whole session: three masters, three replicas, on loopback ports,
+    made with ``redis-cli --cluster create`` (:class:`local.redis_cluster.LocalRedisCluster`)."""
+    required("redis-cli", "redis-tools")
+    with LocalRedisCluster() as cluster:
+        yield cluster
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test marked ``cluster`` that uses ``redis_url`` runs twice: against the one server, and
+    against :func:`redis_cluster` (so a command that would cross slots fails it)."""
+    if "redis_url" in metafunc.fixturenames and metafunc.definition.get_closest_marker("cluster"):
+        metafunc.parametrize("redis_url", ["server", "cluster"], indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def redis_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """``redis://host:port/db`` of a Redis for the whole session (shared: use ``key_prefix``);
+    for the ``cluster`` run of a test marked so, the cluster's ``redis+cluster://`` URL."""
+    if getattr(request, "param", "server") == "cluster":
+        yield request.getfixturevalue("redis_cluster").url
+        return
     given = os.environ.get("RISKMON_TEST_REDIS_URL")
     if given:
         yield given
@@ -76,7 +99,7 @@ def key_prefix(request: pytest.FixtureRequest) -> Iterator[str]:
     yield prefix
     if "redis_url" not in request.fixturenames:
         return
-    client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+    client = connect(request.getfixturevalue("redis_url"))
     try:
         batch: list[bytes] = []
         for key in client.scan_iter(match=f"{prefix}:*", count=1000):

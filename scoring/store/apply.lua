@@ -60,6 +60,12 @@
 --          scoring/store/keys.py bucket_of); absent, it is taken from KEYS[4] (redis-benchmark
 --          can only pass the events last). A fired enterprise's hash is not in KEYS: the
 --          stem names it, in the same slot.
+-- ARGV[5]  apply: the highest Kafka offset among the events (the caller's, for its fence)
+-- ARGV[6]  apply: the fence, the lowest offset watermark this partition must have: what Redis
+--          already acknowledged to this caller (absent or -1: none). A watermark below it means
+--          Redis lost acknowledged writes (a failover to a lagging replica, a restart from an
+--          AOF missing its tail): the call is refused with an error starting LOSTWRITES, and
+--          nothing is applied, so the caller can stop and re-read from the watermark.
 -- ARGV[4], ARGV[5]  reclassify: HSCAN cursor and COUNT over KEYS[4]
 --
 -- apply returns one reply per event: the string "status|old_class|new_class|score|asof|due|
@@ -486,6 +492,11 @@ local events = cmsgpack.unpack(ARGV[3])
 -- watermark)
 local head = redis.call('HMGET', meta, 'wm', 'lk', 'ew')
 local wm, ew = tonumber(head[1] or '-1'), tonumber(head[3] or '0')
+local fence = tonumber(ARGV[6] or '-1')
+if wm < fence then
+  return redis.error_reply('LOSTWRITES offset watermark ' .. wm .. ' of ' .. meta ..
+    ' is below ' .. fence .. ', which Redis acknowledged: re-read from ' .. (wm + 1))
+end
 local out = {}
 local lk = -1
 if window > 0 then lk = tonumber(head[2] or '-1') end

@@ -17,8 +17,18 @@ from scoring.exceptions import StoreError, StoreUnavailableError
 
 __all__ = ["UNAVAILABLE", "redis_errors"]
 
-#: What "Redis cannot answer now" looks like in redis-py: a later try can succeed.
-UNAVAILABLE = (rexc.ConnectionError, rexc.TimeoutError, rexc.BusyLoadingError)
+#: What "Redis cannot answer now" looks like in redis-py: a later try can succeed. On a Redis
+#: Cluster, so do a failover and a slot on the move: CLUSTERDOWN, TRYAGAIN, MASTERDOWN, and a
+#: slot the client's map names no node for (MOVED and ASK the cluster client follows itself).
+UNAVAILABLE = (
+    rexc.ConnectionError,
+    rexc.TimeoutError,
+    rexc.BusyLoadingError,
+    rexc.ClusterDownError,
+    rexc.TryAgainError,
+    rexc.MasterDownError,
+    rexc.SlotNotCoveredError,
+)
 
 
 @contextlib.contextmanager

@@ -53,8 +53,11 @@ def plan_calls(
             chunk = [requests[i] for i in part]
             # KEYS[4..]: the state hash of each event, in the events' order.
             call_keys = keys.shared(p) + [keys.states(p, r.uscc) for r in chunk]
-            # ARGV[4]: where the state of an enterprise whose change an event fires lives.
-            calls.append((call_keys, [params, "apply", events_arg(chunk), keys.state_stem(p)]))
+            # ARGV[4]: where the state of an enterprise whose change an event fires lives;
+            # ARGV[5]: the highest offset, which the store's fence remembers once acknowledged.
+            top = str(max(r.offset for r in chunk))
+            args: list[str | bytes] = [params, "apply", events_arg(chunk), keys.state_stem(p), top]
+            calls.append((call_keys, args))
             order.extend(part)
     return calls, order
 

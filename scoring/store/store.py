@@ -55,6 +55,9 @@ class Store:
         self._script = APPLY if script == SCRIPT else Script.of(script)
         self._names = {version_id(params.version): params.version}
         self._named = False
+        # The fence (apply.lua's ARGV[6]): meta key -> the highest offset Redis acknowledged
+        # applying there. Watermarks never go down, so a lower one means lost writes.
+        self._fences: dict[str, int] = {}
 
     async def _name_version(self) -> None:
         # Before the first state is written under this version: states store only its id,
@@ -105,7 +108,21 @@ class Store:
         an array of that and the changes it fired), unparsed."""
         if not calls:
             return []
-        return [raw for reply in await self._calls(calls) for raw in reply]
+        fenced = [self._fenced(keys, args) for keys, args in calls]
+        replies = await self._calls(fenced)
+        for keys, args in calls:  # all acknowledged: raise the fences
+            if len(args) >= 5 and args[1] == "apply":
+                top = int(args[4])
+                if top > self._fences.get(keys[1], -1):
+                    self._fences[keys[1]] = top
+        return [raw for reply in replies for raw in reply]
+
+    def _fenced(self, keys: list[str], args: list[str | bytes]) -> Call:
+        """An apply call from ``plan_calls`` with its fence: Redis refuses it (LOSTWRITES, a
+        StoreError) if the partition's watermark is below what Redis acknowledged before."""
+        if len(args) >= 5 and args[1] == "apply":
+            return keys, [*args[:5], str(self._fences.get(keys[1], -1))]
+        return keys, args
 
     async def execute_raw(self, calls: Sequence[Call]) -> list[bytes]:
         """:meth:`execute` with only each event's ``status|outcome`` as apply.lua gave it,

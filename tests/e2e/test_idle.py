@@ -20,12 +20,12 @@ from typing import Any
 
 import orjson
 import pytest
-import redis
 
 from schemas.codec import encode_event
 from schemas.events import TICKER_SOURCE
 from scoring.model import load_model
 from streams.planning import Record
+from streams.redis_client import connect
 from streams.topics import partition_for
 from tests.support.builders import RESTAURANT, event
 from tests.support.eventlog import LogRecord
@@ -156,7 +156,7 @@ def test_an_idle_partition_gets_one_ticker_record_and_its_due_change_and_idle_0_
         )
         assert done.returncode == 0, done.stderr
     finally:
-        client = redis.Redis.from_url(redis_url)
+        client = connect(redis_url)
         keys = list(client.scan_iter(match=f"{replayed}:*", count=1000))
         if keys:
             client.unlink(*keys)

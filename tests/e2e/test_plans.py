@@ -12,12 +12,12 @@ import sys
 from pathlib import Path
 
 import pytest
-import redis
 
 from schemas.codec import encode_event
 from schemas.events import PLANS_SOURCE
 from schemas.uscc import make_uscc
 from scoring.store import Keys, iter_states
+from streams.redis_client import connect
 from tests.support.builders import at, event
 from tests.support.harness import ROOT, Worker, read_topic, wait_for
 
@@ -71,7 +71,7 @@ def _riskmon(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str
 
 
 def _stored(env: dict[str, str]) -> dict[str, str]:
-    client = redis.Redis.from_url(env["RISKMON_REDIS_URL"])
+    client = connect(env["RISKMON_REDIS_URL"])
     try:
         parts = int(env["RISKMON_PARTITIONS"])
         return {

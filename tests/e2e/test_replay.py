@@ -22,6 +22,7 @@ from district.generator import DistrictSpec, lines
 from schemas.codec import loads
 from schemas.events import TICKER_SOURCE
 from scoring.store import Keys, iter_states
+from streams.redis_client import connect
 from tests.support.eventlog import LogRecord, seeded_log
 from tests.support.harness import ROOT, Worker, read_topic
 from tests.support.observe import output_order, outputs
@@ -81,7 +82,7 @@ def test_replay_gives_the_live_state(
     alerts_before = len(read_topic(kafka_bootstrap, env["RISKMON_ALERTS_TOPIC"]))
     assert dlq_before == poison
 
-    client = redis.Redis.from_url(redis_url)
+    client = connect(redis_url)
     new = f"{prefix}r"
     from_file = f"{prefix}f"
     try:

@@ -16,10 +16,10 @@ from typing import Any
 
 import orjson
 import pytest
-import redis
 
 from schemas.codec import encode_event
 from scoring.model import load_model
+from streams.redis_client import connect
 from streams.topics import partition_for
 from supervision.records import TaskRecord, decode_task
 from supervision.store.keys import SupervisionKeys
@@ -80,7 +80,7 @@ def _docs(bootstrap: str, topic: str) -> list[dict[str, Any]]:
 
 
 def _task(redis_url: str, env: dict[str, str], task_id: str) -> TaskRecord | None:
-    r = redis.Redis.from_url(redis_url)
+    r = connect(redis_url)
     try:
         p = partition_for(LISTED.encode(), int(env["RISKMON_PARTITIONS"]))
         raw = r.hget(SupervisionKeys(env["RISKMON_REDIS_PREFIX"]).tasks(p), task_id)

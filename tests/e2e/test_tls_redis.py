@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from streams.redis_client import connect
 from tests.support.harness import ROOT, Worker, wait_for
 from tests.support.tls_redis import tls_redis
 
@@ -55,9 +56,7 @@ def test_the_worker_scores_on_a_tls_redis_as_an_acl_user(
         )
         assert listed.returncode == 0 and "local:" in listed.stdout, listed.stderr
         with pytest.raises(redis.ConnectionError):
-            redis.Redis.from_url(server.url).ping()  # the certificate is not trusted
+            connect(server.url).ping()  # the certificate is not trusted
         with pytest.raises(redis.AuthenticationError):
-            redis.Redis.from_url(
-                f"rediss://127.0.0.1:{server.port}/0", ssl_ca_certs=str(server.ca)
-            ).ping()
+            connect(f"rediss://127.0.0.1:{server.port}/0", ssl_ca_certs=str(server.ca)).ping()
         worker.stop()

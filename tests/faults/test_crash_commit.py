@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import redis
 
 from scoring.model import load_model
 from scoring.store import Keys
+from streams.redis_client import connect
 from tests.support.eventlog import seeded_log
 from tests.support.harness import Worker, wait_for
 from tests.support.observe import observed
@@ -47,7 +47,7 @@ def test_r3_crash_between_redis_write_and_commit_resends_the_same_alert_ids(
     # What the crash left: Redis holds the third batch that owed alerts or tasks (the hook
     # counts only those, so early batches of a few quiet events cannot make the scenario
     # empty), and the output topics lack them.
-    r = redis.Redis.from_url(redis_url)
+    r = connect(redis_url)
     keys = Keys(env["RISKMON_REDIS_PREFIX"])
     wm = {p: int(r.hget(keys.meta(p), "wm") or -1) for p in range(parts)}
     r.close()

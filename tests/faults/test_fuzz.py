@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Sequence
 
 import orjson
 import pytest
-import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
@@ -25,6 +24,7 @@ from scoring.store import Store, ledger_field
 from streams.handler import Handler
 from streams.metrics import Metrics
 from streams.planning import Record, validate_record
+from streams.redis_client import connect_async
 from streams.ticker import TICKER_SOURCE
 from streams.topics import partition_for
 from tests.support.eventlog import seeded_log
@@ -111,7 +111,7 @@ def test_fuzz_ingestion_dead_letters_or_applies_never_anything_else(
     ROWS.append(row)
     model = load_model()
     loop = asyncio.new_event_loop()
-    client = aioredis.Redis.from_url(redis_url)
+    client = connect_async(redis_url)
     store = Store(client, prefix=key_prefix, params=Params.of(model), partitions=PARTITIONS)
     sink = RecordingSink()
     handler = Handler(

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
 from local.embedded import EmbeddedRedis
 from scoring.store import Keys
+from streams.redis_client import connect
 from tests.support.eventlog import seeded_log
 from tests.support.harness import Worker, committed_offsets, wait_for
 from tests.support.scenario import ROWS, Published, Row, applied, metric, wait_exact
@@ -119,7 +119,7 @@ def test_r6_redis_losing_its_last_writes_is_detected_and_replayed_from_the_water
         drop_last_writes(own_redis, 4)
         own_redis.start()
         committed = committed_offsets(kafka_bootstrap, group, topic)
-        r = redis.Redis.from_url(own_redis.url)
+        r = connect(own_redis.url)
         keys = Keys(env["RISKMON_REDIS_PREFIX"])
         wm = {p: int(r.hget(keys.meta(p), "wm") or -1) for p in range(parts)}
         r.close()

@@ -26,13 +26,13 @@ from typing import Any
 
 import orjson
 import pytest
-import redis
 
 from schemas.codec import encode_event
 from schemas.events import PLANS_SOURCE
 from scoring.model import load_model
 from security.audit import DEFAULT_AUDIT_KEY, AuditRecord, verify
 from security.store.audit import chains, read_head
+from streams.redis_client import connect
 from supervision.ids import plan_task_id
 from supervision.store.keys import SupervisionKeys
 from tests.support.builders import event
@@ -219,7 +219,7 @@ def test_supervision_through_republished_events_rebatching_and_a_crash(
     }
     assert {"serious_violation", "random_plan", "observation_trigger"} <= triggers
     # the discovery counts are the reference's too (each completed plan task counted once)
-    r = redis.Redis.from_url(redis_url)
+    r = connect(redis_url)
     try:
         keys = SupervisionKeys(env["RISKMON_REDIS_PREFIX"])
         disc: dict[str, int] = {}
@@ -242,7 +242,7 @@ def test_supervision_through_republished_events_rebatching_and_a_crash(
         if doc["type"] == "riskmon.alert.class_changed" and doc["id"] not in alert_ids:
             alert_ids.add(doc["id"])
             changed[doc["subject"]] += 1
-    r = redis.Redis.from_url(redis_url)
+    r = connect(redis_url)
     try:
         prefix = env["RISKMON_REDIS_PREFIX"]
         chained = [

@@ -21,7 +21,6 @@ from typing import Any
 
 import orjson
 import pytest
-import redis.asyncio as aioredis
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from joserfc import jwt
@@ -33,6 +32,7 @@ from security.roles import Role
 from security.store.tokens import TokenStore
 from streams.access import token_store
 from streams.app import build
+from streams.redis_client import connect_async
 from streams.settings import Settings
 from tests.support.routes import stub_deps
 
@@ -90,7 +90,7 @@ async def served(settings: Settings, kafka_bootstrap: str, redis_url: str, jwks_
     app: web.Application = rt.app.web.web_app
     client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
-    tokens = aioredis.Redis.from_url(redis_url)
+    tokens = connect_async(redis_url)
     try:
         yield client, app, token_store(s, tokens), s
     finally:

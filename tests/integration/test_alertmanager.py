@@ -20,6 +20,7 @@ from scoring.changes import Profile
 from scoring.fold import EnterpriseState
 from scoring.store.keys import Keys
 from scoring.store.wire import encode_state
+from streams.redis_client import connect_async
 from streams.topics import TopicSpec, ensure_topics, partition_for
 from tests.support.alert_messages import (
     area_warning,
@@ -41,7 +42,7 @@ U = usccs(4, seed=180)
 
 @pytest.fixture
 async def client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    c = aioredis.Redis.from_url(redis_url)
+    c = connect_async(redis_url)
     yield c
     await c.aclose()
 

@@ -24,6 +24,7 @@ from scoring.changes import change_for
 from scoring.fold import Params
 from scoring.model import load_model
 from scoring.store import ApplyRequest, Store
+from streams.redis_client import connect_async
 from streams.ticker import AreaTicker
 from streams.topics import partition_for
 from tests.support.builders import at, event
@@ -93,7 +94,7 @@ def _runtime(client: aioredis.Redis, store: Store, sink: Sink, partitions: list[
 async def test_partition_zeros_worker_sends_each_area_warning_once(
     redis_url: str, key_prefix: str
 ) -> None:
-    client = aioredis.Redis.from_url(redis_url)
+    client = connect_async(redis_url)
     try:
         store = await _district(client, key_prefix)
         registries = [CollectorRegistry(), CollectorRegistry()]

@@ -11,8 +11,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-import redis
-import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,13 +23,14 @@ from scoring.fold import Params
 from scoring.model import load_model
 from scoring.store import ApplyRequest, Keys, Store, read_areas, region_members
 from scoring.store.areas import day_of
+from streams.redis_client import connect, connect_async
 from streams.topics import partition_for
 from tests.support.areas import recounted, stored_areas
 from tests.support.builders import at, event
 from tests.support.eventlog import seeded_log
 from tests.support.histories import histories
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 
 MODEL = load_model()
 P = Params.of(MODEL)
@@ -67,7 +66,7 @@ def _requests(log: list[CreditEvent]) -> list[ApplyRequest]:
 
 
 def _check(redis_url: str, prefix: str) -> tuple[dict[str, int], set[str]]:
-    with redis.Redis.from_url(redis_url) as sync:
+    with connect(redis_url) as sync:
         stored = stored_areas(sync, Keys(prefix), PARTITIONS)
         assert stored == recounted(sync, Keys(prefix), PARTITIONS)
     assert all(n > 0 for n in stored[0].values())
@@ -104,7 +103,7 @@ async def test_area_counts_are_a_recount_of_the_states_whatever_the_order(
     for ev in rnd.sample(log, len(log) // 4):
         log.insert(rnd.randint(log.index(ev) + 1, len(log)), ev)
     requests = _requests(log)
-    client = aioredis.Redis.from_url(redis_url)
+    client = connect_async(redis_url)
     try:
         store = Store(client, prefix=prefix, params=P, partitions=PARTITIONS)
         i = 0
@@ -137,7 +136,7 @@ async def test_entries_are_counted_on_their_day_and_a_late_profile_moves_the_ent
         event("serious_violation.added", listing, when=at(10, hour=20), subject=a, eid="s1"),
         event("abnormal_list.added", abnormal, when=at(9), subject=b, eid="a1"),
     ]
-    client = aioredis.Redis.from_url(redis_url)
+    client = connect_async(redis_url)
     keys = Keys(key_prefix)
     try:
         store = Store(client, prefix=key_prefix, params=P, partitions=PARTITIONS)
@@ -182,7 +181,7 @@ async def test_reclassify_moves_the_area_counts_with_the_classes(
     redis_url: str, key_prefix: str, lower_model: Path
 ) -> None:
     records = seeded_log(7, enterprises=60, events=600, duplicate_ratio=0.1, poison=False, now=NOW)
-    client = aioredis.Redis.from_url(redis_url)
+    client = connect_async(redis_url)
     try:
         store = Store(client, prefix=key_prefix, params=P, partitions=PARTITIONS)
         await store.apply_batch(_requests([decode_event(r.value) for r in records]))
@@ -234,7 +233,7 @@ async def test_a_divisions_enterprises_in_c_and_d_come_in_pages(
     expected = [
         (u, "D" if i % 3 == 0 else "C") for i, u in enumerate(usccs) if i % 4 and i % 3 != 2
     ]
-    client = aioredis.Redis.from_url(redis_url)
+    client = connect_async(redis_url)
     keys = Keys(key_prefix)
     try:
         store = Store(client, prefix=key_prefix, params=P, partitions=PARTITIONS)

@@ -23,6 +23,7 @@ from scoring.changes import change_for
 from scoring.fold import Params
 from scoring.model import load_model
 from scoring.store import ApplyRequest, Keys, MembersPage, Store, area_rows, region_members
+from streams.redis_client import connect_async
 from streams.topics import partition_for
 from tests.support.builders import at, event
 
@@ -67,7 +68,7 @@ async def _populate(client: aioredis.Redis, prefix: str) -> None:
 
 @pytest.fixture
 async def client(redis_url: str, key_prefix: str) -> AsyncIterator[aioredis.Redis]:
-    conn = aioredis.Redis.from_url(redis_url)
+    conn = connect_async(redis_url)
     await _populate(conn, key_prefix)
     yield conn
     await conn.aclose()

@@ -8,16 +8,18 @@ import dataclasses
 from collections.abc import Sequence
 
 import pytest
-import redis.asyncio as aioredis
 
 from security.audit import AuditRecord, Head, verify
 from security.store.audit import AuditLog, chains, forward, heads, ops_chain, recent
+from streams.redis_client import connect_async
+
+pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 
 KEY = b"an audit key of thirty-two bytes!"
 
 
 async def test_writers_racing_extend_one_chain(redis_url: str, key_prefix: str) -> None:
-    clients = [aioredis.Redis.from_url(redis_url) for _ in range(4)]
+    clients = [connect_async(redis_url) for _ in range(4)]
     try:
         logs = [AuditLog(c, prefix=key_prefix, key=KEY) for c in clients]
 
@@ -52,7 +54,7 @@ async def test_writers_racing_extend_one_chain(redis_url: str, key_prefix: str) 
 async def test_a_forward_cut_short_sends_again_and_the_copy_still_verifies(
     redis_url: str, key_prefix: str
 ) -> None:
-    client = aioredis.Redis.from_url(redis_url)
+    client = connect_async(redis_url)
     try:
         log = AuditLog(client, prefix=key_prefix, key=KEY)
         for i in range(5):

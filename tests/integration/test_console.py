@@ -10,10 +10,10 @@ from typing import Any
 
 import aiohttp
 import pytest
-import redis.asyncio as aioredis
 
 from security.roles import Role
 from security.store.audit import Chain, recent
+from streams.redis_client import connect_async
 from streams.settings import Settings
 from tests.support.console import (
     USCCS,
@@ -169,7 +169,7 @@ async def test_an_acknowledgement_is_idempotent_audited_and_survives_a_restart(
         assert page["next"] is not None
     acks = read_topic(kafka_bootstrap, s.acks_topic)
     assert len(acks) == 1, "a repeated acknowledgement published again"
-    client = aioredis.Redis.from_url(redis_url)
+    client = connect_async(redis_url)
     try:
         records = await recent(client, Chain.of(key_prefix, "ops"), 10)
     finally:

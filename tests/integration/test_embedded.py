@@ -22,6 +22,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
 
 from local.embedded import EmbeddedError, EmbeddedKafka, EmbeddedRedis, free_port
+from streams.redis_client import connect
 from streams.topics import TopicError, TopicSpec, ensure_topics, partition_for
 
 pytestmark = pytest.mark.integration
@@ -255,7 +256,7 @@ def _not_running(pid: int) -> bool:
 
 
 def test_redis_url_answers(redis_url: str, key_prefix: str) -> None:
-    client = redis.Redis.from_url(redis_url)
+    client = connect(redis_url)
     try:
         client.set(f"{key_prefix}:k", "v")
         assert client.get(f"{key_prefix}:k") == b"v"
@@ -266,7 +267,7 @@ def test_redis_url_answers(redis_url: str, key_prefix: str) -> None:
 def test_embedded_redis_with_aof_keeps_a_written_key_across_kill_and_start() -> None:
     with EmbeddedRedis(appendonly=True) as server:
         port, url = server.port, server.url
-        client = redis.Redis.from_url(url)
+        client = connect(url)
         try:
             client.set("survives", "yes")
             client.hset("h", mapping={"a": "1", "b": "2"})
@@ -285,7 +286,7 @@ def test_embedded_redis_with_aof_keeps_a_written_key_across_kill_and_start() -> 
 
         server.start()
         assert server.port == port and server.pid != before
-        client = redis.Redis.from_url(url)
+        client = connect(url)
         try:
             assert client.get("survives") == b"yes"
             assert client.hgetall("h") == {b"a": b"1", b"b": b"2"}
@@ -298,14 +299,14 @@ def test_embedded_redis_with_aof_keeps_a_written_key_across_kill_and_start() -> 
 
 def test_embedded_redis_without_aof_keeps_nothing_across_restart() -> None:
     with EmbeddedRedis() as server:
-        first = redis.Redis.from_url(server.url)
+        first = connect(server.url)
         try:
             first.set("gone", "soon")
         finally:
             first.close()
         server.kill()
         server.start()
-        client = redis.Redis.from_url(server.url)
+        client = connect(server.url)
         try:
             assert client.get("gone") is None
             assert client.config_get("appendonly") == {"appendonly": "no"}
@@ -321,7 +322,7 @@ def test_embedded_redis_stop_leaves_no_process() -> None:
     assert pid is not None
     server.stop()
     assert server.pid is None and _gone(pid)
-    client = redis.Redis.from_url(server.url, socket_connect_timeout=1)
+    client = connect(server.url, socket_connect_timeout=1)
     try:
         with pytest.raises(redis.ConnectionError):
             client.ping()

@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import pytest
-import redis
 
 from cli.main import main
 from district.generator import DistrictSpec, lines
@@ -18,8 +17,9 @@ from jobs.replay import file_records, from_thread, replay
 from local.feed import write_truth
 from scoring.model import load_model
 from scoring.store import Keys, iter_states
+from streams.redis_client import connect
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 
 PARTITIONS = 4
 SPEC = DistrictSpec(now=dt.datetime(2026, 11, 1, tzinfo=dt.UTC), enterprises=1_500, seed=4)
@@ -69,7 +69,7 @@ def test_the_default_model_ranks_the_district_better_than_chance(
     a, b, c, d = (row["mean_propensity"] for row in j["rows"])
     assert a < min(b, c, d)  # A holds the least prone
     # Every class is counted once, as stored (no enterprise is lost between Redis and the CSV).
-    stored = {u for _, u, _ in iter_states(redis.Redis.from_url(redis_url), Keys(key_prefix), 4)}
+    stored = {u for _, u, _ in iter_states(connect(redis_url), Keys(key_prefix), 4)}
     assert stored == set(read_truth(district))
     assert sum(row["enterprises"] for row in j["rows"]) == len(stored)
 

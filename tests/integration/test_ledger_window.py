@@ -8,7 +8,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import pytest
-import redis
 import redis.asyncio as aioredis
 
 from alerts.rules import derive, time_cause
@@ -18,10 +17,11 @@ from scoring.changes import change_for
 from scoring.fold import EnterpriseState, Params
 from scoring.model import load_model
 from scoring.store import ApplyRequest, Keys, Store, iter_states
+from streams.redis_client import connect, connect_async
 from streams.topics import partition_for
 from tests.support.eventlog import seeded_log
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 
 MODEL = load_model()
 PARTITIONS = 4
@@ -55,7 +55,7 @@ async def _run(redis_url: str, prefix: str, window: int) -> Run:
         requests.append(ApplyRequest(ev.subject, p, offsets[p], change_for(ev, MODEL)))
         events.append(ev)
         offsets[p] += 1
-    client = aioredis.Redis.from_url(redis_url)
+    client = connect_async(redis_url)
     out = Run()
     try:
         store = _store(client, prefix, window)
@@ -75,7 +75,7 @@ async def _run(redis_url: str, prefix: str, window: int) -> Run:
                     }
     finally:
         await client.aclose()
-    r = redis.Redis.from_url(redis_url)
+    r = connect(redis_url)
     try:
         out.states = {u: s for _, u, s in iter_states(r, Keys(prefix), PARTITIONS)}
         for key in r.scan_iter(match=f"{prefix}:l:*"):
@@ -115,7 +115,7 @@ async def test_a_duplicate_inside_the_window_is_still_one(redis_url: str, key_pr
     log = seeded_log(12, enterprises=5, events=60, duplicate_ratio=0, poison=False, now=NOW)
     ev = decode_event(log[-1].value)
     p = partition_for(ev.subject.encode(), PARTITIONS)
-    client = aioredis.Redis.from_url(redis_url)
+    client = connect_async(redis_url)
     try:
         store = _store(client, key_prefix, WINDOW)
         ch = change_for(ev, MODEL)

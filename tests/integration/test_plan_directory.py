@@ -17,6 +17,7 @@ from jobs.replay import file_records, from_thread, replay
 from schemas.classes import CLASS_NAMES
 from scoring.model import load_model
 from scoring.store import Keys, iter_states, newest_asof
+from streams.redis_client import connect
 from streams.topics import partition_for
 from supervision.inspectors import load_pool
 from supervision.preset import load_preset
@@ -24,7 +25,7 @@ from supervision.records import ObservationRecord, decode_observation, encode_ob
 from supervision.scope import Scope, parse_scope
 from supervision.store.keys import SupervisionKeys
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 
 PARTITIONS = 4
 SPEC = DistrictSpec(now=dt.datetime(2026, 11, 1, tzinfo=dt.UTC), enterprises=400, seed=11)
@@ -46,7 +47,7 @@ def client(tmp_path: Path, redis_url: str, key_prefix: str) -> redis.Redis:
             processes=0,
         )
     )
-    return redis.Redis.from_url(redis_url)
+    return connect(redis_url)
 
 
 def _draw(client: redis.Redis, prefix: str, scope: Scope | None = None, seed: int = 5) -> dict:

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-import redis
-import redis.asyncio as aioredis
 from aiokafka.errors import KafkaError
 
 from alerts.rules import Message
@@ -31,11 +29,12 @@ from scoring.changes import change_for
 from scoring.fold import EnterpriseState, Params, apply, reevaluate
 from scoring.model import ScoringModel, load_model
 from scoring.store import CLASS_NAMES, ApplyRequest, Keys, Store, iter_states
+from streams.redis_client import connect, connect_async
 from streams.topics import TopicSpec, ensure_topics, partition_for
 from tests.support.builders import event
 from tests.support.eventlog import seeded_log
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 
 PARTITIONS = 4
 NOW = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
@@ -86,7 +85,7 @@ async def _build(redis_url: str, prefix: str, seed: int = 7, enterprises: int = 
         p = partition_for(ev.subject.encode(), PARTITIONS)
         requests.append(ApplyRequest(ev.subject, p, offsets[p], change_for(ev, MODEL)))
         offsets[p] += 1
-    client = aioredis.Redis.from_url(redis_url)
+    client = connect_async(redis_url)
     try:
         store = Store(client, prefix=prefix, params=P, partitions=PARTITIONS)
         await store.apply_batch(requests)
@@ -98,7 +97,7 @@ async def _build(redis_url: str, prefix: str, seed: int = 7, enterprises: int = 
 
 
 def _states(redis_url: str, prefix: str) -> State:
-    r = redis.Redis.from_url(redis_url)
+    r = connect(redis_url)
     try:
         return {(p, uscc): s for p, uscc, s in iter_states(r, Keys(prefix), PARTITIONS)}
     finally:
@@ -109,7 +108,7 @@ def _assert_indexes(redis_url: str, prefix: str, states: State) -> None:
     """Per-partition class counts equal a recount of the states; the due index holds exactly
     the enterprises with a due time, at that time."""
     keys = Keys(prefix)
-    r = redis.Redis.from_url(redis_url)
+    r = connect(redis_url)
     try:
         for p in range(PARTITIONS):
             mine = {u: s for (q, u), s in states.items() if q == p}
@@ -162,7 +161,7 @@ async def test_small_pages_in_flight_together_reach_every_enterprise_once(
     _, model = new_model
     before = await _build(redis_url, key_prefix)
     expected = {k: reevaluate(s, Params.of(model))[0] for k, s in before.items()}
-    client = aioredis.Redis.from_url(redis_url)
+    client = connect_async(redis_url)
     try:
         store = Store(client, prefix=key_prefix, params=Params.of(model), partitions=PARTITIONS)
         stats = await reclassify(store, page_size=3)
@@ -209,7 +208,7 @@ async def test_an_enterprise_the_new_model_worker_touched_is_skipped(
         eid="after-the-roll",
     )
     change = change_for(complaint, model)
-    client = aioredis.Redis.from_url(redis_url)
+    client = connect_async(redis_url)
     try:
         worker = Store(client, prefix=key_prefix, params=new_params, partitions=PARTITIONS)
         await worker.apply_batch([ApplyRequest(uscc, p, 10_000, change)])
@@ -250,7 +249,7 @@ async def test_a_due_moment_reclassify_moves_below_the_watermark_fires_with_the_
         caps=P.caps,
         horizon=P.horizon,
     )
-    client = aioredis.Redis.from_url(redis_url)
+    client = connect_async(redis_url)
     try:
         before = Store(client, prefix=key_prefix, params=P, partitions=PARTITIONS)
         (penalised,) = await before.apply_batch(
@@ -343,7 +342,7 @@ async def test_alerts_a_run_could_not_send_are_sent_by_the_next_run(
     changed = {
         u for (_, u), s in before.items() if reevaluate(s, Params.of(model))[1].new_class != s.klass
     }
-    client = aioredis.Redis.from_url(redis_url)
+    client = connect_async(redis_url)
     try:
         store = Store(client, prefix=key_prefix, params=Params.of(model), partitions=PARTITIONS)
         cut = _Outage(acked=1)
@@ -368,7 +367,7 @@ async def test_a_run_without_alerts_keeps_what_an_earlier_run_left_unsent(
 ) -> None:
     _, model = new_model
     await _build(redis_url, key_prefix, enterprises=80)
-    client = aioredis.Redis.from_url(redis_url)
+    client = connect_async(redis_url)
     try:
         store = Store(client, prefix=key_prefix, params=Params.of(model), partitions=PARTITIONS)
         with pytest.raises(KafkaError):
@@ -392,7 +391,7 @@ async def test_a_run_without_alerts_leaves_no_outbox(
     await _build(redis_url, key_prefix)
     stats = await reclassify_prefix(redis_url, key_prefix, model, PARTITIONS)
     assert stats.changed > 0
-    r = redis.Redis.from_url(redis_url)
+    r = connect(redis_url)
     try:
         assert not any(r.exists(Keys(key_prefix).outbox(p)) for p in range(PARTITIONS))
     finally:

@@ -7,9 +7,9 @@ import shutil
 from urllib.parse import urlsplit
 
 import pytest
-import redis
 
 from benchmarks import redis_baseline
+from streams.redis_client import connect
 
 pytestmark = [
     pytest.mark.integration,
@@ -22,7 +22,7 @@ pytestmark = [
 
 def test_every_call_applies_a_new_event_and_nothing_is_left_behind(redis_url: str) -> None:
     url = urlsplit(redis_url)
-    client = redis.Redis.from_url(redis_url)
+    client = connect(redis_url)
     before = {k for k in client.scan_iter(match="bench-*", count=1000)}
     try:
         requests, pipeline = 2_000, 32

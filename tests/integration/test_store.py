@@ -6,7 +6,6 @@ import uuid
 from dataclasses import dataclass, field, replace
 
 import pytest
-import redis
 import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -30,11 +29,12 @@ from scoring.store import (
     version_id,
 )
 from scoring.store.script import SOURCE
+from streams.redis_client import connect, connect_async
 from streams.topics import partition_for
 from tests.support.builders import at, event
 from tests.support.histories import histories
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 
 MODEL = load_model()
 P = Params.of(MODEL)
@@ -52,7 +52,7 @@ def _retarget(history, uscc):
 
 
 async def _store(redis_url: str, prefix: str) -> tuple[Store, aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_url)
+    client = connect_async(redis_url)
     return Store(client, prefix=prefix, params=P, partitions=PARTITIONS), client
 
 
@@ -121,7 +121,7 @@ async def test_lua_and_partition_agree_on_a_partitions_log(
     ledger: the same outcome and the same fired time-driven changes for every event, the same
     event-time watermark, the same states."""
     prefix = f"{key_prefix}:{uuid.uuid4().hex[:8]}"  # hypothesis runs many examples per test
-    client = aioredis.Redis.from_url(redis_url)
+    client = connect_async(redis_url)
     store = Store(
         client, prefix=prefix, params=replace(P, lateness=lateness), partitions=PARTITIONS
     )
@@ -137,7 +137,7 @@ async def test_lua_and_partition_agree_on_a_partitions_log(
         # re-sends what it first did (fired changes included) and changes nothing.
         await _run_partition(store, ref, requests[rnd.randint(0, len(requests) - 1) :], rnd)
         assert await store.event_watermark(0) == ref.partition.watermark
-        with redis.Redis.from_url(redis_url) as sync:
+        with connect(redis_url) as sync:
             got = {uscc: s for _, uscc, s in iter_states(sync, store.keys, PARTITIONS)}
         assert got == ref.partition.states
     finally:
@@ -197,7 +197,7 @@ async def test_apply_lua_finds_a_state_hash_where_keys_py_puts_it(redis_url) -> 
     probe = SOURCE[start:end] + "local out = {}\n"
     probe += "for i, u in ipairs(ARGV) do out[i] = bit.band(crc32(u), 63) end\nreturn out\n"
     usccs = [f"9161{i:014X}" for i in range(0, 10**12, 10**9 + 7)] + USCCS
-    client = aioredis.Redis.from_url(redis_url)
+    client = connect_async(redis_url)
     try:
         got = await client.eval(probe, 0, *usccs)
     finally:
@@ -400,7 +400,7 @@ async def test_a_redis_without_the_script_is_given_it_and_the_batch_applies(
     """After a restart (or SCRIPT FLUSH) Redis answers NOSCRIPT: the store loads apply.lua and
     runs the calls again. A variant no Redis has seen stands in for a flush, which would pull
     the script from under other clients of this Redis."""
-    client = aioredis.Redis.from_url(redis_url)
+    client = connect_async(redis_url)
     unseen = SCRIPT + f"\n-- {uuid.uuid4().hex}\n"
     store = Store(client, prefix=key_prefix, params=P, partitions=PARTITIONS, script=unseen)
     try:
@@ -519,7 +519,7 @@ async def test_reclassify_finds_what_the_fold_finds_for_any_state_and_model(
     fold bisects. On any state and any thresholds, caps and horizon they agree on the class,
     the score and the second of the next change."""
     prefix = f"{key_prefix}:{uuid.uuid4().hex[:8]}"
-    client = aioredis.Redis.from_url(redis_url)
+    client = connect_async(redis_url)
     store = Store(client, prefix=prefix, params=p, partitions=PARTITIONS)
     try:
         usccs = [f"U{i:04d}" for i in range(len(states))]

@@ -28,6 +28,7 @@ from scoring.store import Store, StoreResult, ledger_field
 from streams.handler import Handler, supervision_inputs
 from streams.metrics import Metrics
 from streams.planning import Record
+from streams.redis_client import connect_async
 from streams.topics import partition_for
 from supervision.config import load as load_supervision
 from supervision.ids import plan_task_id
@@ -36,7 +37,7 @@ from supervision.store.keys import SupervisionKeys
 from supervision.store.store import SupervisionStore
 from tests.support.builders import RESTAURANT, at, event
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 
 MODEL = load_model()
 PARTITIONS = 4
@@ -136,7 +137,7 @@ class _Client:
 
 @pytest.fixture
 async def client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    c = aioredis.Redis.from_url(redis_url)
+    c = connect_async(redis_url)
     yield c
     await c.aclose()
 
@@ -195,7 +196,7 @@ async def test_a_write_by_another_worker_between_read_and_write_is_redone_not_do
     client: aioredis.Redis, key_prefix: str, redis_url: str
 ) -> None:
     records = _records()
-    zombie = _Client(aioredis.Redis.from_url(redis_url), key_prefix)
+    zombie = _Client(connect_async(redis_url), key_prefix)
     worker = _Client(client, key_prefix)
     # Scoring's half is written first (by the worker); supervision's read of the observed
     # firm's partition is then overtaken by the zombie applying the same events.
@@ -283,7 +284,7 @@ async def test_outputs_go_per_event_scoring_first_and_a_completed_plan_task_is_c
 
 async def test_redis_unavailable_is_retryable_not_a_bug(key_prefix: str) -> None:
     # the handler retries StoreUnavailableError with backoff; anything else stops the worker
-    down = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
+    down = connect_async(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
     worker = _Client(down, key_prefix)
     try:
         planned = await worker.handler.plan_batch(_records())

@@ -26,12 +26,13 @@ from scoring.store import Store
 from streams.handler import Handler
 from streams.metrics import Metrics
 from streams.planning import Record
+from streams.redis_client import connect_async
 from streams.topics import partition_for
 from supervision.config import load as load_supervision
 from supervision.store.store import SupervisionStore
 from tests.support.builders import RESTAURANT, at, event
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 
 MODEL = load_model()
 PARTITIONS = 4
@@ -163,7 +164,7 @@ class _Worker:
 
 @pytest.fixture
 async def client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    c = aioredis.Redis.from_url(redis_url)
+    c = connect_async(redis_url)
     yield c
     await c.aclose()
 
@@ -263,7 +264,7 @@ async def test_a_kill_between_scorings_write_and_supervisions_loses_no_warning(
     # A worker killed after scoring's write of every batch, before supervision's: the scores
     # are in Redis, supervision has seen nothing. Its successor gets the batches again, every
     # event a scoring duplicate; the near-boundary rule needs each one's score all the same.
-    other = aioredis.Redis.from_url(redis_url)
+    other = connect_async(redis_url)
     try:
         killed = _Worker(other, key_prefix + ":killed")
         for i in range(0, len(records), 5):
@@ -290,7 +291,7 @@ async def test_the_address_warning_id_does_not_depend_on_the_order_partitions_ar
     records = _records(story())
     ids = []
     for n, order in enumerate((records, records[::-1])):
-        c = aioredis.Redis.from_url(redis_url)
+        c = connect_async(redis_url)
         try:
             w = _Worker(c, f"{key_prefix}:{n}")
             # one partition at a time, in the order given: other enterprises reach the level
@@ -309,7 +310,7 @@ async def test_a_redis_that_lost_the_address_script_gets_it_again() -> None:
 
     records = _records(story())
     with EmbeddedRedis() as server:  # its own server: SCRIPT FLUSH touches nobody else's
-        c = aioredis.Redis.from_url(server.url)
+        c = connect_async(server.url)
         try:
             w = _Worker(c, "own")
             await w.run(records)

@@ -21,6 +21,7 @@ from api.webhooks import list_deliveries
 from jobs.deliver import Delivery, run
 from schemas.codec import loads
 from streams.centre_metrics import DeliveryMetrics
+from streams.redis_client import connect_async
 from streams.settings import Settings
 from streams.topics import TopicSpec, ensure_topics
 from tests.support.alert_messages import (
@@ -33,7 +34,7 @@ from tests.support.alert_messages import (
 from tests.support.receiver import Receiver, new_secret
 from tests.support.tasks import usccs
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 
 U = usccs(6, seed=18)
 FAST = {"first_retry_seconds": 0.3, "max_retry_seconds": 1.0, "timeout_seconds": 2.0}
@@ -47,7 +48,7 @@ def subscriber(sid: str, url: str, secret: str, types: set[str], **kw: Any) -> S
 
 @pytest.fixture
 async def client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    c = aioredis.Redis.from_url(redis_url)
+    c = connect_async(redis_url)
     yield c
     await c.aclose()
 

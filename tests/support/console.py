@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import redis.asyncio as aioredis
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
 
@@ -30,6 +29,7 @@ from local.embedded import free_port
 from schemas.codec import dumps
 from security.roles import Role
 from streams.access import token_store
+from streams.redis_client import connect_async
 from streams.settings import Settings
 
 ROOT = Path(__file__).parents[2]
@@ -97,7 +97,7 @@ async def publish(bootstrap: str, topic: str, docs: Sequence[Mapping[str, Any]])
 
 
 async def make_token(s: Settings, redis_url: str, name: str, role: Role) -> str:
-    client = aioredis.Redis.from_url(redis_url)
+    client = connect_async(redis_url)
     try:
         token, _ = await token_store(s, client).create(name, role, expires_days=1)
         return token

@@ -8,10 +8,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
-import redis
 
 from scoring.fold import EnterpriseState
 from scoring.store import Keys, iter_states
+from streams.redis_client import connect
 from supervision.records import TaskRecord, decode_task
 from supervision.store.keys import SupervisionKeys
 from tests.support.harness import read_topic
@@ -29,7 +29,7 @@ __all__ = [
 
 
 def redis_states(url: str, prefix: str, partitions: int) -> dict[str, EnterpriseState]:
-    r = redis.Redis.from_url(url)
+    r = connect(url)
     try:
         return {uscc: s for _, uscc, s in iter_states(r, Keys(prefix), partitions)}
     finally:
@@ -38,7 +38,7 @@ def redis_states(url: str, prefix: str, partitions: int) -> dict[str, Enterprise
 
 def redis_tasks(url: str, prefix: str, partitions: int) -> dict[str, TaskRecord]:
     """Every task supervision tracks, by id."""
-    r = redis.Redis.from_url(url)
+    r = connect(url)
     keys = SupervisionKeys(prefix)
     try:
         return {
@@ -52,7 +52,7 @@ def redis_tasks(url: str, prefix: str, partitions: int) -> dict[str, TaskRecord]
 
 def event_watermarks(url: str, prefix: str, partitions: int) -> dict[int, int]:
     """Each partition's event-time watermark as Redis keeps it (meta field ``ew``; 0: none)."""
-    r = redis.Redis.from_url(url)
+    r = connect(url)
     keys = Keys(prefix)
     try:
         return {p: int(r.hget(keys.meta(p), "ew") or 0) for p in range(partitions)}

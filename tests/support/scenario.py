@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
-import redis
 from kafka import KafkaProducer
 
 from schemas.events import TICKER_SOURCE
 from scoring.model import load_model
 from scoring.store import Keys
 from streams.handler import Record
+from streams.redis_client import connect
 from streams.topics import TopicSpec, ensure_topics
 from tests.support.eventlog import LogRecord, as_published
 from tests.support.harness import Worker, read_topic, wait_for, worker_env
@@ -319,7 +319,7 @@ def metric(worker: Worker, name: str, labels: str = "") -> float:
 
 def applied(redis_url: str, env: dict[str, str]) -> int:
     """Sum over partitions of watermark + 1 (a cheap measure of progress)."""
-    r = redis.Redis.from_url(redis_url)
+    r = connect(redis_url)
     keys = Keys(env["RISKMON_REDIS_PREFIX"])
     try:
         return sum(
@@ -353,7 +353,7 @@ def fresh_env(bootstrap: str, redis_url: str, prefix: str, tmp: Path) -> Iterato
     try:
         yield e
     finally:
-        client = redis.Redis.from_url(redis_url)
+        client = connect(redis_url)
         try:
             keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
             if keys:

@@ -13,6 +13,7 @@ from pathlib import Path
 import redis
 
 from local.embedded import free_port
+from streams.redis_client import connect
 from tests.support.certs import self_signed
 
 USER, PASSWORD = "riskmon", "acl-pass-for-tests"
@@ -59,7 +60,7 @@ def tls_redis(directory: Path) -> Iterator[TlsRedis]:
         deadline = time.monotonic() + 20
         while True:
             try:
-                if redis.Redis.from_url(url, ssl_ca_certs=str(cert)).ping():
+                if connect(url, ssl_ca_certs=str(cert)).ping():
                     break
             except redis.RedisError:
                 if proc.poll() is not None or time.monotonic() > deadline:

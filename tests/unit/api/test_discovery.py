@@ -8,12 +8,11 @@ from typing import Any
 
 import orjson
 import pytest
-import redis
-import redis.asyncio as aioredis
 
 from api.discovery import stats_discovery
 from api.http import Request
 from scoring.exceptions import StoreUnavailableError
+from streams.redis_client import connect, connect_async
 from supervision.discovery import wilson
 from supervision.store.keys import SupervisionKeys
 from supervision.store.readers import SupervisionReader
@@ -23,7 +22,7 @@ PARTS = 3
 
 def _get(redis_url: str, prefix: str) -> tuple[int, Any]:
     async def go() -> tuple[int, Any]:
-        conn = aioredis.Redis.from_url(redis_url)
+        conn = connect_async(redis_url)
         try:
             reader = SupervisionReader(conn, prefix=prefix, partitions=PARTS)
             r = await stats_discovery(Request(), read_counts=reader.discovery_counts)
@@ -36,7 +35,7 @@ def _get(redis_url: str, prefix: str) -> tuple[int, Any]:
 
 def test_counts_of_every_partition_are_summed_per_class(redis_url: str, key_prefix: str) -> None:
     keys = SupervisionKeys(key_prefix)
-    client = redis.Redis.from_url(redis_url)
+    client = connect(redis_url)
     try:
         client.hset(keys.discovery(0), mapping={"B|problems_found": 3, "B|no_problem": 10})
         client.hset(keys.discovery(2), mapping={"B|corrected": 2, "D|problems_found": 17})

@@ -18,14 +18,13 @@ from typing import Any, Literal
 
 import orjson
 import pytest
-import redis
-import redis.asyncio as aioredis
 
 from api.http import Request
 from api.task_commands import API_SOURCE, Action, task_command
 from schemas.codec import decode_event
 from security.exceptions import UnavailableError
 from security.roles import Principal, Role
+from streams.redis_client import connect, connect_async
 from supervision.records import Transition, decode_task, encode_task
 from supervision.store.keys import SupervisionKeys
 from supervision.store.readers import SupervisionReader
@@ -43,7 +42,7 @@ AUDITED: list[tuple[str, str, str, str]] = []
 
 @pytest.fixture
 def tasks(redis_url: str, key_prefix: str) -> None:
-    client = redis.Redis.from_url(redis_url)
+    client = connect(redis_url)
     try:
         put_task(client, key_prefix, PARTS, task("open", USCC))
         put_task(client, key_prefix, PARTS, task("done", USCC, state="completed", result="ok"))
@@ -72,7 +71,7 @@ def _post(
         AUDITED.append((who.actor, action, target, details["event_id"]))
 
     async def go() -> tuple[int, Any]:
-        conn = aioredis.Redis.from_url(redis_url)
+        conn = connect_async(redis_url)
         tasks_key = SupervisionKeys(prefix).tasks(partition_of(USCC, PARTS))
 
         async def publish(key: bytes, value: bytes) -> None:
@@ -280,7 +279,7 @@ def test_a_broker_that_does_not_take_it_is_a_503(redis_url: str, key_prefix: str
     status, doc, _ = _post(redis_url, key_prefix, "open", "assign", {}, "broker down")
     assert status == 503
     assert "could not publish the change" in doc["error"]
-    client = redis.Redis.from_url(redis_url)
+    client = connect(redis_url)
     try:
         raw = client.hget(SupervisionKeys(key_prefix).tasks(partition_of(USCC, PARTS)), "open")
     finally:

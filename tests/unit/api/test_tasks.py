@@ -10,10 +10,10 @@ from typing import Any
 import orjson
 import pytest
 import redis
-import redis.asyncio as aioredis
 
 from api.http import Request, Response
 from api.tasks import get_task, list_tasks
+from streams.redis_client import connect, connect_async
 from supervision.records import Transition
 from supervision.store.readers import SupervisionReader
 from tests.support.tasks import DAY, T0, partition_of, put_task, register, task, usccs
@@ -25,14 +25,14 @@ OUTSIDE = usccs(1, "110101")[0]
 
 @pytest.fixture
 def client(redis_url: str) -> Iterator[redis.Redis]:
-    c = redis.Redis.from_url(redis_url)
+    c = connect(redis_url)
     yield c
     c.close()
 
 
 def _call(redis_url: str, prefix: str, handler: Any, request: Request) -> tuple[int, Any]:
     async def go() -> Response:
-        conn = aioredis.Redis.from_url(redis_url)
+        conn = connect_async(redis_url)
         try:
             reader = SupervisionReader(conn, prefix=prefix, partitions=PARTS)
             return await handler(request, reader=reader)  # type: ignore[no-any-return]
