@@ -168,9 +168,10 @@ class LocalRedisCluster:
             time.sleep(0.2)
         raise EmbeddedError(f"no replica took over slot {slot} in {_SETTLE_SECONDS}s")
 
-    def migrate_slot(self, slot: int, *, batch: int = 100) -> ClusterNodeServer:
+    def migrate_slot(self, slot: int, *, batch: int = 1_000) -> ClusterNodeServer:
         """Move ``slot`` and its keys to another master, ``batch`` keys per MIGRATE (between
-        batches a client asking for a moved key gets ASK); returns the new owner."""
+        batches a client asking for a moved key gets ASK); returns the new owner. One riskmon
+        partition's keys (one slot) are about seventy, so the default moves them at once."""
         source = self.master_of(slot)
         masters = {self.master_of(s) for s in (0, 8_000, 16_383)} | {source}
         target = next(m for m in sorted(masters, key=lambda m: m.port) if m is not source)
@@ -197,6 +198,35 @@ class LocalRedisCluster:
             dst.close()
         self.wait_settled()
         return target
+
+    def replica_of(self, master: ClusterNodeServer) -> ClusterNodeServer:
+        """A running replica of ``master``."""
+        c = master.client()
+        try:
+            role = _cmd(c, "ROLE")
+        finally:
+            c.close()
+        if role[0] != "master" or not role[2]:
+            raise EmbeddedError(f"node {master.port} is not a master with a replica")
+        return self._by_port(int(role[2][0][1]))
+
+    def cut_replica(self, replica: ClusterNodeServer) -> None:
+        """Cut ``replica`` off its master's stream of writes, as a network partition would: it
+        can no longer authenticate (a user its master does not have) and its link is closed.
+        It stays in the cluster and can still be elected: it then lacks the master's latest
+        writes, which Redis had acknowledged (asynchronous replication)."""
+        c = replica.client()
+        try:
+            _cmd(c, "CONFIG", "SET", "masteruser", "riskmon-cut-off", "masterauth", "cut-off")
+            _cmd(c, "CLIENT", "KILL", "TYPE", "master")
+            deadline = time.monotonic() + 10
+            while _cmd(c, "ROLE")[3] == "connected":
+                if time.monotonic() > deadline:
+                    raise EmbeddedError(f"replica {replica.port} is still linked to its master")
+                _cmd(c, "CLIENT", "KILL", "TYPE", "master")
+                time.sleep(0.05)
+        finally:
+            c.close()
 
     def close(self) -> None:
         """Stop every node and delete their directories."""

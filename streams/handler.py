@@ -213,7 +213,8 @@ class Handler:
 
         async def one(p: int) -> Effects:
             inputs = [inp for _, inp in by_partition[p]]
-            return await self._retry("redis", functools.partial(sup.apply, p, inputs))
+            fence = self.store.fence(p)
+            return await self._retry("redis", functools.partial(sup.apply, p, inputs, fence))
 
         # Partitions have keys of their own: their writes may overlap.
         effects = await asyncio.gather(*(one(p) for p in parts))

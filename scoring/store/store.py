@@ -117,6 +117,12 @@ class Store:
                     self._fences[keys[1]] = top
         return [raw for reply in replies for raw in reply]
 
+    def fence(self, partition: int) -> int:
+        """The highest offset of ``partition`` Redis acknowledged applying to this store (-1:
+        none): a write that depends on those events (supervision's) checks the watermark
+        against it in its own transaction, so it never lands on a Redis that lost them."""
+        return self._fences.get(self.keys.meta(partition), -1)
+
     def _fenced(self, keys: list[str], args: list[str | bytes]) -> Call:
         """An apply call from ``plan_calls`` with its fence: Redis refuses it (LOSTWRITES, a
         StoreError) if the partition's watermark is below what Redis acknowledged before."""

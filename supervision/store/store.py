@@ -32,6 +32,8 @@ from redis.exceptions import WatchError
 from alerts.warnings.config import WarningsConfig
 from alerts.warnings.enterprise import Rules
 from alerts.warnings.state import decode_state, encode_state
+from scoring.exceptions import StoreError
+from scoring.store import Keys as ScoringKeys
 from scoring.store import ledger_field
 from scoring.store.errors import redis_errors
 from security.audit import AuditRecord, Head, seal
@@ -121,13 +123,17 @@ class SupervisionStore:
             else None
         )
 
-    async def apply(self, partition: int, inputs: Sequence[Input]) -> Effects:
+    async def apply(self, partition: int, inputs: Sequence[Input], fence: int = -1) -> Effects:
         """Fold ``inputs`` (``partition``'s events of one batch, in log order) into the
         partition's supervision state and write the effects; their ``messages`` (one list per
         input) are what to send. An event already in the ledger changes nothing and gets the
         messages it got the first time. Idempotent: a retry after any error re-sends the same.
+
+        ``fence``: the scoring store's (``Store.fence``): if the partition's scoring watermark
+        is below it, Redis lost writes this batch builds on, and StoreError (LOSTWRITES) is
+        raised with nothing written.
         """
-        effects = await self._apply(partition, inputs)
+        effects = await self._apply(partition, inputs, fence)
         if self._addresses is not None:
             extra, counted = await self._addresses.apply(inputs)
             for j, msgs in extra.items():
@@ -135,13 +141,15 @@ class SupervisionStore:
             effects.raised.update(counted)
         return effects
 
-    async def _apply(self, partition: int, inputs: Sequence[Input]) -> Effects:
+    async def _apply(self, partition: int, inputs: Sequence[Input], fence: int) -> Effects:
         w = wants(inputs, self.lateness)
         for _ in range(MAX_REDOS):
             with redis_errors("supervision's write"):
                 async with self._client.pipeline(transaction=True) as pipe:
                     try:
                         await pipe.watch(self.keys.meta(partition))
+                        # on the WATCHing connection: a failover since fails the EXEC below
+                        await self._check_fence(pipe, partition, fence)
                         loaded, audit_head = await self._load(partition, w)
                         effects = step(
                             loaded,
@@ -171,6 +179,16 @@ class SupervisionStore:
         raise RuntimeError(
             f"supervision of partition {partition}: {MAX_REDOS} concurrent writes in a row"
         )
+
+    async def _check_fence(self, pipe: Any, partition: int, fence: int) -> None:
+        if fence < 0:
+            return
+        wm = int(await pipe.hget(ScoringKeys(self._prefix).meta(partition), "wm") or -1)
+        if wm < fence:
+            raise StoreError(
+                f"LOSTWRITES offset watermark {wm} of partition {partition} is below {fence},"
+                f" which Redis acknowledged: re-read from {wm + 1}"
+            )
 
     async def _load(self, partition: int, w: Any) -> tuple[Loaded, Head]:
         """Read what ``w`` (:class:`~supervision.step.Wants`) names, and the head of the

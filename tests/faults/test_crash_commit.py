@@ -19,7 +19,7 @@ from tests.support.observe import observed
 from tests.support.oracle import reference
 from tests.support.scenario import ROWS, Published, Row, metric, wait_exact
 
-pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.cluster]
 
 
 def test_r3_crash_between_redis_write_and_commit_resends_the_same_alert_ids(

@@ -13,7 +13,7 @@ from tests.support.eventlog import seeded_log
 from tests.support.harness import Worker, wait_for
 from tests.support.scenario import ROWS, Published, Row, alert_causes, metric, wait_exact
 
-pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.cluster]
 
 
 def test_r1_no_fault_is_exact_and_lag_reaches_zero(

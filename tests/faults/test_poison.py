@@ -12,7 +12,7 @@ from tests.support.eventlog import LogRecord, seeded_log
 from tests.support.harness import Worker
 from tests.support.scenario import ROWS, Published, Row, metric, wait_exact
 
-pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.cluster]
 
 
 def poison_records(good: list[LogRecord], partitions: int) -> list[tuple[LogRecord, int | None]]:
