@@ -2,7 +2,8 @@
 
     riskmon bench [--enterprises 20000] [--state-enterprises 100000]
                   [--reclassify 100000,1000000] [--latency-seconds 20]
-                  [--load 0.5 | --rate EVENTS_PER_S] [--json bench.json] [--quick]
+                  [--load 0.5 | --rate EVENTS_PER_S] [--ledger-window 0]
+                  [--json bench.json] [--quick]
 
 One embedded Tansu broker and one Redis (127.0.0.1:6379 when it answers, else an embedded one)
 serve every phase, in this order:
@@ -18,7 +19,9 @@ serve every phase, in this order:
 5. ``riskmon replay`` of the topic into a fresh prefix, events/s, and the ratio to
    ``redis-benchmark`` running the same Lua script pipelined (benchmarks/redis_baseline.py);
 6. Redis bytes per enterprise of a ``--state-enterprises`` district (state, dedup ledger, due
-   index and supervision's keys separately), built by the replay path from the generator's events;
+   index and supervision's keys separately), built by the replay path from the generator's events,
+   with the dedup ledger kept in a window of ``--ledger-window`` offsets per partition (0: the
+   full ledger; ``RISKMON_LEDGER_WINDOW``);
 7. seconds to reclassify every enterprise after a threshold change, at each size of
    ``--reclassify``: the first from the district of step 6; larger ones copy its enterprises
    under new keys (same states, so the same work per enterprise) to reach the size.
@@ -83,6 +86,8 @@ class Sizes:
     rate: float | None = None
     rounds: int = 2
     redis_benchmark_requests: int = 200_000
+    #: The state phase's dedup ledger window, offsets per partition (0: the full ledger).
+    ledger_window: int = 0
 
 
 QUICK = Sizes(
@@ -529,10 +534,13 @@ def _state(b: _Bench) -> None:
         path = b.tmp / "district.jsonl"
         events = _write_district(path, DistrictSpec(now=NOW, enterprises=size, seed=5))
         batches = from_thread(file_records(path, "district", PARTITIONS))
-        asyncio.run(_replay(batches, b.url, state_prefix, b.model, PARTITIONS))
+        asyncio.run(
+            _replay(batches, b.url, state_prefix, b.model, PARTITIONS, b.sizes.ledger_window)
+        )
     state, _ = memory_usage(b.r, f"{state_prefix}:s:*")
     ents = sum(b.r.hlen(h) for p in range(PARTITIONS) for h in Keys(state_prefix).buckets(p))
     ledger, _ = memory_usage(b.r, f"{state_prefix}:l:*")
+    entries = sum(int(b.r.hlen(k)) for k in b.r.scan_iter(match=f"{state_prefix}:l:*"))
     due, _ = memory_usage(b.r, f"{state_prefix}:due:*")
     # supervision's keys (supervision/store/keys.py): its ledger apart from the rest
     sup_all, _ = memory_usage(b.r, f"{state_prefix}:sup:*")
@@ -543,6 +551,9 @@ def _state(b: _Bench) -> None:
     f["state_bytes_per_enterprise"] = state / ents
     f["ledger_bytes_per_enterprise"] = ledger / ents
     f["ledger_bytes_per_event"] = ledger / events
+    f["ledger_window"] = b.sizes.ledger_window
+    f["ledger_entries"] = entries
+    f["ledger_bytes_per_entry"] = ledger / max(entries, 1)
     f["due_index_bytes_per_enterprise"] = due / ents
     f["supervision_bytes_per_enterprise"] = (sup_all - sup_seen) / ents
     f["supervision_ledger_bytes_per_event"] = sup_seen / events
@@ -566,7 +577,9 @@ def _state(b: _Bench) -> None:
         asyncio.run(reclassify_prefix(b.url, state_prefix, b.model, PARTITIONS))
 
 
-async def _replay(batches: Any, url: str, prefix: str, model: ScoringModel, parts: int) -> Any:
+async def _replay(
+    batches: Any, url: str, prefix: str, model: ScoringModel, parts: int, ledger_window: int = 0
+) -> Any:
     return await replay(
         batches,
         redis_url=url,
@@ -574,6 +587,7 @@ async def _replay(batches: Any, url: str, prefix: str, model: ScoringModel, part
         model=model,
         partitions=parts,
         max_event_bytes=MAX_EVENT_BYTES,
+        ledger_window=ledger_window,
     )
 
 
@@ -630,6 +644,9 @@ _ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("state_bytes_per_enterprise", "state, bytes per enterprise", "{:,.0f} B", "<= 300"),
     ("ledger_bytes_per_enterprise", "dedup ledger, bytes per enterprise", "{:,.0f} B", ""),
     ("ledger_bytes_per_event", "dedup ledger, bytes per event", "{:,.0f} B", ""),
+    ("ledger_window", "  its window, offsets per partition (0: none)", "{:,}", ""),
+    ("ledger_entries", "  its entries", "{:,}", ""),
+    ("ledger_bytes_per_entry", "  bytes per entry", "{:,.0f} B", ""),
     ("due_index_bytes_per_enterprise", "due index, bytes per enterprise", "{:,.0f} B", ""),
     (
         "supervision_bytes_per_enterprise",
@@ -705,6 +722,12 @@ def parse(argv: list[str] | None = None) -> tuple[Sizes, tuple[str, ...], Path]:
     ap.add_argument(
         "--rounds", type=int, default=d.rounds, help="ceiling and worker turns; best counts"
     )
+    ap.add_argument(
+        "--ledger-window",
+        type=int,
+        default=d.ledger_window,
+        help="state: the dedup ledger's window, offsets per partition (0: the full ledger)",
+    )
     ap.add_argument("--json", type=Path, default=Path("bench.json"), help="default bench.json")
     ap.add_argument("--quick", action="store_true", help="tiny sizes: checks that it runs")
     ap.add_argument(
@@ -716,8 +739,10 @@ def parse(argv: list[str] | None = None) -> tuple[Sizes, tuple[str, ...], Path]:
     a = ap.parse_args(argv)
     if a.rate is not None and not a.rate > 0:
         ap.error(f"--rate: must be more than 0 events/s, not {a.rate:g}")
+    if a.ledger_window < 0:
+        ap.error(f"--ledger-window: must be 0 or more offsets, not {a.ledger_window}")
     if a.quick:
-        sizes = dataclasses.replace(QUICK, rate=a.rate)
+        sizes = dataclasses.replace(QUICK, rate=a.rate, ledger_window=a.ledger_window)
     else:
         try:
             counts = tuple(int(v) for v in a.reclassify.split(",") if v.strip())
@@ -731,6 +756,7 @@ def parse(argv: list[str] | None = None) -> tuple[Sizes, tuple[str, ...], Path]:
             load=a.load,
             rate=a.rate,
             rounds=max(1, a.rounds),
+            ledger_window=a.ledger_window,
         )
     phases = tuple(v.strip() for v in a.phases.split(",") if v.strip())
     if unknown := set(phases) - set(PHASES):

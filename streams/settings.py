@@ -151,8 +151,8 @@ class Settings(BaseSettings):
         ge=0,
         le=1_000_000_000,
         description="per partition, how many offsets back the dedup ledger remembers an event"
-        " (between this and twice this; a forgotten duplicate is applied again and changes"
-        " nothing); 0: every event, for ever",
+        " (between this and twice this; a forgotten duplicate is applied again: no state"
+        " changes, but some messages can, docs/reliability.md); 0: every event, for ever",
     )
     batch_max_events: int = Field(default=500, ge=1, le=10_000)
     decode_processes: int = Field(
