@@ -185,8 +185,10 @@ def _wire(rt: Runtime, areas: AreaTicker) -> None:
         for p in parts:  # idle, for the ticker, counts from here at the earliest
             rt.assigned_at[p] = now
         if parts:
-            # Faust seeks to the committed offsets after this signal; check once it has.
-            task = asyncio.ensure_future(check_after_rebalance(rt, parts))
+            # Faust seeks to the committed offsets after this signal; check once it has. Their
+            # records wait for the check (the gate), so none is applied before it.
+            bulk.gate.assigned(parts)
+            task = asyncio.ensure_future(check_after_rebalance(rt, parts, bulk.gate))
             rt.background.add(task)
             task.add_done_callback(rt.background.discard)
 

@@ -49,7 +49,7 @@ from alerts.rules import Message, event_messages, may_warrant
 from schemas.exceptions import DeadLetterReason
 from scoring.exceptions import StoreUnavailableError
 from scoring.model import ScoringModel
-from scoring.store import CLASS_NAMES, Store, StoreResult
+from scoring.store import CLASS_NAMES, Store, StoreResult, top_offsets
 from streams.exceptions import FatalError
 from streams.metrics import Metrics
 from streams.planning import DecodePool, Planned, Planner, Record, WireRecord, plan
@@ -211,10 +211,13 @@ class Handler:
         by_partition = supervision_inputs(planned, results, scoring)
         parts = sorted(by_partition)
 
+        tops = top_offsets(planned.calls)
+
         async def one(p: int) -> Effects:
             inputs = [inp for _, inp in by_partition[p]]
-            fence = self.store.fence(p)
-            return await self._retry("redis", functools.partial(sup.apply, p, inputs, fence))
+            fence, top = self.store.fence(p), tops.get(self.store.keys.meta(p), -1)
+            apply = functools.partial(sup.apply, p, inputs, fence, top)
+            return await self._retry("redis", apply)
 
         # Partitions have keys of their own: their writes may overlap.
         effects = await asyncio.gather(*(one(p) for p in parts))

@@ -32,9 +32,13 @@ from faust.types import TP, Message
 from mode.services import WaitResults
 
 from streams import eager
+from streams.gate import Gate
 from streams.intake import Buffer
 
 __all__ = ["BulkTopic", "RiskmonApp"]
+
+#: How often a batch held by the gate looks again (the check takes milliseconds).
+_GATE_POLL_SECONDS = 0.005
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -224,6 +228,8 @@ class BulkTopic:
         self.app = app
         self.name = name
         self.buffer: Buffer[Message] = Buffer(max_events, capacity)
+        #: Holds a newly assigned partition's records until its watermark check is done.
+        self.gate = Gate()
 
     async def batches(self) -> AsyncIterator[list[Message]]:
         """Batches of this worker's current records, in each partition's order, each record
@@ -235,8 +241,12 @@ class BulkTopic:
             batch = await self.buffer.take()
             if not app.flow_control.is_active():
                 continue  # a rebalance is under way: read again after it
+            while self.gate.holds(batch) and app.flow_control.is_active():
+                await asyncio.sleep(_GATE_POLL_SECONDS)
+            if not app.flow_control.is_active():
+                continue
             generation = app.consumer_generation_id
-            current = [m for m in batch if m.generation_id == generation]
+            current = self.gate.admit([m for m in batch if m.generation_id == generation])
             if current:
                 for message in current:
                     unacked.add(message)

@@ -13,11 +13,15 @@ import logging
 from collections.abc import Sequence
 
 from scoring.exceptions import StoreUnavailableError
+from streams.gate import Gate
 from streams.runtime import Runtime
 
 __all__ = ["check_after_rebalance", "committed_offsets", "rewind_to_watermarks"]
 
 log = logging.getLogger(__name__)
+
+#: How long one attempt of the watermark check may take (Kafka's admin API and Redis).
+CHECK_TIMEOUT_SECONDS = 15.0
 
 
 async def committed_offsets(rt: Runtime, partitions: Sequence[int]) -> dict[int, int]:
@@ -45,7 +49,9 @@ async def committed_offsets(rt: Runtime, partitions: Sequence[int]) -> dict[int,
     }
 
 
-async def rewind_to_watermarks(rt: Runtime, partitions: Sequence[int]) -> dict[int, int]:
+async def rewind_to_watermarks(
+    rt: Runtime, partitions: Sequence[int], gate: Gate | None = None
+) -> dict[int, int]:
     """Seek each events partition whose committed offset is past Redis' watermark + 1 back to it.
 
     Re-reading from watermark + 1 re-applies what was lost; the ledger makes everything else
@@ -66,6 +72,10 @@ async def rewind_to_watermarks(rt: Runtime, partitions: Sequence[int]) -> dict[i
         if c is None:
             continue
         wm = await rt.store.watermark(p)
+        if rt.supervision is not None:  # supervision's write of a batch follows its scores'
+            supervised = await rt.supervision.watermark(p)
+            if supervised is not None:
+                wm = min(wm, supervised)
         if c > wm + 1:
             tp = next(
                 t
@@ -73,6 +83,8 @@ async def rewind_to_watermarks(rt: Runtime, partitions: Sequence[int]) -> dict[i
                 if t.topic == rt.settings.events_topic and t.partition == p
             )
             await rt.app.consumer.seek(tp, wm + 1)
+            if gate is not None:  # what was read from the committed offset is read again
+                gate.rewound(p, c)
             rt.metrics.redis_rewinds.inc()
             log.warning(
                 "partition %s: committed offset %s is past the Redis watermark %s: Redis lost"
@@ -88,12 +100,22 @@ async def rewind_to_watermarks(rt: Runtime, partitions: Sequence[int]) -> dict[i
     return rewound
 
 
-async def check_after_rebalance(rt: Runtime, partitions: Sequence[int]) -> None:
+async def check_after_rebalance(
+    rt: Runtime, partitions: Sequence[int], gate: Gate | None = None
+) -> None:
     """Wait until Faust has sought to the committed offsets, then :func:`rewind_to_watermarks`.
 
     Retries while Redis or Kafka is unavailable; gives up quietly if the partitions are
     reassigned meanwhile (the next assignment checks again).
     """
+    try:
+        await _check(rt, partitions, gate)
+    finally:
+        if gate is not None:
+            gate.checked(partitions)
+
+
+async def _check(rt: Runtime, partitions: Sequence[int], gate: Gate | None) -> None:
     delay = 0.05
     while True:
         if rt.app.rebalancing:
@@ -104,8 +126,15 @@ async def check_after_rebalance(rt: Runtime, partitions: Sequence[int]) -> None:
         if not current:
             return
         try:
-            await rewind_to_watermarks(rt, current)
+            # bounded: the partitions' records wait for it (streams/gate.py)
+            await asyncio.wait_for(rewind_to_watermarks(rt, current, gate), CHECK_TIMEOUT_SECONDS)
             return
+        except TimeoutError:
+            log.warning(
+                "watermark check of partitions %s: no answer in %ss, retrying",
+                current,
+                CHECK_TIMEOUT_SECONDS,
+            )
         except StoreUnavailableError as exc:
             log.warning("watermark check: redis unavailable, retrying: %s", exc)
         except Exception as exc:  # Kafka admin errors: the broker may be restarting

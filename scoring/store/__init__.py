@@ -29,7 +29,7 @@ from scoring.store.areas import (
     region_members,
 )
 from scoring.store.keys import STATE_BUCKETS, Keys, bucket_of
-from scoring.store.plan import MAX_CALL_EVENTS, ApplyRequest, Call, plan_calls
+from scoring.store.plan import MAX_CALL_EVENTS, ApplyRequest, Call, plan_calls, top_offsets
 from scoring.store.readers import iter_states, newest_asof
 from scoring.store.replies import ReclassifyPage, ReclassifyResult, Reply, Status, StoreResult
 from scoring.store.script import SCRIPT
@@ -78,5 +78,6 @@ __all__ = [
     "plan_calls",
     "read_areas",
     "region_members",
+    "top_offsets",
     "version_id",
 ]

@@ -15,7 +15,14 @@ from scoring.changes import Change
 from scoring.store.keys import Keys
 from scoring.store.wire import events_arg
 
-__all__ = ["MAX_CALL_EVENTS", "ApplyRequest", "Call", "plan_calls", "reclassify_call"]
+__all__ = [
+    "MAX_CALL_EVENTS",
+    "ApplyRequest",
+    "Call",
+    "plan_calls",
+    "reclassify_call",
+    "top_offsets",
+]
 
 #: Events (or enterprises) per script call: long enough to amortise a call, short enough not to
 #: block Redis.
@@ -60,6 +67,15 @@ def plan_calls(
             calls.append((call_keys, args))
             order.extend(part)
     return calls, order
+
+
+def top_offsets(calls: Sequence[Call]) -> dict[str, int]:
+    """The highest offset among the apply calls of each partition, by its meta key (KEYS[2])."""
+    tops: dict[str, int] = {}
+    for keys, args in calls:
+        if len(args) >= 5 and args[1] == "apply":
+            tops[keys[1]] = max(tops.get(keys[1], -1), int(args[4]))
+    return tops
 
 
 def reclassify_call(

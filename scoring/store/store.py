@@ -17,7 +17,7 @@ from scoring.exceptions import StoreError
 from scoring.fold import EnterpriseState, Params
 from scoring.store.errors import redis_errors
 from scoring.store.keys import STATE_BUCKETS, Keys
-from scoring.store.plan import ApplyRequest, Call, plan_calls, reclassify_call
+from scoring.store.plan import ApplyRequest, Call, plan_calls, reclassify_call, top_offsets
 from scoring.store.replies import (
     ReclassifyPage,
     ReclassifyResult,
@@ -110,11 +110,9 @@ class Store:
             return []
         fenced = [self._fenced(keys, args) for keys, args in calls]
         replies = await self._calls(fenced)
-        for keys, args in calls:  # all acknowledged: raise the fences
-            if len(args) >= 5 and args[1] == "apply":
-                top = int(args[4])
-                if top > self._fences.get(keys[1], -1):
-                    self._fences[keys[1]] = top
+        for meta, top in top_offsets(calls).items():  # all acknowledged: raise the fences
+            if top > self._fences.get(meta, -1):
+                self._fences[meta] = top
         return [raw for reply in replies for raw in reply]
 
     def fence(self, partition: int) -> int:

@@ -12,8 +12,9 @@ key                                   type   holds
 ``<prefix>:sup:due:{pNNN}``           zset   ``t:<task id>`` / ``obs:<uscc>`` / ``rem:<uscc>|<ref>``
                                              -> the event time (s) it falls due
 ``<prefix>:sup:m:{pNNN}``             hash   ``ew`` (supervision's event-time watermark),
-                                             ``v`` (a counter every write raises: the WATCHed
-                                             version)
+                                             ``wm`` (the highest offset whose supervision is
+                                             written: the rewind's lower bound), ``v`` (a
+                                             counter every write raises: the WATCHed version)
 ``<prefix>:sup:seen:{pNNN}``          hash   event hash (8 bytes) -> what supervision sent
                                              for it (a MessagePack array of messages, possibly
                                              empty; zlib from 256 bytes: supervision/ledger.py):

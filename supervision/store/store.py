@@ -123,7 +123,9 @@ class SupervisionStore:
             else None
         )
 
-    async def apply(self, partition: int, inputs: Sequence[Input], fence: int = -1) -> Effects:
+    async def apply(
+        self, partition: int, inputs: Sequence[Input], fence: int = -1, top: int = -1
+    ) -> Effects:
         """Fold ``inputs`` (``partition``'s events of one batch, in log order) into the
         partition's supervision state and write the effects; their ``messages`` (one list per
         input) are what to send. An event already in the ledger changes nothing and gets the
@@ -131,9 +133,10 @@ class SupervisionStore:
 
         ``fence``: the scoring store's (``Store.fence``): if the partition's scoring watermark
         is below it, Redis lost writes this batch builds on, and StoreError (LOSTWRITES) is
-        raised with nothing written.
+        raised with nothing written. ``top``: the batch's highest offset of the partition,
+        kept as supervision's own offset watermark (:meth:`watermark`), with the write.
         """
-        effects = await self._apply(partition, inputs, fence)
+        effects = await self._apply(partition, inputs, fence, top)
         if self._addresses is not None:
             extra, counted = await self._addresses.apply(inputs)
             for j, msgs in extra.items():
@@ -141,16 +144,17 @@ class SupervisionStore:
             effects.raised.update(counted)
         return effects
 
-    async def _apply(self, partition: int, inputs: Sequence[Input], fence: int) -> Effects:
+    async def _apply(
+        self, partition: int, inputs: Sequence[Input], fence: int, top: int
+    ) -> Effects:
         w = wants(inputs, self.lateness)
         for _ in range(MAX_REDOS):
             with redis_errors("supervision's write"):
                 async with self._client.pipeline(transaction=True) as pipe:
                     try:
                         await pipe.watch(self.keys.meta(partition))
-                        # on the WATCHing connection: a failover since fails the EXEC below
-                        await self._check_fence(pipe, partition, fence)
-                        loaded, audit_head = await self._load(partition, w)
+                        # (a failover after the fence's read fails the EXEC of the WATCH)
+                        loaded, audit_head, wm = await self._load(partition, w, fence)
                         effects = step(
                             loaded,
                             inputs,
@@ -159,13 +163,15 @@ class SupervisionStore:
                             self.lateness,
                             self.rules,
                         )
-                        if _changes_nothing(loaded, effects):
+                        if _changes_nothing(loaded, effects) and top <= wm:
                             return effects  # a redelivery: nothing to write (UNWATCHed on exit)
                         records = self._audit_records(
                             partition, inputs, loaded, effects, audit_head
                         )
                         pipe.multi()  # type: ignore[no-untyped-call]
                         self._write(pipe, partition, effects)
+                        if top > wm:
+                            pipe.hset(self.keys.meta(partition), "wm", top)
                         self._write_audit(pipe, partition, records)
                         await pipe.execute()
                         return effects
@@ -180,24 +186,27 @@ class SupervisionStore:
             f"supervision of partition {partition}: {MAX_REDOS} concurrent writes in a row"
         )
 
-    async def _check_fence(self, pipe: Any, partition: int, fence: int) -> None:
-        if fence < 0:
-            return
-        wm = int(await pipe.hget(ScoringKeys(self._prefix).meta(partition), "wm") or -1)
-        if wm < fence:
-            raise StoreError(
-                f"LOSTWRITES offset watermark {wm} of partition {partition} is below {fence},"
-                f" which Redis acknowledged: re-read from {wm + 1}"
-            )
+    async def watermark(self, partition: int) -> int | None:
+        """The highest offset of ``partition`` whose supervision is written: -1 if nothing
+        is, None if the state was written before supervision kept one (no ``wm`` beside the
+        other fields). Below the scoring watermark after Redis lost the supervision of a batch
+        but not its scores: the rewind goes back to the lower."""
+        with redis_errors("reading supervision's watermark"):
+            wm, version = await self._client.hmget(self.keys.meta(partition), ["wm", "v"])
+        if wm is not None:
+            return int(wm)
+        return None if version is not None else -1
 
-    async def _load(self, partition: int, w: Any) -> tuple[Loaded, Head]:
-        """Read what ``w`` (:class:`~supervision.step.Wants`) names, and the head of the
-        partition's audit chain, on a connection of its own after the WATCH: a write between
-        the two is caught by EXEC."""
+    async def _load(self, partition: int, w: Any, fence: int) -> tuple[Loaded, Head, int]:
+        """Read what ``w`` (:class:`~supervision.step.Wants`) names, the head of the
+        partition's audit chain and supervision's offset watermark (-1: none), on a connection
+        of its own after the WATCH: a write between the two is caught by EXEC. Raises
+        StoreError (LOSTWRITES) if the scoring watermark is below ``fence``."""
         k = self.keys
         hashes = sorted(w.hashes)
         pipe = self._client.pipeline(transaction=False)
-        pipe.hget(k.meta(partition), "ew")
+        pipe.hmget(k.meta(partition), ["ew", "wm"])
+        pipe.hget(ScoringKeys(self._prefix).meta(partition), "wm")
         pipe.zrangebyscore(k.due(partition), "-inf", w.due_until, withscores=True)
         pipe.hgetall(Chain.partition(self._prefix, partition).head)
         if hashes:
@@ -206,9 +215,15 @@ class SupervisionStore:
         if warned:
             pipe.hmget(k.warnings(partition), warned)
         rows = await pipe.execute()
-        ew_raw, due_rows = rows[0], cast("list[tuple[bytes, float]]", rows[1])
-        audit_head = read_head(rows[2])
-        seen_raw = rows[3] if hashes else []
+        (ew_raw, wm_raw), scored = rows.pop(0), int(rows.pop(0) or -1)
+        if scored < fence:
+            raise StoreError(
+                f"LOSTWRITES offset watermark {scored} of partition {partition} is below"
+                f" {fence}, which Redis acknowledged: re-read from {scored + 1}"
+            )
+        due_rows = cast("list[tuple[bytes, float]]", rows[0])
+        audit_head = read_head(rows[1])
+        seen_raw = rows[2] if hashes else []
         warn_raw = rows[-1] if warned else []
         due = [(int(score), _text(m)) for m, score in due_rows]
         task_ids = sorted(set(w.tasks) | _named(due, "t"))
@@ -247,7 +262,7 @@ class SupervisionStore:
                 if raw is not None
             },
         )
-        return loaded, audit_head
+        return loaded, audit_head, int(wm_raw or -1)
 
     def _audit_records(
         self,

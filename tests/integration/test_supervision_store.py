@@ -205,8 +205,8 @@ async def test_a_write_by_another_worker_between_read_and_write_is_redone_not_do
     raced: list[list[Message]] = []
     read = worker.sup._load
 
-    async def load_then_race(partition: int, w: Any) -> Any:
-        loaded = await read(partition, w)
+    async def load_then_race(partition: int, w: Any, fence: int) -> Any:
+        loaded = await read(partition, w, fence)
         if partition == p and not raced:
             raced.append((await zombie.handler.apply_planned(planned)).flat())
         return loaded
@@ -300,3 +300,22 @@ async def test_redis_unavailable_is_retryable_not_a_bug(key_prefix: str) -> None
             await worker.sup.apply(partition_for(FIRM.encode(), PARTITIONS), inputs)
     finally:
         await down.aclose()
+
+
+async def test_supervision_keeps_the_offset_watermark_the_rewind_goes_back_to(
+    client: aioredis.Redis, key_prefix: str
+) -> None:
+    worker = _Client(client, key_prefix)
+    records = _records()
+    parts = {r.partition for r in records}
+    # nothing supervised yet: -1, so a rewind re-reads the partition from its start
+    assert {await worker.sup.watermark(p) for p in parts} == {-1}
+    await worker.batch(records)
+    for p in parts:
+        newest = max(r.offset for r in records if r.partition == p)
+        assert await worker.sup.watermark(p) == newest
+        assert await worker.store.watermark(p) == newest
+    # state written before supervision kept a watermark: None, and the rewind keeps to scoring's
+    p = min(parts)
+    await client.hdel(SupervisionKeys(key_prefix).meta(p), "wm")
+    assert await worker.sup.watermark(p) is None

@@ -208,11 +208,12 @@ def check(
         )
     sent_warnings = _warning_ids(bootstrap, env)
     if sent_warnings != expected.warning_ids:
+        kinds = _warning_kinds(bootstrap, env, sent_warnings - expected.warning_ids)
         problems.append(
             f"warnings: {len(sent_warnings - expected.warning_ids)} unexpected, "
             f"{len(expected.warning_ids - sent_warnings)} missing, of which"
             f" {len((expected.warning_ids - sent_warnings) & expected.near_boundary_ids)}"
-            " near-boundary"
+            f" near-boundary (unexpected ones by rule kind: {kinds})"
         )
     if tasks != expected.task_ids:
         problems.append(
@@ -230,7 +231,11 @@ def check(
         diff = sorted(
             t for t in set(tracked) | set(expected.tasks) if tracked.get(t) != expected.tasks.get(t)
         )
-        problems.append(f"{len(diff)} tracked tasks differ, e.g. {diff[:3]}")
+        first = diff[0]
+        problems.append(
+            f"{len(diff)} tracked tasks differ, e.g. {diff[:3]}; the first: got"
+            f" {tracked.get(first)!r}, want {expected.tasks.get(first)!r}"
+        )
     problems += _dlq_problems(log, expected, dlq, dead_letters_once)
     return Outcome(not problems, "; ".join(problems), expected, log, dlq)
 
@@ -239,6 +244,12 @@ def _alert_types(bootstrap: str, env: dict[str, str], ids: set[str]) -> dict[str
     """How many of the alerts on the topic with one of ``ids`` there are, by type."""
     docs = (orjson.loads(r.value) for r in read_topic(bootstrap, env["RISKMON_ALERTS_TOPIC"]))
     return dict(Counter(d["type"] for d in docs if d["id"] in ids))
+
+
+def _warning_kinds(bootstrap: str, env: dict[str, str], ids: set[str]) -> dict[str, int]:
+    """How many of the early warnings with one of ``ids`` there are, by rule kind."""
+    docs = (orjson.loads(r.value) for r in read_topic(bootstrap, env["RISKMON_ALERTS_TOPIC"]))
+    return dict(Counter(d["data"].get("rule_kind", "?") for d in docs if d["id"] in ids))
 
 
 def _warning_ids(bootstrap: str, env: dict[str, str]) -> set[str]:
