@@ -3,6 +3,7 @@
     riskmon bench [--enterprises 20000] [--state-enterprises 100000]
                   [--reclassify 100000,1000000] [--latency-seconds 20]
                   [--load 0.5 | --rate EVENTS_PER_S] [--ledger-window 0]
+                  [--scaling-enterprises 20000] [--phases ...]
                   [--json bench.json] [--quick]
 
 One embedded Tansu broker and one Redis (127.0.0.1:6379 when it answers, else an embedded one)
@@ -25,6 +26,10 @@ serve every phase, in this order:
 7. seconds to reclassify every enterprise after a threshold change, at each size of
    ``--reclassify``: the first from the district of step 6; larger ones copy its enterprises
    under new keys (same states, so the same work per enterprise) to reach the size.
+8. scaling: 1, 2 and 4 workers of one group on a 16-partition topic, each count applying a
+   ``--scaling-enterprises`` district: events/s and the CPU per event of Redis and of each
+   worker, and from those the workers and Redis masters a load needs
+   (benchmarks/scaling.py).
 
 Prints a table and writes the figures, with the machine they ran on, as JSON. Asserts
 nothing: the test suite runs it once with ``--quick`` so that it keeps working.
@@ -88,6 +93,10 @@ class Sizes:
     redis_benchmark_requests: int = 200_000
     #: The state phase's dedup ledger window, offsets per partition (0: the full ledger).
     ledger_window: int = 0
+    #: The scaling phase's district: published once per worker count (benchmarks/scaling.py).
+    scaling_enterprises: int = 20_000
+    #: Loads (events/s) the scaling phase works out workers and Redis masters for.
+    scaling_loads: tuple[int, ...] = (1_000, 10_000, 100_000)
 
 
 QUICK = Sizes(
@@ -97,6 +106,7 @@ QUICK = Sizes(
     latency_seconds=3.0,
     rounds=1,
     redis_benchmark_requests=2_000,
+    scaling_enterprises=200,
 )
 
 
@@ -333,7 +343,7 @@ def _write_district(path: Path, spec: DistrictSpec) -> int:
     return n
 
 
-PHASES = ("stream", "replay", "state")
+PHASES = ("stream", "replay", "state", "scaling")
 
 
 @dataclass
@@ -399,7 +409,31 @@ def run(sizes: Sizes, quiet: bool = False, phases: tuple[str, ...] = PHASES) -> 
                 _replay_phase(b, topic)
         if "state" in phases:
             _state(b)
+        if "scaling" in phases:
+            _scaling(b)
     return figures
+
+
+def _scaling(b: _Bench) -> None:
+    from benchmarks import scaling
+
+    spec = DistrictSpec(now=NOW, enterprises=b.sizes.scaling_enterprises, seed=5)
+    points = []
+    for n in scaling.WORKERS:
+        with b.phase(f"scaling: {n} worker(s) on {scaling.PARTITIONS} partitions"):
+            points.append(
+                scaling.measure(
+                    bootstrap=b.bootstrap,
+                    redis_url=b.url,
+                    r=b.r,
+                    tmp=b.tmp,
+                    prefix=b.prefix(f"scale{n}"),
+                    workers=n,
+                    spec=spec,
+                )
+            )
+    b.figures["scaling"] = [p.as_dict() for p in points]
+    b.figures["scaling_table"] = scaling.table(points, b.sizes.scaling_loads)
 
 
 def _fill(b: _Bench) -> dict[str, str]:
@@ -681,6 +715,8 @@ def table(figures: dict[str, Any]) -> str:
                 f"| reclassify {size:,} enterprises ({changed:,} change class) "
                 f"| {secs:.1f} s | {target} |"
             )
+    if "scaling_table" in figures:
+        out += ["", "```", figures["scaling_table"], "```"]
     m = figures["machine"]
     what = []
     if "events" in figures:
@@ -715,6 +751,12 @@ def parse(argv: list[str] | None = None) -> tuple[Sizes, tuple[str, ...], Path]:
         help="enterprise counts, comma-separated (default 100000,1000000)",
     )
     ap.add_argument("--latency-seconds", type=float, default=d.latency_seconds)
+    ap.add_argument(
+        "--scaling-enterprises",
+        type=int,
+        default=d.scaling_enterprises,
+        help="scaling: the district each worker count applies",
+    )
     ap.add_argument("--load", type=float, default=d.load, help="latency: share of the max rate")
     ap.add_argument(
         "--rate", type=float, default=None, help="latency: offered events/s, instead of --load"
@@ -734,7 +776,7 @@ def parse(argv: list[str] | None = None) -> tuple[Sizes, tuple[str, ...], Path]:
         "--phases",
         default=",".join(PHASES),
         help="which groups of figures: stream (ceiling, worker, latency), replay, state"
-        " (bytes, reclassify); default all",
+        " (bytes, reclassify), scaling (1, 2, 4 workers on 16 partitions); default all",
     )
     a = ap.parse_args(argv)
     if a.rate is not None and not a.rate > 0:
@@ -757,6 +799,7 @@ def parse(argv: list[str] | None = None) -> tuple[Sizes, tuple[str, ...], Path]:
             rate=a.rate,
             rounds=max(1, a.rounds),
             ledger_window=a.ledger_window,
+            scaling_enterprises=a.scaling_enterprises,
         )
     phases = tuple(v.strip() for v in a.phases.split(",") if v.strip())
     if unknown := set(phases) - set(PHASES):

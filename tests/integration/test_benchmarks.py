@@ -35,6 +35,15 @@ def test_bench_quick_reports_every_figure_and_writes_json(tmp_path: Path) -> Non
         "supervision_ledger_bytes_per_event",
     ):
         assert figures[name] > 0, name
+    # scaling: each worker count applied the district, every process's cost measured
+    scaling = figures["scaling"]
+    assert [p["workers"] for p in scaling] == [1, 2, 4]
+    for p in scaling:
+        assert p["events"] > sizes["scaling_enterprises"]
+        assert p["events_per_second"] > 0 and p["redis_cpu_us_per_event"] > 0
+        assert len(p["per_worker_cpu_us_per_event"]) == p["workers"]
+        assert p["workers_cpu_us_per_event"] > 0
+    assert "redis masters" in figures["scaling_table"]
     assert figures["worker_ratio_to_ceiling"] == pytest.approx(
         figures["worker_events_per_second"] / figures["faust_ceiling_events_per_second"]
     )
