@@ -1,5 +1,6 @@
 """R11 (a long run: memory flat, commits advancing) and R4 (two workers in one consumer group,
-one joining and one leaving mid-stream) of docs/reliability.md. Both are slow: --faults=full."""
+one joining and one leaving mid-stream, on one Redis and on a Redis Cluster) of
+docs/reliability.md. Both are slow: --faults=full."""
 
 from __future__ import annotations
 
@@ -107,6 +108,7 @@ def test_r11_long_run_memory_flat_and_commits_advancing(
     )
 
 
+@pytest.mark.cluster  # also on a Redis Cluster: workers joining and leaving under load there
 def test_r4_two_workers_one_joining_one_leaving_is_exact_and_no_partition_sticks(
     env: dict[str, str], kafka_bootstrap: str, redis_url: str, tmp_path: Path
 ) -> None:
