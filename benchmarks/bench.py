@@ -58,6 +58,7 @@ from typing import Any
 import orjson
 import redis
 
+from benchmarks.probes import applied_counter, cpu_seconds, wait_until
 from district.generator import DistrictSpec, lines, live_events
 from jobs.replay import file_records, from_thread, replay, topic_batches
 from local.embedded import EmbeddedKafka, EmbeddedRedis, free_port
@@ -212,35 +213,17 @@ def _ceiling(bootstrap: str, topic: str, n: int, runtime: str = "stock") -> floa
 
 
 def _applied(r: redis.Redis, keys: Keys) -> Callable[[], int]:
-    def applied() -> int:
-        pipe = r.pipeline(transaction=False)
-        for p in range(PARTITIONS):
-            pipe.hget(keys.meta(p), "wm")
-        return sum(int(v if v is not None else -1) + 1 for v in pipe.execute())
-
-    return applied
+    return applied_counter(r, keys, PARTITIONS)
 
 
 def _wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(_POLL_SECONDS)
+    wait_until(predicate, timeout, what)
 
 
 def _cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
-    """CPU seconds (user and system, all threads) each process has used so far; Linux only
-    (/proc), and a process that is gone is left out."""
-    out: dict[str, float] = {}
-    for name, pid in pids.items():
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        out[name] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return out
+    """CPU seconds each process has used so far (a process that is gone is left out)."""
+    used = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    return {name: u for name, u in used.items() if u is not None}
 
 
 def _latency(

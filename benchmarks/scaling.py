@@ -15,16 +15,16 @@ the last; CPU is read at both ends, so start-up and the group's settling are lef
 from __future__ import annotations
 
 import math
-import os
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import redis
 
+from benchmarks.probes import applied_counter, cpu_seconds, wait_until
 from district.generator import DistrictSpec
 from local.embedded import free_port
 from local.feed import Pacer, keyed_lines, publish
@@ -60,35 +60,12 @@ class Point:
 
 
 def _proc_cpu(pid: int) -> float:
-    """CPU seconds (user + system, all threads) of ``pid`` so far (Linux /proc; 0 if gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return cpu_seconds(pid) or 0.0
 
 
 def _redis_cpu(r: redis.Redis) -> float:
     info = r.info("cpu")
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
-
-
-def _applied(r: redis.Redis, keys: Keys) -> Callable[[], int]:
-    def applied() -> int:
-        pipe = r.pipeline(transaction=False)
-        for p in range(PARTITIONS):
-            pipe.hget(keys.meta(p), "wm")
-        return sum(int(v if v is not None else -1) + 1 for v in pipe.execute())
-
-    return applied
-
-
-def _wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(_POLL_SECONDS)
 
 
 def measure(
@@ -138,15 +115,15 @@ def measure(
             procs.append(proc)
             wait_ready(f"http://127.0.0.1:{web_port}", proc, log, timeout=180)
         time.sleep(_SETTLE_SECONDS)
-        applied = _applied(r, Keys(prefix))
+        applied = applied_counter(r, Keys(prefix), PARTITIONS)
         n = publish(
             keyed_lines(spec), bootstrap=bootstrap, topic=topics["events"], pacer=Pacer(None)
         )
-        _wait(lambda: applied() > 0, 300, "the first applied event")
+        wait_until(lambda: applied() > 0, 300, "the first applied event")
         t0 = time.perf_counter()
         cpu0 = [_proc_cpu(p.pid) for p in procs]
         redis0 = _redis_cpu(r)
-        _wait(lambda: applied() >= n, 1_800, f"{workers} workers to apply the district")
+        wait_until(lambda: applied() >= n, 1_800, f"{workers} workers to apply the district")
         seconds = max(time.perf_counter() - t0, _POLL_SECONDS)
         used = [_proc_cpu(p.pid) - c for p, c in zip(procs, cpu0, strict=True)]
         redis_used = _redis_cpu(r) - redis0
