@@ -10,6 +10,7 @@ lagging replica, an AOF missing its tail) would count as redelivered for good.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
@@ -31,8 +32,9 @@ class _Record(Protocol):
 class Gate:
     """Which events partitions are held, and which were rewound."""
 
-    #: Assigned, watermark not checked yet: their records are held.
-    unchecked: set[int] = field(default_factory=set)
+    #: Assigned, watermark not checked yet: their records are held. A count, since a second
+    #: assignment can come while the first one's check runs: each check releases its own.
+    unchecked: Counter[int] = field(default_factory=Counter)
     #: Rewound partition -> the committed offset it was read from before the seek: its
     #: records at or past that offset were read before the seek and are dropped, until one
     #: before it arrives (the seek went back to the watermark + 1, below the committed offset).
@@ -40,11 +42,14 @@ class Gate:
 
     def assigned(self, partitions: Iterable[int]) -> None:
         for p in partitions:
-            self.unchecked.add(p)
+            self.unchecked[p] += 1
             self.stale_from.pop(p, None)
 
     def checked(self, partitions: Iterable[int]) -> None:
-        self.unchecked.difference_update(partitions)
+        for p in partitions:
+            self.unchecked[p] -= 1
+            if self.unchecked[p] <= 0:
+                del self.unchecked[p]
 
     def rewound(self, partition: int, committed: int) -> None:
         """``partition`` was read from ``committed`` and has been sought back below it."""
@@ -52,7 +57,7 @@ class Gate:
 
     def holds(self, records: Iterable[_Record]) -> bool:
         """Whether any of ``records`` belongs to a partition that waits for its check."""
-        return any(r.partition in self.unchecked for r in records)
+        return any(self.unchecked[r.partition] > 0 for r in records)
 
     def admit(self, records: Sequence[R]) -> list[R]:
         """``records`` (in each partition's offset order) less those read before a seek."""

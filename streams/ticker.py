@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aiokafka.errors import KafkaError
+from faust.exceptions import NotReady
 from prometheus_client import CollectorRegistry
 
 from alerts.delivery import SinkUnavailableError, message_record
@@ -201,6 +202,8 @@ async def _supervision_first(
 async def tick(rt: Runtime, areas: AreaTicker | None = None) -> None:
     """One tick: the class snapshot and the lag gauge refreshed, a ``riskmon.reevaluate``
     record published into each partition that :func:`nudges` names, and ``areas``' turn."""
+    if rt.app.should_stop:  # stopping: the producer may be gone already
+        return
     now = time.time()
     rt.progress()  # keeps riskmon_consumer_lag_records current
     try:
@@ -209,6 +212,18 @@ async def tick(rt: Runtime, areas: AreaTicker | None = None) -> None:
     except StoreUnavailableError as exc:
         log.warning("ticker: redis unavailable: %s", exc)
         return
+    try:
+        await _send(rt, views, now, areas)
+    except NotReady:
+        # SIGTERM stops the producer before the timers: what was not sent is sent by the next
+        # tick, of this worker or the partition's next one (each send is idempotent by id)
+        log.info("ticker: the producer is not running (the worker is stopping): tick skipped")
+    await asyncio.sleep(0)
+
+
+async def _send(
+    rt: Runtime, views: list[PartitionView], now: float, areas: AreaTicker | None
+) -> None:
     for n in nudges(
         views, now=now, idle_seconds=rt.settings.idle_seconds, lateness=rt.store.params.lateness
     ):
@@ -221,7 +236,6 @@ async def tick(rt: Runtime, areas: AreaTicker | None = None) -> None:
     if areas is not None:
         await areas.tick(rt, now)
     await forward_audit(rt, now)
-    await asyncio.sleep(0)
 
 
 async def forward_audit(rt: Runtime, now: float) -> None:

@@ -46,3 +46,13 @@ def test_a_new_assignment_forgets_an_unfinished_rewind() -> None:
     gate.assigned([3])
     gate.checked([3])
     assert gate.admit([Rec(3, 120)]) == [Rec(3, 120)]
+
+
+def test_a_second_assignment_during_a_check_holds_until_its_own_check_is_done() -> None:
+    gate = Gate()
+    gate.assigned([1])
+    gate.assigned([1])  # a rebalance while the first check runs
+    gate.checked([1])  # the first check ends
+    assert gate.holds([Rec(1, 0)])
+    gate.checked([1])
+    assert not gate.holds([Rec(1, 0)])

@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 import pytest
+from faust.exceptions import NotReady
 
 from schemas.events import EventType
 from schemas.exceptions import InvalidEventError
@@ -164,7 +165,7 @@ def _runtime(
         handler=SimpleNamespace(progress=progress, started_at=now - 3_600),
         store=FakeStore({p: [(f"{USCC[:-1]}{p}", DUE)] for p in lag} if due is None else due),
         supervision=supervision,
-        app=SimpleNamespace(producer=FakeProducer()),
+        app=SimpleNamespace(producer=FakeProducer(), should_stop=False),
         class_snapshot={},
         assigned_at={},
         nudged_at={},
@@ -184,6 +185,26 @@ def test_a_tick_publishes_into_the_quiet_partitions_only_and_once() -> None:
     assert rt.class_snapshot == {"A": 3}
     asyncio.run(tick(rt))
     assert len(rt.app.producer.sent) == 1  # not again within the idle period
+
+
+class StoppedProducer(FakeProducer):
+    async def send(self, topic: str, key: bytes, value: bytes, partition: int, *_: object) -> None:
+        raise NotReady("Producer service not yet started")
+
+
+def test_a_tick_while_the_worker_stops_sends_nothing_and_does_not_crash_it() -> None:
+    # SIGTERM (a rollout) stops Faust's producer before its timers: a tick then must not
+    # raise, or the worker exits 1 instead of 0
+    rt = _runtime({0: 0}, {0: 600.0})
+    rt.app.producer = StoppedProducer()
+    asyncio.run(tick(rt))  # the nudge could not go out: skipped, sent by a later tick
+    rt.app.producer = FakeProducer()
+    rt.app.should_stop = True
+    asyncio.run(tick(rt))
+    assert rt.app.producer.sent == []
+    rt.app.should_stop = False
+    asyncio.run(tick(rt))
+    assert len(rt.app.producer.sent) == 1
 
 
 def test_an_idle_partition_with_only_supervision_due_is_nudged_for_its_enterprise() -> None:
