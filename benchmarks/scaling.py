@@ -9,7 +9,8 @@ given load needs, at a stated share of a core per process.
 
 For each worker count: the workers start on empty topics and settle (every one ready: it holds
 partitions), then a district is published and the clock runs from the first applied event to
-the last; CPU is read at both ends, so start-up and the group's settling are left out.
+the last; CPU is read just before publishing and after the last, so start-up and the group's
+settling are left out.
 """
 
 from __future__ import annotations
@@ -116,13 +117,15 @@ def measure(
             wait_ready(f"http://127.0.0.1:{web_port}", proc, log, timeout=180)
         time.sleep(_SETTLE_SECONDS)
         applied = applied_counter(r, Keys(prefix), PARTITIONS)
+        # CPU from just before the district is published: a small one can be applied before
+        # the first poll sees it, and all its work would fall before a later baseline
+        cpu0 = [_proc_cpu(p.pid) for p in procs]
+        redis0 = _redis_cpu(r)
         n = publish(
             keyed_lines(spec), bootstrap=bootstrap, topic=topics["events"], pacer=Pacer(None)
         )
         wait_until(lambda: applied() > 0, 300, "the first applied event")
         t0 = time.perf_counter()
-        cpu0 = [_proc_cpu(p.pid) for p in procs]
-        redis0 = _redis_cpu(r)
         wait_until(lambda: applied() >= n, 1_800, f"{workers} workers to apply the district")
         seconds = max(time.perf_counter() - t0, _POLL_SECONDS)
         used = [_proc_cpu(p.pid) - c for p, c in zip(procs, cpu0, strict=True)]

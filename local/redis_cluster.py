@@ -12,6 +12,7 @@ so the clients see ASK and then MOVED replies.
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import time
 from typing import Any, Self
@@ -19,7 +20,7 @@ from typing import Any, Self
 import redis
 
 from local.redis_server import EmbeddedRedis
-from local.server import HOST, EmbeddedError
+from local.server import HOST, EmbeddedError, free_port
 
 __all__ = ["ClusterNodeServer", "LocalRedisCluster"]
 
@@ -29,6 +30,20 @@ _SETTLE_SECONDS = 60.0
 def _cmd(client: redis.Redis, *args: object) -> Any:
     """One command's reply (redis-py's ``execute_command`` carries no types)."""
     return client.execute_command(*args)  # type: ignore[no-untyped-call]
+
+
+#: A cluster node's bus listens on its port + 10,000, so Redis refuses ports above this.
+_MAX_PORT = 55_535
+_BUS_OFFSET = 10_000
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((HOST, port))
+        except OSError:
+            return False
+    return True
 
 
 class ClusterNodeServer(EmbeddedRedis):
@@ -41,6 +56,13 @@ class ClusterNodeServer(EmbeddedRedis):
         self.node_timeout_ms = node_timeout_ms
 
     def _command(self) -> list[str]:
+        # Every start (a retry too) checks its port: the OS picks from a range that goes above
+        # what a cluster node may use, and the bus port must be free as well.
+        # (A restart keeps its port: the cluster knows the node by it.)
+        while not self._started_once and (
+            self._port > _MAX_PORT or not _bindable(self._port + _BUS_OFFSET)
+        ):
+            self._port = free_port()
         return [
             *super()._command(),
             "--cluster-enabled",
